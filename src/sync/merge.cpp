@@ -70,14 +70,24 @@ MergeEffect apply_delete(RowState& state, const Mutation& mutation) {
       ++it;
     }
   }
-  std::erase_if(state.values, [&](const auto& entry) { return !state.stamps.contains(entry.first); });
+  std::vector<std::string> erased;
+  for (auto it = state.values.begin(); it != state.values.end();) {
+    if (state.stamps.contains(it->first)) {
+      ++it;
+    } else {
+      erased.push_back(it->first);
+      it = state.values.erase(it);
+    }
+  }
   if (state.insert_stamp && *state.insert_stamp < mutation.stamp) state.insert_stamp.reset();
   state.exists = state.insert_stamp.has_value();
   if (was_live && !state.exists) {
     effect.kind = MergeEffect::Kind::deleted;
   } else if (was_live) {
-    // A later insert survives the delete: the row stays, reduced to the surviving writes.
-    effect.kind = MergeEffect::Kind::updated;
+    // A later insert survives the delete: the row stays, reduced to the surviving writes;
+    // the erased columns go back to their default.
+    effect.kind = erased.empty() ? MergeEffect::Kind::none : MergeEffect::Kind::updated;
+    effect.changed_columns = std::move(erased);
   }
   return effect;
 }

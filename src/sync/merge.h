@@ -41,7 +41,9 @@ struct RowState {
 struct MergeEffect {
   enum class Kind { none, inserted, updated, deleted };
   Kind kind = Kind::none;
-  std::vector<std::string> changed_columns;  // columns whose value changed (inserted/updated)
+  // Columns whose value changed (inserted/updated). For an update, a listed column missing
+  // from RowState::values was erased by a delete and goes back to its default (NULL).
+  std::vector<std::string> changed_columns;
   bool state_changed = false;                // metadata changed even if the row did not
 };
 

@@ -1,0 +1,52 @@
+# Common commands. `make run` and `make test` install what they need first.
+JOBS ?= $(shell nproc)
+GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Unix Makefiles")
+
+RELEASE_DIR := build/release
+TEST_DIR := build/test
+
+.PHONY: all deps test-deps build build-test run test test-unit bench format format-check tidy clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+test-deps:
+	@scripts/install-deps --test
+
+$(RELEASE_DIR)/CMakeCache.txt:
+	cmake -S . -B $(RELEASE_DIR) -G "$(GENERATOR)" -DCMAKE_BUILD_TYPE=Release -DTANDEM_BUILD_TESTS=OFF
+
+build: deps $(RELEASE_DIR)/CMakeCache.txt
+	cmake --build $(RELEASE_DIR) -j $(JOBS) --target tandem
+
+# Tests run under AddressSanitizer and UndefinedBehaviorSanitizer.
+$(TEST_DIR)/CMakeCache.txt:
+	cmake -S . -B $(TEST_DIR) -G "$(GENERATOR)" -DCMAKE_BUILD_TYPE=Debug -DTANDEM_SANITIZE=ON \
+	  -DTANDEM_BUILD_BENCH=OFF -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g"
+
+build-test: test-deps $(TEST_DIR)/CMakeCache.txt
+	cmake --build $(TEST_DIR) -j $(JOBS)
+
+run: build
+	scripts/run-demo $(RELEASE_DIR)/src/cli/tandem
+
+test: build-test
+	cd $(TEST_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS) --timeout 300
+
+test-unit: build-test
+	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.cpp' '*.h')
+
+tidy: $(TEST_DIR)/CMakeCache.txt
+	run-clang-tidy -p $(TEST_DIR) -quiet 'src/'
+
+clean:
+	rm -rf build

@@ -1,0 +1,134 @@
+#include "cli/commands.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <iostream>
+
+#include "auth/token.h"
+#include "common/logging.h"
+#include "server/dev_secret.h"
+#include "server/server.h"
+#include "storage/sqlite/sqlite_datasource.h"
+
+namespace tandem::cli {
+
+Commands::Commands(CLI::App& app) : m_app(app) {
+  m_serve = app.add_subcommand("serve", "run the sync server (embedded SQLite unless configured)");
+  add_config_options(*m_serve, true);
+
+  m_token = app.add_subcommand("token", "mint a development token with the configured key");
+  add_config_options(*m_token, false);
+  m_token->add_option("--sub", m_subject, "user id (the token's subject)")->required();
+  m_token->add_option("--role", m_role, "user or admin")->check(CLI::IsMember({"user", "admin"}));
+  m_token->add_option("--tenant", m_tenant, "tenant claim");
+  m_token->add_option("--ttl-hours", m_ttl_hours, "validity in hours")->check(CLI::Range(1, 24 * 365));
+
+  m_tables = app.add_subcommand("tables", "manage tracked tables: add, remove, list, reload, reset");
+  add_config_options(*m_tables, false);
+  m_tables->add_option("action", m_tables_action, "add | remove | list | reload | reset")
+      ->required()
+      ->check(CLI::IsMember({"add", "remove", "list", "reload", "reset"}));
+  m_tables->add_option("table", m_table_name, "table name (add, remove, reset)");
+}
+
+void Commands::add_config_options(CLI::App& command, bool all) {
+  command.add_option("-c,--config", m_config_file, "TOML configuration file")->check(CLI::ExistingFile);
+  for (const auto& spec : config::option_specs()) {
+    bool relevant = all || spec.key.starts_with("auth.") || spec.key.starts_with("storage.") ||
+                    spec.key.starts_with("log.") || spec.key.starts_with("rules.");
+    if (!relevant) continue;
+    std::string env = spec.env.empty() ? "" : fmt::format(" [env: {}]", fmt::join(spec.env, ", "));
+    command.add_option_function<std::string>(
+        "--" + spec.flag, [this, flag = spec.flag](const std::string& value) { m_flags[flag] = value; },
+        spec.help + env);
+  }
+}
+
+config::Config Commands::load_config() {
+  config::Sources sources;
+  sources.config_file = m_config_file;
+  sources.flags = m_flags;
+  auto loaded = config::load(sources);
+  if (!loaded) throw loaded.error();
+  log::init(loaded->log_level, loaded->log_format);
+  return std::move(*loaded);
+}
+
+int Commands::run() {
+  if (m_serve->parsed()) return serve();
+  if (m_token->parsed()) return token();
+  if (m_tables->parsed()) return tables();
+  return 2;
+}
+
+int Commands::serve() {
+  // Signals are taken by this thread with sigwait, so they must be blocked before any other
+  // thread starts (threads inherit the mask).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  server::Server server(load_config());
+  server.start();
+  int received = 0;
+  sigwait(&signals, &received);
+  log::info("signal received; shutting down gracefully", {{"signal", received == SIGINT ? "SIGINT" : "SIGTERM"}});
+  server.stop();
+  return 0;
+}
+
+int Commands::token() {
+  auto config = load_config();
+  server::use_development_secret(config);
+  auto minter = auth::TokenMinter::create(config.jwt);
+  if (!minter) throw minter.error();
+  auth::MintRequest request;
+  request.subject = m_subject;
+  request.role = m_role == "admin" ? auth::Role::admin : auth::Role::user;
+  if (!m_tenant.empty()) request.tenant = m_tenant;
+  request.ttl = std::chrono::hours(m_ttl_hours);
+  auto token = (*minter)->mint(request);
+  if (!token) throw token.error();
+  std::cout << *token << "\n";
+  return 0;
+}
+
+int Commands::tables() {
+  auto config = load_config();
+  if (m_tables_action != "list" && m_tables_action != "reload" && m_table_name.empty()) {
+    throw Error(ErrorCode::bad_request, fmt::format("tables {} needs a table name", m_tables_action));
+  }
+  sync::HlcClock clock;
+  storage::SqliteOptions options;
+  options.path = config.effective_database_path();
+  storage::SqliteDatasource datasource(options, clock);
+  if (m_tables_action == "add") {
+    auto schema = datasource.track(m_table_name);
+    if (!schema) throw schema.error();
+    std::cout << fmt::format("tracking {} ({} columns, key {})\n", schema->name, schema->columns.size(),
+                             fmt::join(schema->primary_key, ", "));
+  } else if (m_tables_action == "remove") {
+    if (auto status = datasource.untrack(m_table_name); !status) throw status.error();
+    std::cout << fmt::format("no longer tracking {}\n", m_table_name);
+  } else if (m_tables_action == "reset") {
+    auto report = datasource.hard_reset(m_table_name, [](std::uint64_t done, std::uint64_t total) {
+      std::cerr << fmt::format("\r{} / {} rows", done, total);
+    });
+    if (!report) throw report.error();
+    std::cout << fmt::format("\nqueued {} existing rows of {} for every client\n", report->rows, m_table_name);
+  } else {
+    auto tables = m_tables_action == "reload" ? datasource.reload() : datasource.tables();
+    for (const auto& table : tables) {
+      std::cout << fmt::format("{}\t{} columns\tkey {}\n", table.name, table.columns.size(),
+                               fmt::join(table.primary_key, ","));
+    }
+  }
+  std::cout.flush();
+  datasource.close();
+  return 0;
+}
+
+}  // namespace tandem::cli

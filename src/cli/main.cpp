@@ -1,0 +1,30 @@
+// The `tandem` command: serve, token, tables.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "common/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Tandem: keeps local databases and one cloud database in step, in real time"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "tandem 0.1.0");
+  tandem::cli::Commands commands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  }
+  try {
+    return commands.run();
+  } catch (const tandem::Error& error) {
+    std::cerr << "tandem: " << error.message() << "\n";
+    return error.code() == tandem::ErrorCode::config_invalid ? 2 : 1;
+  } catch (const std::exception& error) {
+    std::cerr << "tandem: " << error.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,82 @@
+// Server configuration: defaults < TOML file < environment variables < command-line flags.
+// Every option is declared once in the option table (config.cpp) with its TOML key, its
+// environment variable names and its flag; `tandem serve --help` and docs/configuration.md
+// list them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/token.h"
+#include "common/logging.h"
+#include "common/result.h"
+#include "rules/access_rules.h"
+
+namespace tandem::config {
+
+struct Config {
+  // [server]
+  std::string address = "0.0.0.0";
+  std::uint16_t port = 8080;
+  int threads = 2;
+  std::size_t max_message_bytes = 4 << 20;
+  std::chrono::seconds idle_timeout{60};
+  std::chrono::milliseconds shutdown_grace{5000};
+  std::string tls_certificate_file;
+  std::string tls_private_key_file;
+  std::string port_file;  // when set, the bound port is written there (tests, supervisors)
+
+  // [log]
+  log::Level log_level = log::Level::info;
+  log::Format log_format = log::Format::text;
+
+  // [storage]
+  std::string data_dir = "./tandem-data";
+  std::string database_path;  // default: <data_dir>/tandem.db
+  bool synchronous_full = true;
+  std::chrono::hours retention{24 * 7};
+  std::vector<std::string> track_tables;  // tracked at start-up (in addition to the registry)
+
+  // [auth]
+  auth::JwtOptions jwt;
+
+  // [rules]
+  rules::RulesOptions rules;
+
+  // [sync]
+  std::chrono::milliseconds max_clock_drift{60'000};
+  std::size_t snapshot_batch_rows = 500;
+  std::size_t max_push_mutations = 1000;
+
+  // [demo]
+  bool demo = false;  // create and fill the demo tables (products, past_orders)
+
+  std::string effective_database_path() const;
+};
+
+struct OptionSpec {
+  std::string key;                // TOML key, "server.port"
+  std::vector<std::string> env;   // environment variables, first wins
+  std::string flag;               // command-line flag without dashes, "port"
+  std::string help;
+  std::function<Status(Config&, const std::string&)> set;
+};
+
+const std::vector<OptionSpec>& option_specs();
+
+// Where option values come from, in increasing precedence.
+struct Sources {
+  std::optional<std::string> config_file;                   // TOML file path
+  std::function<std::optional<std::string>(const std::string&)> getenv;  // default: ::getenv
+  std::map<std::string, std::string> flags;                 // flag name -> value
+};
+
+// config_invalid naming the source and option on a bad value or an unreadable file.
+Result<Config> load(const Sources& sources);
+
+}  // namespace tandem::config

@@ -1,0 +1,51 @@
+#include "net/http_convert.h"
+
+#include <algorithm>
+#include <boost/beast/http/field.hpp>
+#include <cctype>
+
+namespace tandem::net {
+namespace {
+
+std::string lower_case(std::string_view text) {
+  std::string lower(text);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lower;
+}
+
+}  // namespace
+
+HttpRequest to_request(const http::request_header<>& header, std::string body,
+                       std::string remote_address) {
+  HttpRequest request;
+  request.method = std::string(header.method_string());
+  request.target = std::string(header.target());
+  const auto question = request.target.find('?');
+  request.path = request.target.substr(0, question);
+  if (question != std::string::npos) request.query = request.target.substr(question + 1);
+  for (const auto& field : header) {
+    auto [it, inserted] = request.headers.try_emplace(lower_case(field.name_string()),
+                                                      std::string(field.value()));
+    // Repeated fields combine into one list (RFC 9110 section 5.3).
+    if (!inserted) (it->second += ", ") += field.value();
+  }
+  request.body = std::move(body);
+  request.remote_address = std::move(remote_address);
+  return request;
+}
+
+BeastResponse to_beast_response(HttpResponse response, unsigned version, bool keep_alive) {
+  BeastResponse beast_response{static_cast<http::status>(response.status), version};
+  beast_response.set(http::field::server, kServerName);
+  if (!response.content_type.empty()) {
+    beast_response.set(http::field::content_type, response.content_type);
+  }
+  for (auto& [name, value] : response.headers) beast_response.insert(name, value);
+  beast_response.body() = std::move(response.body);
+  beast_response.keep_alive(keep_alive);
+  beast_response.prepare_payload();
+  return beast_response;
+}
+
+}  // namespace tandem::net

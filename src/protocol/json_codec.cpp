@@ -1,0 +1,327 @@
+// Protocol v1 in JSON text frames (docs/protocol.md).
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/value_json.h"
+#include "protocol/codec.h"
+
+namespace tandem::protocol {
+namespace {
+
+using nlohmann::json;
+
+Error malformed(std::string message) { return Error(ErrorCode::malformed_message, std::move(message)); }
+
+// Field readers: a missing or mistyped field is a malformed_message naming it.
+Result<const json*> field(const json& object, std::string_view name, json::value_t type,
+                          bool optional = false) {
+  auto it = object.find(name);
+  if (it == object.end() || (optional && it->is_null())) {
+    if (optional) return static_cast<const json*>(nullptr);
+    return malformed(fmt::format("field '{}' is missing", name));
+  }
+  bool matches = it->type() == type ||
+                 (type == json::value_t::number_integer && it->is_number_unsigned()) ||
+                 (type == json::value_t::number_unsigned && it->is_number_integer() && it->get<std::int64_t>() >= 0);
+  if (!matches) {
+    return malformed(fmt::format("field '{}' must be {}", name, json(type).type_name()));
+  }
+  return &*it;
+}
+
+Result<std::string> text_field(const json& object, std::string_view name) {
+  auto value = field(object, name, json::value_t::string);
+  if (!value) return value.error();
+  return (*value)->get<std::string>();
+}
+
+Result<std::uint64_t> seq_field(const json& object, std::string_view name) {
+  auto value = field(object, name, json::value_t::number_unsigned);
+  if (!value) return value.error();
+  return (*value)->get<std::uint64_t>();
+}
+
+Result<std::vector<Value>> key_array(const json& array) {
+  if (!array.is_array()) return malformed("snapshot cursor 'after' must be an array");
+  std::vector<Value> key;
+  for (const auto& item : array) {
+    auto value = value_from_json(item);
+    if (!value) return value.error();
+    key.push_back(std::move(*value));
+  }
+  return key;
+}
+
+Result<Checkpoint> decode_checkpoint(const json& object) {
+  if (!object.is_object()) return malformed("field 'checkpoint' must be an object or null");
+  Checkpoint checkpoint;
+  auto seq = seq_field(object, "seq");
+  if (!seq) return seq.error();
+  checkpoint.seq = *seq;
+  auto snapshot = field(object, "snapshot", json::value_t::object, true);
+  if (!snapshot) return snapshot.error();
+  if (*snapshot) {
+    auto table = text_field(**snapshot, "table");
+    if (!table) return table.error();
+    auto after = key_array((*snapshot)->value("after", json::array()));
+    if (!after) return after.error();
+    checkpoint.snapshot = Checkpoint::SnapshotCursor{std::move(*table), std::move(*after)};
+  }
+  return checkpoint;
+}
+
+Result<ClientMessage> decode_hello(const json& object) {
+  Hello hello;
+  auto protocol = field(object, "protocol", json::value_t::number_integer);
+  if (!protocol) return protocol.error();
+  hello.protocol = (*protocol)->get<int>();
+  auto token = text_field(object, "token");
+  if (!token) return token.error();
+  hello.token = std::move(*token);
+  auto client_id = text_field(object, "client_id");
+  if (!client_id) return client_id.error();
+  hello.client_id = std::move(*client_id);
+  if (auto it = object.find("checkpoint"); it != object.end() && !it->is_null()) {
+    auto checkpoint = decode_checkpoint(*it);
+    if (!checkpoint) return checkpoint.error();
+    hello.checkpoint = std::move(*checkpoint);
+  }
+  return ClientMessage{std::move(hello)};
+}
+
+Result<PushedMutation> decode_mutation(const json& object, std::size_t index) {
+  auto in_mutation = [&](const Error& error) {
+    return malformed(fmt::format("mutations[{}]: {}", index, error.message()));
+  };
+  if (!object.is_object()) return malformed(fmt::format("mutations[{}] must be an object", index));
+  PushedMutation pushed;
+  auto seq = seq_field(object, "client_seq");
+  if (!seq) return in_mutation(seq.error());
+  pushed.client_seq = *seq;
+  auto table = text_field(object, "table");
+  if (!table) return in_mutation(table.error());
+  pushed.mutation.table = std::move(*table);
+  auto op_name = text_field(object, "op");
+  if (!op_name) return in_mutation(op_name.error());
+  auto op = sync::parse_op(*op_name);
+  if (!op) return in_mutation(malformed("op must be insert, update or delete"));
+  pushed.mutation.op = *op;
+  auto pk = field(object, "pk", json::value_t::object);
+  if (!pk) return in_mutation(pk.error());
+  auto pk_row = row_from_json(**pk);
+  if (!pk_row) return in_mutation(pk_row.error());
+  pushed.mutation.pk = std::move(*pk_row);
+  auto values = field(object, "values", json::value_t::object, true);
+  if (!values) return in_mutation(values.error());
+  if (*values) {
+    auto row = row_from_json(**values);
+    if (!row) return in_mutation(row.error());
+    pushed.mutation.values = std::move(*row);
+  }
+  auto hlc_text = text_field(object, "hlc");
+  if (!hlc_text) return in_mutation(hlc_text.error());
+  auto hlc = sync::Hlc::parse(*hlc_text);
+  if (!hlc) return in_mutation(malformed("hlc must be 16 lower-case hex digits"));
+  pushed.mutation.stamp.hlc = *hlc;
+  return pushed;
+}
+
+Result<ClientMessage> decode_push(const json& object) {
+  auto mutations = field(object, "mutations", json::value_t::array);
+  if (!mutations) return mutations.error();
+  Push push;
+  push.mutations.reserve((*mutations)->size());
+  std::size_t index = 0;
+  for (const auto& item : **mutations) {
+    auto mutation = decode_mutation(item, index++);
+    if (!mutation) return mutation.error();
+    push.mutations.push_back(std::move(*mutation));
+  }
+  return ClientMessage{std::move(push)};
+}
+
+Result<ClientMessage> decode_ping(const json& object) {
+  Ping ping;
+  auto id = field(object, "id", json::value_t::number_integer, true);
+  if (!id) return id.error();
+  if (*id) ping.id = (*id)->get<std::int64_t>();
+  return ClientMessage{ping};
+}
+
+json encode_checkpoint(const Checkpoint& checkpoint) {
+  json object = {{"seq", checkpoint.seq}};
+  if (checkpoint.snapshot) {
+    json after = json::array();
+    for (const auto& value : checkpoint.snapshot->after) after.push_back(to_json(value));
+    object["snapshot"] = {{"table", checkpoint.snapshot->table}, {"after", std::move(after)}};
+  }
+  return object;
+}
+
+json encode_table(const TableInfo& info) {
+  json columns = json::array();
+  for (const auto& column : info.schema.columns) {
+    columns.push_back({{"name", column.name},
+                       {"type", column_type_name(column.type)},
+                       {"declared_type", column.declared_type},
+                       {"not_null", column.not_null},
+                       {"has_default", column.has_default}});
+  }
+  json table = {{"name", info.schema.name},
+                {"primary_key", info.schema.primary_key},
+                {"columns", std::move(columns)},
+                {"access", info.is_private ? "private" : "public"},
+                {"writable", info.writable}};
+  if (info.is_private) table["owner_column"] = info.owner_column;
+  return table;
+}
+
+struct ServerEncoder {
+  json operator()(const Welcome& welcome) const {
+    json tables = json::array();
+    for (const auto& table : welcome.tables) tables.push_back(encode_table(table));
+    return {{"type", "welcome"},       {"protocol", kProtocolVersion}, {"user", welcome.user},
+            {"role", welcome.role},    {"tables", std::move(tables)},  {"server_seq", welcome.server_seq},
+            {"snapshot", welcome.snapshot}};
+  }
+  json operator()(const SnapshotBegin& begin) const {
+    return {{"type", "snapshot_begin"}, {"seq", begin.seq}};
+  }
+  json operator()(const SnapshotRows& rows) const {
+    json array = json::array();
+    for (const auto& row : *rows.rows) array.push_back(to_json(row));
+    return {{"type", "snapshot_rows"},
+            {"table", rows.table},
+            {"rows", std::move(array)},
+            {"checkpoint", encode_checkpoint(rows.checkpoint)}};
+  }
+  json operator()(const SnapshotEnd& end) const {
+    return {{"type", "snapshot_end"}, {"checkpoint", encode_checkpoint(end.checkpoint)}};
+  }
+  json operator()(const Ack& ack) const {
+    json exceptions = json::array();
+    for (const auto& item : ack.exceptions) {
+      json entry = {{"client_seq", item.client_seq},
+                    {"status", item.rejected ? "rejected" : "superseded"},
+                    {"table", item.table},
+                    {"pk", to_json(item.pk)},
+                    {"row", item.row ? to_json(*item.row) : json(nullptr)}};
+      if (item.rejected) {
+        entry["code"] = error_code_name(item.code);
+        entry["message"] = item.message;
+      }
+      exceptions.push_back(std::move(entry));
+    }
+    return {{"type", "ack"}, {"client_seq", ack.client_seq}, {"exceptions", std::move(exceptions)}};
+  }
+  json operator()(const ErrorMessage& error) const {
+    return {{"type", "error"},
+            {"code", error_code_name(error.code)},
+            {"message", error.message},
+            {"fatal", error.fatal}};
+  }
+  json operator()(const Pong& pong) const {
+    json object = {{"type", "pong"}};
+    if (pong.id) object["id"] = *pong.id;
+    return object;
+  }
+};
+
+json encode_change_json(const sync::Change& change, sync::Op op) {
+  json object = {{"seq", change.seq},
+                 {"table", change.table},
+                 {"op", sync::op_name(op)},
+                 {"pk", to_json(change.pk)},
+                 {"row", to_json(change.row)},
+                 {"hlc", change.stamp.hlc.to_string()},
+                 {"node", change.stamp.node},
+                 {"at", change.committed_at_ms}};
+  if (op == sync::Op::update) {
+    json changed = json::array();
+    for (const auto& [column, value] : change.old) changed.push_back(column);
+    object["changed"] = std::move(changed);
+  }
+  return object;
+}
+
+class JsonCodec final : public Codec {
+ public:
+  Result<ClientMessage> decode(std::string_view frame) const override {
+    json object = json::parse(frame, nullptr, false);
+    if (object.is_discarded()) return malformed("the frame is not valid JSON");
+    if (!object.is_object()) return malformed("a message must be a JSON object");
+    auto type = text_field(object, "type");
+    if (!type) return type.error();
+    if (*type == "hello") return decode_hello(object);
+    if (*type == "push") return decode_push(object);
+    if (*type == "ping") return decode_ping(object);
+    return Error(ErrorCode::unknown_message_type,
+                 fmt::format("unknown message type '{}'", type->substr(0, 64)));
+  }
+
+  std::string encode(const ServerMessage& message) const override {
+    return std::visit(ServerEncoder{}, message).dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+
+  std::string encode_change(const sync::Change& change) const override {
+    return encode_change_as(change, change.op);
+  }
+
+  std::string encode_change_as(const sync::Change& change, sync::Op op) const override {
+    return encode_change_json(change, op).dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+
+  std::string encode_changes_frame(std::span<const std::string_view> encoded_changes,
+                                   std::uint64_t checkpoint_seq) const override {
+    std::size_t size = 64;
+    for (auto change : encoded_changes) size += change.size() + 1;
+    std::string frame;
+    frame.reserve(size);
+    frame += R"({"type":"changes","checkpoint":{"seq":)";
+    frame += std::to_string(checkpoint_seq);
+    frame += R"(},"changes":[)";
+    for (std::size_t i = 0; i < encoded_changes.size(); ++i) {
+      if (i > 0) frame += ',';
+      frame += encoded_changes[i];
+    }
+    frame += "]}";
+    return frame;
+  }
+
+  std::string encode(const ClientMessage& message) const override {
+    return std::visit(
+        [](const auto& m) -> std::string {
+          using T = std::decay_t<decltype(m)>;
+          json object;
+          if constexpr (std::is_same_v<T, Hello>) {
+            object = {{"type", "hello"}, {"protocol", m.protocol}, {"token", m.token}, {"client_id", m.client_id}};
+            object["checkpoint"] = m.checkpoint ? encode_checkpoint(*m.checkpoint) : json(nullptr);
+          } else if constexpr (std::is_same_v<T, Push>) {
+            json mutations = json::array();
+            for (const auto& pushed : m.mutations) {
+              const auto& mutation = pushed.mutation;
+              json item = {{"client_seq", pushed.client_seq},
+                           {"table", mutation.table},
+                           {"op", sync::op_name(mutation.op)},
+                           {"pk", to_json(mutation.pk)},
+                           {"hlc", mutation.stamp.hlc.to_string()}};
+              if (mutation.op != sync::Op::remove) item["values"] = to_json(mutation.values);
+              mutations.push_back(std::move(item));
+            }
+            object = {{"type", "push"}, {"mutations", std::move(mutations)}};
+          } else {
+            object = {{"type", "ping"}};
+            if (m.id) object["id"] = *m.id;
+          }
+          return object.dump();
+        },
+        message);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Codec> make_json_codec() { return std::make_unique<JsonCodec>(); }
+
+}  // namespace tandem::protocol

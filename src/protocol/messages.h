@@ -1,0 +1,114 @@
+// Sync protocol v1 messages (docs/protocol.md is the specification; this is its C++ form).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/error.h"
+#include "common/table_schema.h"
+#include "common/value.h"
+#include "sync/change.h"
+#include "sync/mutation.h"
+
+namespace tandem::protocol {
+
+inline constexpr int kProtocolVersion = 1;
+
+// Where a client stands. `seq`: the change-log position its replica is consistent with.
+// With `snapshot` set, the client is inside a snapshot taken at `seq` and has every row of
+// the tables before `table` and of `table` up to the key `after`.
+struct Checkpoint {
+  std::uint64_t seq = 0;
+  struct SnapshotCursor {
+    std::string table;
+    std::vector<Value> after;  // primary key of the last row received; empty: none yet
+  };
+  std::optional<SnapshotCursor> snapshot;
+};
+
+// ---- client -> server ----------------------------------------------------------------
+
+struct Hello {
+  int protocol = kProtocolVersion;
+  std::string token;
+  std::string client_id;
+  std::optional<Checkpoint> checkpoint;  // none: a new replica
+};
+
+struct PushedMutation {
+  std::uint64_t client_seq = 0;
+  sync::Mutation mutation;  // stamp.node is the client id, filled by the server
+};
+
+struct Push {
+  std::vector<PushedMutation> mutations;
+};
+
+struct Ping {
+  std::optional<std::int64_t> id;
+};
+
+using ClientMessage = std::variant<Hello, Push, Ping>;
+
+// ---- server -> client ----------------------------------------------------------------
+
+struct TableInfo {
+  TableSchema schema;
+  bool is_private = false;
+  std::string owner_column;
+  bool writable = false;  // whether this user may write it
+};
+
+struct Welcome {
+  std::string user;
+  std::string role;
+  std::vector<TableInfo> tables;
+  std::uint64_t server_seq = 0;  // the log's head when the session started
+  bool snapshot = false;         // whether a snapshot follows
+};
+
+struct SnapshotBegin {
+  std::uint64_t seq = 0;
+};
+
+struct SnapshotRows {
+  std::string table;
+  const std::vector<Row>* rows = nullptr;  // borrowed while encoding
+  Checkpoint checkpoint;
+};
+
+struct SnapshotEnd {
+  Checkpoint checkpoint;
+};
+
+struct AckException {
+  std::uint64_t client_seq = 0;
+  bool rejected = false;  // false: superseded
+  ErrorCode code = ErrorCode::ok;
+  std::string message;
+  std::string table;
+  Row pk;
+  std::optional<Row> row;  // the row as the user may see it now; none: no visible row
+};
+
+struct Ack {
+  std::uint64_t client_seq = 0;
+  std::vector<AckException> exceptions;
+};
+
+struct ErrorMessage {
+  ErrorCode code = ErrorCode::internal;
+  std::string message;
+  bool fatal = false;  // the server closes the connection after sending it
+};
+
+struct Pong {
+  std::optional<std::int64_t> id;
+};
+
+using ServerMessage = std::variant<Welcome, SnapshotBegin, SnapshotRows, SnapshotEnd, Ack, ErrorMessage, Pong>;
+
+}  // namespace tandem::protocol

@@ -1,0 +1,69 @@
+// Who may read and write which rows (docs/architecture.md, "Rules").
+//
+// A table with the owner column (default "owner_id"; "realm_id" for realm-pg-sync users) is
+// private: a user reads and writes only rows whose owner is their user id. A table without
+// it is public: every user reads it, only admins (and the database itself) write it.
+// Admins read and write everything. The server applies these rules to snapshots, to the live
+// stream and to pushes. Immutable after construction: thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "auth/token.h"
+#include "common/result.h"
+#include "common/table_schema.h"
+#include "sync/change.h"
+
+namespace tandem::rules {
+
+struct RulesOptions {
+  std::string owner_column = "owner_id";
+};
+
+struct TableRule {
+  bool is_private = false;
+  std::string owner_column;  // set when private
+};
+
+// How one change looks to one reader.
+enum class Visibility {
+  hidden,   // the reader never saw the row and does not see it now
+  visible,  // send the change as it is
+  entered,  // the row moved into the reader's view: send it as an insert
+  left,     // the row moved out of the reader's view: send it as a delete
+};
+
+class AccessRules {
+ public:
+  explicit AccessRules(RulesOptions options) : m_options(std::move(options)) {}
+
+  const RulesOptions& options() const { return m_options; }
+  TableRule rule_for(const TableSchema& table) const;
+
+  bool can_read(const auth::Claims& reader, const TableSchema& table, const Row& row) const;
+
+  // The owner filter a snapshot of `table` needs for `reader` (column, value), or nullopt
+  // when the reader sees every row.
+  std::optional<std::pair<std::string, Value>> read_filter(const auth::Claims& reader,
+                                                           const TableSchema& table) const;
+
+  Visibility visibility(const auth::Claims& reader, const TableRule& rule,
+                        const sync::Change& change) const;
+
+  // Decides a write and completes it: fills in the owner of a private row when the user
+  // left it out. `existing` is the stored live row, if any. Refusals: forbidden (a public
+  // table, an owner that is not the user) or not_found (a row of someone else: whether it
+  // exists is not revealed).
+  Status authorize_write(const auth::Claims& writer, const TableSchema& table, const Row* existing,
+                         sync::Mutation& mutation) const;
+
+ private:
+  RulesOptions m_options;
+};
+
+// The owner value a user id stands for in a column of `type`: an integer column gets an
+// integer when the id is numeric, anything else the id as text.
+Value owner_value(const std::string& user_id, ColumnType type);
+
+}  // namespace tandem::rules

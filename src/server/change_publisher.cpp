@@ -1,0 +1,42 @@
+#include "server/change_publisher.h"
+
+#include <algorithm>
+
+#include "common/logging.h"
+
+namespace tandem::server {
+
+void ChangePublisher::start() {
+  m_published = m_datasource.head_seq();
+  m_hub.publish(m_published, m_published, {});
+  m_thread = std::thread([this] { run(); });
+}
+
+void ChangePublisher::stop() {
+  m_stopping = true;
+  if (m_thread.joinable()) m_thread.join();
+}
+
+void ChangePublisher::run() {
+  constexpr std::size_t kBatch = 2000;
+  while (!m_stopping) {
+    try {
+      auto head = m_datasource.wait_for_changes(m_published, std::chrono::milliseconds(200));
+      while (!m_stopping && head > m_published) {
+        auto changes = m_datasource.read_changes(m_published, kBatch);
+        // A full batch ends at its last change. A short one holds every change up to the head
+        // read_changes saw (at least `head`), so the position may move to `head` even across
+        // gaps (sequence numbers of rolled-back transactions are never used).
+        std::uint64_t last = changes.empty() ? head : changes.back().seq;
+        if (changes.size() < kBatch) last = std::max(last, head);
+        m_hub.publish(m_published, last, std::move(changes));
+        m_published = last;
+      }
+    } catch (const std::exception& error) {
+      log::error("change publisher failed; retrying", {{"error", error.what()}});
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  }
+}
+
+}  // namespace tandem::server

@@ -1,0 +1,75 @@
+#include "server/hub.h"
+
+#include <algorithm>
+
+namespace tandem::server {
+
+Hub::Hub(const protocol::Codec& codec, std::size_t ring_changes)
+    : m_codec(codec), m_ring_capacity(ring_changes) {}
+
+void Hub::subscribe(const std::shared_ptr<HubSubscriber>& subscriber) {
+  std::lock_guard lock(m_mutex);
+  m_subscribers.push_back(subscriber);
+}
+
+void Hub::unsubscribe(const HubSubscriber* subscriber) {
+  std::lock_guard lock(m_mutex);
+  std::erase_if(m_subscribers, [&](const auto& weak) {
+    auto strong = weak.lock();
+    return !strong || strong.get() == subscriber;
+  });
+}
+
+void Hub::publish(std::uint64_t after_seq, std::uint64_t last_seq, std::vector<sync::Change> changes) {
+  auto batch = std::make_shared<ChangeBatch>();
+  batch->after_seq = after_seq;
+  batch->last_seq = last_seq;
+  batch->changes.reserve(changes.size());
+  for (auto& change : changes) {
+    auto encoded = m_codec.encode_change(change);
+    batch->changes.push_back(PublishedChange{std::move(change), std::move(encoded)});
+  }
+  std::vector<std::shared_ptr<HubSubscriber>> targets;
+  {
+    std::lock_guard lock(m_mutex);
+    m_ring.push_back(batch);
+    m_ring_changes += batch->changes.size();
+    // Keep at least the newest batch so that since(head) stays answerable.
+    while (m_ring.size() > 1 && m_ring_changes > m_ring_capacity) {
+      m_ring_changes -= m_ring.front()->changes.size();
+      m_ring.pop_front();
+    }
+    m_head = last_seq;
+    m_has_published = true;
+    targets.reserve(m_subscribers.size());
+    std::erase_if(m_subscribers, [&](const auto& weak) {
+      auto strong = weak.lock();
+      if (strong) targets.push_back(std::move(strong));
+      return !strong;
+    });
+  }
+  ChangeBatchPtr shared = batch;
+  for (const auto& subscriber : targets) subscriber->on_batch(shared);
+}
+
+std::optional<std::vector<ChangeBatchPtr>> Hub::since(std::uint64_t seq) const {
+  std::lock_guard lock(m_mutex);
+  if (!m_has_published || m_ring.empty() || m_ring.front()->after_seq > seq) return std::nullopt;
+  std::vector<ChangeBatchPtr> result;
+  for (const auto& batch : m_ring) {
+    if (batch->last_seq > seq) result.push_back(batch);
+  }
+  return result;
+}
+
+std::uint64_t Hub::head() const {
+  std::lock_guard lock(m_mutex);
+  return m_head;
+}
+
+std::size_t Hub::subscriber_count() const {
+  std::lock_guard lock(m_mutex);
+  return m_subscribers.size();
+}
+
+}  // namespace tandem::server

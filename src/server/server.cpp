@@ -1,0 +1,174 @@
+#include "server/server.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "common/logging.h"
+#include "net/http_server.h"
+#include "protocol/codec.h"
+#include "rules/access_rules.h"
+#include "server/change_publisher.h"
+#include "server/demo.h"
+#include "server/dev_secret.h"
+#include "server/hub.h"
+#include "server/metrics.h"
+#include "server/sync_session.h"
+#include "server/work_pool.h"
+#include "storage/sqlite/sqlite_datasource.h"
+
+namespace tandem::server {
+
+struct Server::Impl {
+  explicit Impl(config::Config c)
+      : config(std::move(c)),
+        clock(config.max_clock_drift),
+        codec(protocol::make_json_codec()),
+        rules(config.rules),
+        hub(*codec),
+        pool(2) {}
+
+  void open_datasource();
+  void install_routes(net::Router& router);
+  void handle_health(net::HttpResponder respond);
+
+  config::Config config;
+  sync::HlcClock clock;
+  std::unique_ptr<protocol::Codec> codec;
+  rules::AccessRules rules;
+  std::shared_ptr<const auth::TokenVerifier> verifier;
+  std::unique_ptr<storage::SqliteDatasource> datasource;
+  Hub hub;
+  WorkPool pool;
+  Metrics metrics;
+  std::unique_ptr<ChangePublisher> publisher;
+  std::unique_ptr<net::HttpServer> http;
+  std::mutex stop_mutex;
+  bool stopped = false;
+};
+
+void Server::Impl::open_datasource() {
+  auto path = config.effective_database_path();
+  std::error_code error;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), error);
+  storage::SqliteOptions options;
+  options.path = path;
+  options.synchronous_full = config.synchronous_full;
+  options.retention = config.retention;
+  datasource = std::make_unique<storage::SqliteDatasource>(options, clock);
+  if (config.demo) install_demo(*datasource, config.rules);
+  for (const auto& table : config.track_tables) {
+    auto tracked = datasource->track(table);
+    if (!tracked) {
+      throw Error(ErrorCode::config_invalid,
+                  fmt::format("cannot track table '{}': {}", table, tracked.error().message()));
+    }
+  }
+}
+
+void Server::Impl::handle_health(net::HttpResponder respond) {
+  // The datasource check may block (a busy database): answer from the work pool.
+  pool.post([this, respond = std::move(respond)] {
+    auto health = datasource->health();
+    nlohmann::json body = {
+        {"status", health.reachable ? "ok" : "unavailable"},
+        {"datasource", {{"kind", datasource->kind()}, {"reachable", health.reachable}, {"detail", health.detail}}},
+        {"log", {{"head_seq", health.head_seq}, {"oldest_seq", health.oldest_seq},
+                 {"published_seq", publisher->published_seq()}}},
+        {"tracked_tables", health.tracked_tables},
+        {"sessions", metrics.sessions_active.load()}};
+    net::HttpResponse response;
+    response.status = health.reachable ? 200 : 503;
+    response.body = body.dump();
+    respond(std::move(response));
+  });
+}
+
+void Server::Impl::install_routes(net::Router& router) {
+  router.add("*", "/ping", [](const net::HttpRequest&, net::HttpResponder respond) {
+    respond(net::HttpResponse::text(200, "pong"));
+  });
+  router.add("GET", "/health", [this](const net::HttpRequest&, net::HttpResponder respond) {
+    handle_health(std::move(respond));
+  });
+  router.add("GET", "/metrics", [this](const net::HttpRequest&, net::HttpResponder respond) {
+    net::HttpResponse response;
+    response.content_type = "text/plain; version=0.0.4";
+    response.body = metrics.render_prometheus(datasource->head_seq(), publisher->published_seq());
+    respond(std::move(response));
+  });
+  router.add_websocket("/sync", [this](const net::HttpRequest&)
+                                    -> std::variant<std::shared_ptr<net::WebSocketHandler>, net::HttpResponse> {
+    SyncContext context{*datasource, hub, *codec, verifier, rules, pool, metrics, config};
+    return std::make_shared<SyncSession>(context);
+  });
+}
+
+Server::Server(config::Config config) : m_impl(std::make_unique<Impl>(std::move(config))) {}
+
+Server::~Server() { stop(); }
+
+void Server::start() {
+  auto& impl = *m_impl;
+  if (use_development_secret(impl.config)) {
+    log::warn("no JWT key configured: using the development secret in the data directory",
+              {{"file", (std::filesystem::path(impl.config.data_dir) / "jwt-secret").string()}});
+  }
+  auto verifier = auth::TokenVerifier::create(impl.config.jwt);
+  if (!verifier) throw verifier.error();
+  impl.verifier = std::move(*verifier);
+  impl.open_datasource();
+  impl.publisher = std::make_unique<ChangePublisher>(*impl.datasource, impl.hub);
+  impl.publisher->start();
+
+  net::ServerOptions options;
+  options.address = impl.config.address;
+  options.port = impl.config.port;
+  options.threads = impl.config.threads;
+  options.max_websocket_message = impl.config.max_message_bytes;
+  options.idle_timeout = impl.config.idle_timeout;
+  options.shutdown_grace = impl.config.shutdown_grace;
+  if (!impl.config.tls_certificate_file.empty()) {
+    options.tls = net::TlsOptions{impl.config.tls_certificate_file, impl.config.tls_private_key_file};
+  }
+  net::Router router;
+  impl.install_routes(router);
+  impl.http = std::make_unique<net::HttpServer>(options, std::move(router));
+  impl.http->start();
+  if (!impl.config.port_file.empty()) {
+    std::ofstream(impl.config.port_file) << impl.http->port() << "\n";
+  }
+  log::info("tandem listening", {{"address", impl.config.address},
+                                 {"port", static_cast<int>(impl.http->port())},
+                                 {"datasource", impl.datasource->kind()},
+                                 {"database", impl.config.effective_database_path()},
+                                 {"tables", impl.datasource->tables().size()}});
+}
+
+std::uint16_t Server::port() const { return m_impl->http ? m_impl->http->port() : 0; }
+
+void Server::stop() {
+  auto& impl = *m_impl;
+  {
+    std::lock_guard lock(impl.stop_mutex);
+    if (impl.stopped) return;
+    impl.stopped = true;
+  }
+  if (impl.http) {
+    impl.http->stop();
+    impl.http->wait();
+  }
+  // Sessions are closed: no more pushes arrive. The datasource completes queued pushes
+  // before its writer stops, so every acknowledged write is committed.
+  impl.pool.stop();
+  if (impl.publisher) impl.publisher->stop();
+  if (impl.datasource) impl.datasource->close();
+  log::info("tandem stopped");
+}
+
+storage::Datasource& Server::datasource() { return *m_impl->datasource; }
+const config::Config& Server::config() const { return m_impl->config; }
+
+}  // namespace tandem::server

@@ -1,0 +1,442 @@
+#include "server/sync_session.h"
+
+#include <fmt/format.h>
+
+#include <deque>
+
+#include "common/logging.h"
+#include "storage/push_applier.h"
+
+namespace tandem::server {
+namespace {
+
+// Snapshot and catch-up pause while more than this is queued on the socket, and resume on
+// drain: a slow client costs the server a bounded amount of memory.
+constexpr std::size_t kHighWaterBytes = 1 << 20;
+constexpr std::size_t kChangesPerFrame = 1000;
+constexpr int kMaxProtocolErrors = 20;
+// An idle client still learns the log's position now and then, so that its checkpoint
+// does not fall behind the retention horizon while it sees no changes.
+constexpr auto kCheckpointInterval = std::chrono::seconds(1);
+
+}  // namespace
+
+void SyncSession::on_open(std::shared_ptr<net::WebSocketConnection> connection) {
+  std::lock_guard lock(m_mutex);
+  m_connection = std::move(connection);
+  m_context.metrics.sessions_started++;
+  m_context.metrics.sessions_active++;
+}
+
+void SyncSession::on_message(std::string_view payload, bool binary) {
+  if (binary) {
+    std::lock_guard lock(m_mutex);
+    send_error(ErrorCode::malformed_message, "protocol v1 uses text frames (JSON)", false);
+    return;
+  }
+  auto message = m_context.codec.decode(payload);
+  if (!message) {
+    std::lock_guard lock(m_mutex);
+    send_error(message.error().code(), std::string(message.error().message()), false);
+    return;
+  }
+  std::visit(
+      [&](auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, protocol::Hello>) {
+          handle_hello(m);
+        } else if constexpr (std::is_same_v<T, protocol::Push>) {
+          handle_push(m);
+        } else {
+          std::lock_guard lock(m_mutex);
+          send(protocol::Pong{m.id});
+        }
+      },
+      *message);
+}
+
+void SyncSession::on_message_too_big(std::size_t limit) {
+  std::lock_guard lock(m_mutex);
+  send_error(ErrorCode::frame_too_large,
+             fmt::format("message larger than {} bytes; split pushes into smaller batches", limit), false);
+  m_phase = Phase::closing;  // the transport closes with 1009 once the error is out
+}
+
+void SyncSession::handle_hello(protocol::Hello& hello) {
+  std::lock_guard lock(m_mutex);
+  if (m_phase != Phase::awaiting_hello) {
+    send_error(ErrorCode::bad_request, "hello was already received on this connection", false);
+    return;
+  }
+  if (hello.protocol != protocol::kProtocolVersion) {
+    send_error(ErrorCode::protocol_version,
+               fmt::format("this server speaks protocol {}, the client {}", protocol::kProtocolVersion,
+                           hello.protocol),
+               true);
+    return;
+  }
+  if (auto valid = storage::check_client_id(hello.client_id); !valid) {
+    send_error(valid.error().code(), std::string(valid.error().message()), true);
+    return;
+  }
+  auto claims = m_context.verifier->verify(hello.token);
+  if (!claims) {
+    m_context.metrics.auth_failures++;
+    send_error(claims.error().code(), std::string(claims.error().message()), true);
+    return;
+  }
+  m_claims = std::move(*claims);
+  m_client_id = hello.client_id;
+  m_connection->set_log_identity(fmt::format("{}/{}", m_claims->subject, m_client_id));
+
+  protocol::Welcome welcome;
+  welcome.user = m_claims->subject;
+  welcome.role = std::string(auth::role_name(m_claims->role));
+  for (auto& schema : m_context.datasource.tables()) {
+    auto rule = m_context.rules.rule_for(schema);
+    protocol::TableInfo info{schema, rule.is_private, rule.owner_column,
+                             rule.is_private || m_claims->role == auth::Role::admin};
+    welcome.tables.push_back(info);
+    m_tables.emplace(schema.name, TableView{std::move(schema), std::move(rule)});
+  }
+  auto head = m_context.datasource.head_seq();
+  welcome.server_seq = head;
+  welcome.snapshot = plan_start(hello.checkpoint, head, m_context.datasource.horizon_seq());
+  send(welcome);
+  if (m_phase == Phase::snapshot) {
+    send(protocol::SnapshotBegin{m_snapshot.seq});
+  }
+  m_context.hub.subscribe(shared_from_this());
+  schedule_pump();
+}
+
+bool SyncSession::plan_start(const std::optional<protocol::Checkpoint>& checkpoint,
+                             std::uint64_t head, std::uint64_t horizon) {
+  for (const auto& [name, view] : m_tables) m_snapshot.tables.push_back(name);
+  bool usable = checkpoint && checkpoint->seq <= head && checkpoint->seq >= horizon;
+  if (usable && !checkpoint->snapshot) {
+    m_cursor = checkpoint->seq;
+    m_phase = Phase::catching_up;
+    return false;
+  }
+  m_phase = Phase::snapshot;
+  m_snapshot.seq = head;
+  if (usable) {
+    // Resume an interrupted snapshot where the client's checkpoint says it stopped.
+    m_snapshot.seq = checkpoint->seq;
+    const auto& cursor = *checkpoint->snapshot;
+    auto it = std::lower_bound(m_snapshot.tables.begin(), m_snapshot.tables.end(), cursor.table);
+    m_snapshot.index = static_cast<std::size_t>(it - m_snapshot.tables.begin());
+    if (it != m_snapshot.tables.end() && *it == cursor.table && !cursor.after.empty()) {
+      m_snapshot.after = cursor.after;
+    }
+  }
+  return true;
+}
+
+void SyncSession::schedule_pump() {
+  if (m_pump_scheduled || m_phase == Phase::closing || m_phase == Phase::closed) return;
+  m_pump_scheduled = true;
+  m_context.pool.post([self = shared_from_this()] { self->pump(); });
+}
+
+void SyncSession::pump() {
+  for (;;) {
+    Phase phase;
+    {
+      std::lock_guard lock(m_mutex);
+      phase = m_phase;
+      if (phase != Phase::snapshot && phase != Phase::catching_up) {
+        m_pump_scheduled = false;
+        return;
+      }
+      if (backpressured()) {
+        m_waiting_for_drain = true;
+        m_pump_scheduled = false;
+        return;
+      }
+    }
+    bool more = false;
+    try {
+      more = phase == Phase::snapshot ? pump_snapshot_page() : pump_catch_up();
+    } catch (const Error& error) {
+      log::error("sync session failed", {{"client", m_client_id}, {"error", error.message()}});
+      std::lock_guard lock(m_mutex);
+      send_error(error.code(), std::string(error.message()), true);
+      more = false;
+    }
+    if (!more) {
+      std::lock_guard lock(m_mutex);
+      m_pump_scheduled = false;
+      return;
+    }
+  }
+}
+
+bool SyncSession::pump_snapshot_page() {
+  storage::SnapshotRequest request;
+  std::string table_name;
+  std::uint64_t seq = 0;
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_snapshot.index >= m_snapshot.tables.size()) {
+      send(protocol::SnapshotEnd{protocol::Checkpoint{m_snapshot.seq, std::nullopt}});
+      m_cursor = m_snapshot.seq;
+      m_phase = Phase::catching_up;
+      return true;
+    }
+    table_name = m_snapshot.tables[m_snapshot.index];
+    const auto& view = m_tables.at(table_name);
+    request.table = &view.schema;  // m_tables does not change after hello
+    if (auto filter = m_context.rules.read_filter(*m_claims, view.schema)) {
+      request.filter_column = filter->first;
+      request.filter_value = filter->second;
+    }
+    request.after_key = m_snapshot.after;
+    request.limit = m_context.config.snapshot_batch_rows;
+    seq = m_snapshot.seq;
+  }
+  auto page = m_context.datasource.read_snapshot(request);
+  std::lock_guard lock(m_mutex);
+  if (m_phase != Phase::snapshot) return false;
+  protocol::Checkpoint checkpoint{seq, protocol::Checkpoint::SnapshotCursor{table_name, {}}};
+  if (!page.rows.empty()) {
+    checkpoint.snapshot->after = m_tables.at(table_name).schema.key_of(page.rows.back());
+  } else if (m_snapshot.after) {
+    checkpoint.snapshot->after = *m_snapshot.after;
+  }
+  if (!page.rows.empty() || page.done) {
+    send(protocol::SnapshotRows{table_name, &page.rows, checkpoint});
+    m_context.metrics.snapshot_rows_sent += page.rows.size();
+  }
+  if (page.done) {
+    ++m_snapshot.index;
+    m_snapshot.after.reset();
+  } else {
+    m_snapshot.after = checkpoint.snapshot->after;
+  }
+  return true;
+}
+
+bool SyncSession::pump_catch_up() {
+  std::uint64_t cursor;
+  {
+    std::lock_guard lock(m_mutex);
+    cursor = m_cursor;
+    if (cursor >= m_context.hub.head()) {
+      m_phase = Phase::live;
+      return false;
+    }
+  }
+  // Recent changes come from the hub's ring (encoded once); older ones from the log.
+  std::vector<ChangeBatchPtr> batches;
+  if (auto recent = m_context.hub.since(cursor)) {
+    batches = std::move(*recent);
+  } else {
+    auto changes = m_context.datasource.read_changes(cursor, kChangesPerFrame);
+    auto batch = std::make_shared<ChangeBatch>();
+    batch->after_seq = cursor;
+    batch->last_seq = changes.empty() ? m_context.hub.head() : changes.back().seq;
+    for (auto& change : changes) {
+      auto encoded = m_context.codec.encode_change(change);
+      batch->changes.push_back(PublishedChange{std::move(change), std::move(encoded)});
+    }
+    batches.push_back(std::move(batch));
+  }
+  std::lock_guard lock(m_mutex);
+  if (m_phase != Phase::catching_up || m_cursor != cursor) return false;
+  for (const auto& batch : batches) {
+    std::vector<const PublishedChange*> pending;
+    for (const auto& change : batch->changes) {
+      if (change.change.seq > m_cursor) pending.push_back(&change);
+    }
+    send_changes(pending, batch->last_seq);
+  }
+  return true;
+}
+
+void SyncSession::on_batch(const ChangeBatchPtr& batch) {
+  std::lock_guard lock(m_mutex);
+  if (m_phase != Phase::live || batch->last_seq <= m_cursor) return;
+  if (batch->after_seq > m_cursor || backpressured()) {
+    // Missed a batch, or the client reads slower than changes arrive: catch up from the
+    // ring or the log once the socket drains, instead of queueing without bound.
+    m_phase = Phase::catching_up;
+    if (backpressured()) {
+      m_waiting_for_drain = true;
+    } else {
+      schedule_pump();
+    }
+    return;
+  }
+  std::vector<const PublishedChange*> pending;
+  pending.reserve(batch->changes.size());
+  for (const auto& change : batch->changes) {
+    if (change.change.seq > m_cursor) pending.push_back(&change);
+  }
+  send_changes(pending, batch->last_seq);
+}
+
+std::size_t SyncSession::send_changes(const std::vector<const PublishedChange*>& changes,
+                                      std::uint64_t last_seq) {
+  // Only rows entering or leaving this user's view are encoded again; a deque keeps the
+  // views in `parts` valid as it grows.
+  std::deque<std::string> reencoded;
+  std::vector<std::string_view> parts;
+  std::size_t sent = 0;
+  auto flush = [&](std::uint64_t through) {
+    send_frame(m_context.codec.encode_changes_frame(parts, through));
+    sent += parts.size();
+    parts.clear();
+    reencoded.clear();
+  };
+  for (const auto* published : changes) {
+    const auto& change = published->change;
+    auto table = m_tables.find(change.table);
+    if (table == m_tables.end()) continue;  // tracked after this session started
+    switch (m_context.rules.visibility(*m_claims, table->second.rule, change)) {
+      case rules::Visibility::hidden: continue;
+      case rules::Visibility::visible: parts.emplace_back(published->encoded); break;
+      case rules::Visibility::entered:
+        reencoded.push_back(m_context.codec.encode_change_as(change, sync::Op::insert));
+        parts.emplace_back(reencoded.back());
+        break;
+      case rules::Visibility::left:
+        reencoded.push_back(m_context.codec.encode_change_as(change, sync::Op::remove));
+        parts.emplace_back(reencoded.back());
+        break;
+    }
+    if (parts.size() >= kChangesPerFrame) flush(change.seq);
+  }
+  auto now = std::chrono::steady_clock::now();
+  if (!parts.empty() || now - m_last_frame >= kCheckpointInterval) flush(last_seq);
+  m_cursor = last_seq;
+  m_context.metrics.changes_delivered += sent;
+  return sent;
+}
+
+void SyncSession::on_drain() {
+  std::lock_guard lock(m_mutex);
+  if (!m_waiting_for_drain) return;
+  m_waiting_for_drain = false;
+  schedule_pump();
+}
+
+void SyncSession::handle_push(protocol::Push& push) {
+  std::lock_guard lock(m_mutex);
+  if (!m_claims) {
+    send_error(ErrorCode::unauthenticated, "send hello with a token before pushing", true);
+    return;
+  }
+  if (m_shutdown_requested) {
+    send_error(ErrorCode::shutting_down, "the server is shutting down; push again after reconnecting", false);
+    return;
+  }
+  if (push.mutations.size() > m_context.config.max_push_mutations) {
+    send_error(ErrorCode::bad_request,
+               fmt::format("a push holds at most {} mutations; this one has {}",
+                           m_context.config.max_push_mutations, push.mutations.size()),
+               false);
+    return;
+  }
+  storage::PushRequest request;
+  request.client_id = m_client_id;
+  request.user_id = m_claims->subject;
+  request.mutations.reserve(push.mutations.size());
+  for (auto& pushed : push.mutations) {
+    request.mutations.push_back(storage::ClientMutation{pushed.client_seq, std::move(pushed.mutation)});
+  }
+  request.authorize = [claims = *m_claims, &rules = m_context.rules](
+                          const TableSchema& table, const Row* existing, sync::Mutation& mutation) {
+    return rules.authorize_write(claims, table, existing, mutation);
+  };
+  m_context.metrics.mutations_received += request.mutations.size();
+  ++m_pending_pushes;
+  m_context.datasource.submit(std::move(request), [self = shared_from_this()](storage::PushResult result) {
+    self->on_push_done(std::move(result));
+  });
+}
+
+void SyncSession::on_push_done(storage::PushResult result) {
+  std::lock_guard lock(m_mutex);
+  --m_pending_pushes;
+  if (result.error) {
+    bool fatal = result.error->code() == ErrorCode::forbidden;
+    send_error(result.error->code(), std::string(result.error->message()), fatal);
+  } else {
+    protocol::Ack ack;
+    ack.client_seq = result.acked_seq;
+    for (auto& outcome : result.exceptions) {
+      protocol::AckException item;
+      item.client_seq = outcome.client_seq;
+      item.rejected = outcome.kind == storage::MutationOutcome::Kind::rejected;
+      item.code = outcome.code;
+      item.message = std::move(outcome.message);
+      item.table = std::move(outcome.table);
+      item.pk = std::move(outcome.pk);
+      auto table = m_tables.find(item.table);
+      // The current row goes back only if this user may see it.
+      if (outcome.current_row && table != m_tables.end() &&
+          m_context.rules.can_read(*m_claims, table->second.schema, *outcome.current_row)) {
+        item.row = std::move(outcome.current_row);
+      }
+      if (item.rejected) m_context.metrics.mutations_rejected++;
+      ack.exceptions.push_back(std::move(item));
+    }
+    send(ack);
+    m_context.metrics.pushes_acked++;
+  }
+  if (m_shutdown_requested && m_pending_pushes == 0 && m_connection) {
+    m_connection->close(1001, "server shutting down");
+  }
+}
+
+void SyncSession::on_shutdown() {
+  std::lock_guard lock(m_mutex);
+  m_shutdown_requested = true;
+  if (m_phase != Phase::closed) m_phase = Phase::closing;
+  // Acks for pushes already submitted still go out: their writes are committed or about to
+  // be, and a client that gets its ack will not resend them.
+  if (m_pending_pushes == 0 && m_connection) m_connection->close(1001, "server shutting down");
+}
+
+void SyncSession::on_close(const net::CloseInfo&) {
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_phase == Phase::closed) return;
+    m_phase = Phase::closed;
+    m_context.metrics.sessions_active--;
+  }
+  m_context.hub.unsubscribe(this);
+}
+
+void SyncSession::send(const protocol::ServerMessage& message) {
+  send_frame(m_context.codec.encode(message));
+}
+
+void SyncSession::send_frame(std::string frame) {
+  if (!m_connection || m_phase == Phase::closed) return;
+  m_context.metrics.frames_sent++;
+  m_context.metrics.bytes_sent += frame.size();
+  m_last_frame = std::chrono::steady_clock::now();
+  m_connection->send_text(std::move(frame));
+}
+
+void SyncSession::send_error(ErrorCode code, std::string message, bool fatal) {
+  m_context.metrics.protocol_errors++;
+  if (!fatal && ++m_errors > kMaxProtocolErrors) {
+    fatal = true;
+    message = "too many protocol errors: " + message;
+  }
+  send(protocol::ErrorMessage{code, std::move(message), fatal});
+  if (fatal && m_connection) {
+    m_phase = Phase::closing;
+    m_connection->close(1008, std::string(error_code_name(code)));
+  }
+}
+
+bool SyncSession::backpressured() const {
+  return m_connection && m_connection->queued_bytes() > kHighWaterBytes;
+}
+
+}  // namespace tandem::server

@@ -1,0 +1,108 @@
+// One client connection speaking sync protocol v1 (docs/protocol.md).
+//
+// Phases: awaiting hello -> snapshot (bounded pages, resumable) -> catching up (from the
+// hub's ring, else from the change log) -> live (changes pushed as the hub publishes them).
+// Pushes are accepted in any phase after hello. Thread-safety: callbacks arrive from the
+// connection's strand, the publisher thread, the datasource writer and the work pool; all
+// state is guarded by one mutex, and no blocking call is made while holding it.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/token.h"
+#include "config/config.h"
+#include "net/http_server.h"
+#include "protocol/codec.h"
+#include "rules/access_rules.h"
+#include "server/hub.h"
+#include "server/metrics.h"
+#include "server/work_pool.h"
+#include "storage/datasource.h"
+
+namespace tandem::server {
+
+struct SyncContext {
+  storage::Datasource& datasource;
+  Hub& hub;
+  const protocol::Codec& codec;
+  std::shared_ptr<const auth::TokenVerifier> verifier;
+  const rules::AccessRules& rules;
+  WorkPool& pool;
+  Metrics& metrics;
+  const config::Config& config;
+};
+
+class SyncSession final : public net::WebSocketHandler,
+                          public HubSubscriber,
+                          public std::enable_shared_from_this<SyncSession> {
+ public:
+  explicit SyncSession(SyncContext context) : m_context(context) {}
+
+  void on_open(std::shared_ptr<net::WebSocketConnection> connection) override;
+  void on_message(std::string_view payload, bool binary) override;
+  void on_message_too_big(std::size_t limit) override;
+  void on_drain() override;
+  void on_shutdown() override;
+  void on_close(const net::CloseInfo& info) override;
+  void on_batch(const ChangeBatchPtr& batch) override;
+
+ private:
+  enum class Phase { awaiting_hello, snapshot, catching_up, live, closing, closed };
+
+  struct TableView {
+    TableSchema schema;
+    rules::TableRule rule;
+  };
+
+  struct SnapshotState {
+    std::uint64_t seq = 0;
+    std::vector<std::string> tables;  // visible tables, in name order
+    std::size_t index = 0;
+    std::optional<std::vector<Value>> after;
+  };
+
+  void handle_hello(protocol::Hello& hello);
+  void handle_push(protocol::Push& push);
+  void on_push_done(storage::PushResult result);
+
+  // Decides how the session starts from the client's checkpoint (lock held).
+  bool plan_start(const std::optional<protocol::Checkpoint>& checkpoint, std::uint64_t head,
+                  std::uint64_t horizon);
+
+  void schedule_pump();  // lock held
+  void pump();
+  bool pump_snapshot_page();  // false: stop pumping for now
+  bool pump_catch_up();
+
+  // Frames for the changes after m_cursor (lock held); returns the number of changes sent.
+  std::size_t send_changes(const std::vector<const PublishedChange*>& changes, std::uint64_t last_seq);
+
+  void send(const protocol::ServerMessage& message);
+  void send_frame(std::string frame);
+  void send_error(ErrorCode code, std::string message, bool fatal);
+  bool backpressured() const;
+
+  SyncContext m_context;
+  std::mutex m_mutex;
+  Phase m_phase = Phase::awaiting_hello;
+  std::shared_ptr<net::WebSocketConnection> m_connection;
+  std::optional<auth::Claims> m_claims;
+  std::string m_client_id;
+  std::map<std::string, TableView, std::less<>> m_tables;
+  std::uint64_t m_cursor = 0;  // log position delivered so far
+  SnapshotState m_snapshot;
+  bool m_pump_scheduled = false;
+  bool m_waiting_for_drain = false;
+  int m_pending_pushes = 0;
+  bool m_shutdown_requested = false;
+  int m_errors = 0;
+  std::chrono::steady_clock::time_point m_last_frame{};
+};
+
+}  // namespace tandem::server

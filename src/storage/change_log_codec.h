@@ -1,0 +1,33 @@
+// Decoding of change-log entries as capture writes them (JSON text columns) into Changes.
+#pragma once
+
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "sync/change.h"
+
+namespace tandem::storage {
+
+struct LogEntry {
+  std::uint64_t seq = 0;
+  std::string_view table;
+  std::string_view op;
+  std::string_view pk_json;
+  std::string_view row_json;
+  std::optional<std::string_view> old_json;  // update: the whole row before
+  std::string_view hlc;
+  std::string_view node;
+  std::int64_t at_ms = 0;
+};
+
+// One entry gives one change, or two when an outside UPDATE changed the primary key
+// (a delete of the old key, then an insert of the new one). For an update, `old` keeps only
+// the columns that changed. Throws Error(internal) on a corrupt entry.
+std::vector<sync::Change> decode_log_entry(const LogEntry& entry);
+
+// The mutation that a logged change amounts to, for folding outside writes into the merge
+// metadata: insert -> all columns but the key; update -> the changed columns.
+sync::Mutation mutation_of(const sync::Change& change);
+
+}  // namespace tandem::storage

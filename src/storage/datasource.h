@@ -1,0 +1,143 @@
+// The Datasource interface: everything the server needs from one database. SQLite is the
+// embedded default; PostgreSQL and MySQL/MariaDB plug in behind the same interface.
+//
+// Errors: operations throw tandem::Error for unexpected failures (I/O, a lost connection);
+// outcomes that depend on input (a refused mutation, an untrackable table) are values or
+// Errors with a stable code, as documented per function.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "common/table_schema.h"
+#include "sync/change.h"
+#include "sync/hlc.h"
+#include "sync/mutation.h"
+
+namespace tandem::storage {
+
+// Decides whether a user may apply a mutation, and may complete it (e.g. fill in the owner
+// column). `existing` is the visible stored row (nullptr when absent). Called inside the
+// write transaction, so the decision and the write see the same row.
+using WriteAuthorizer =
+    std::function<Status(const TableSchema& table, const Row* existing, sync::Mutation& mutation)>;
+
+struct ClientMutation {
+  std::uint64_t client_seq = 0;  // per-client sequence number, strictly increasing
+  sync::Mutation mutation;
+};
+
+// One push from one client: applied exactly once, whatever the number of retries.
+struct PushRequest {
+  std::string client_id;
+  std::string user_id;
+  std::vector<ClientMutation> mutations;  // in client_seq order
+  WriteAuthorizer authorize;
+};
+
+struct MutationOutcome {
+  enum class Kind { applied, superseded, rejected };
+  std::uint64_t client_seq = 0;
+  Kind kind = Kind::applied;
+  ErrorCode code = ErrorCode::ok;  // rejected: why
+  std::string message;
+  // superseded/rejected: the stored row as the user may see it now (nullopt: no visible
+  // row), so that the client can drop its local version.
+  std::optional<Row> current_row;
+  std::string table;
+  Row pk;
+};
+
+struct PushResult {
+  // Every mutation up to this client_seq has been applied or refused, durably.
+  std::uint64_t acked_seq = 0;
+  // Mutations that did not apply as sent (superseded by later writes, or refused).
+  std::vector<MutationOutcome> exceptions;
+  // When set, nothing was applied (e.g. the client id belongs to another user).
+  std::optional<Error> error;
+};
+
+struct SnapshotRequest {
+  const TableSchema* table = nullptr;
+  // When set, only rows whose `filter_column` equals `filter_value` (a private table).
+  std::optional<std::string> filter_column;
+  Value filter_value;
+  std::optional<std::vector<Value>> after_key;  // resume strictly after this primary key
+  std::size_t limit = 500;
+};
+
+struct SnapshotPage {
+  std::vector<Row> rows;
+  bool done = false;  // no rows after the last one
+};
+
+struct DatasourceHealth {
+  bool reachable = false;
+  std::string detail;
+  std::uint64_t head_seq = 0;       // last published-ready change
+  std::uint64_t oldest_seq = 0;     // oldest change still in the log (retention horizon)
+  std::size_t tracked_tables = 0;
+};
+
+struct HardResetReport {
+  std::uint64_t rows = 0;
+};
+
+class Datasource {
+ public:
+  virtual ~Datasource() = default;
+
+  virtual std::string_view kind() const = 0;  // "sqlite", "postgres", ...
+
+  // --- Tracked tables -------------------------------------------------------------------
+  // Current schemas of the tracked tables (cached; refreshed by track/untrack/reload).
+  virtual std::vector<TableSchema> tables() = 0;
+  // Starts tracking: installs capture. Errors: invalid_identifier, not_found (no such
+  // table), no_primary_key. Tracking a tracked table refreshes its schema.
+  virtual Result<TableSchema> track(std::string_view table) = 0;
+  virtual Status untrack(std::string_view table) = 0;
+  // Re-reads every tracked table's schema after ALTER TABLE and reinstalls capture.
+  virtual std::vector<TableSchema> reload() = 0;
+  // Records every existing row of the table in the change log as an insert, so that rows
+  // that existed before tracking reach clients. `progress(done, total)` is called now and
+  // then.
+  virtual Result<HardResetReport> hard_reset(
+      std::string_view table, std::function<void(std::uint64_t, std::uint64_t)> progress) = 0;
+
+  // --- Writes ---------------------------------------------------------------------------
+  // Applies pushes durably; `done` is called (on a datasource thread) after the commit.
+  // Several pushes may share one transaction (group commit).
+  virtual void submit(PushRequest request, std::function<void(PushResult)> done) = 0;
+
+  // --- Change log -----------------------------------------------------------------------
+  // Position of the newest change that can be read (0 when empty).
+  virtual std::uint64_t head_seq() = 0;
+  // The oldest position a client may resume from; older checkpoints need a new snapshot.
+  virtual std::uint64_t horizon_seq() = 0;
+  // Changes with seq > after_seq, in seq order, at most `limit`.
+  virtual std::vector<sync::Change> read_changes(std::uint64_t after_seq, std::size_t limit) = 0;
+  // Blocks until a change after `after_seq` can be read, or the timeout passes. Returns
+  // head_seq(). Used by the one publisher thread per datasource.
+  virtual std::uint64_t wait_for_changes(std::uint64_t after_seq,
+                                         std::chrono::milliseconds timeout) = 0;
+
+  // --- Reads ----------------------------------------------------------------------------
+  virtual SnapshotPage read_snapshot(const SnapshotRequest& request) = 0;
+
+  virtual DatasourceHealth health() = 0;
+
+  // Largest clock in durable state, so a restarted server's clock never goes backwards.
+  virtual sync::Hlc max_clock() = 0;
+
+  // Stops background threads; pending submits complete first. Idempotent.
+  virtual void close() = 0;
+};
+
+}  // namespace tandem::storage

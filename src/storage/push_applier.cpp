@@ -1,0 +1,146 @@
+#include "storage/push_applier.h"
+
+#include <fmt/format.h>
+
+#include <set>
+
+namespace tandem::storage {
+
+Status check_client_id(std::string_view client_id) {
+  bool valid = !client_id.empty() && client_id.size() <= 64;
+  for (char c : client_id) {
+    bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '_' || c == '-';
+    valid = valid && allowed;
+  }
+  if (valid) return ok_status();
+  return Error(ErrorCode::bad_request,
+               "client_id must be 1 to 64 characters of letters, digits, '_' and '-'");
+}
+
+Status validate_mutation(const TableSchema& table, const sync::Mutation& mutation) {
+  if (mutation.pk.size() != table.primary_key.size()) {
+    return Error(ErrorCode::invalid_mutation,
+                 fmt::format("table '{}': pk must name exactly the primary key ({})", table.name,
+                             fmt::join(table.primary_key, ", ")));
+  }
+  for (const auto& [column, value] : mutation.pk) {
+    if (!table.is_primary_key(column)) {
+      return Error(ErrorCode::invalid_mutation,
+                   fmt::format("table '{}': '{}' is not a primary-key column", table.name, column));
+    }
+    if (value.is_null()) {
+      return Error(ErrorCode::invalid_mutation,
+                   fmt::format("table '{}': primary-key column '{}' is null", table.name, column));
+    }
+  }
+  if (mutation.op == sync::Op::remove && !mutation.values.empty()) {
+    return Error(ErrorCode::invalid_mutation, "a delete carries no values");
+  }
+  if (mutation.op == sync::Op::update && mutation.values.empty()) {
+    return Error(ErrorCode::invalid_mutation, "an update must change at least one column");
+  }
+  for (const auto& [column, value] : mutation.values) {
+    if (!table.has_column(column)) {
+      return Error(ErrorCode::invalid_mutation,
+                   fmt::format("table '{}' has no column '{}'", table.name, column));
+    }
+    if (table.is_primary_key(column)) {
+      auto key_value = mutation.pk.find(column);
+      if (key_value == mutation.pk.end() || !(key_value->second == value)) {
+        return Error(ErrorCode::invalid_mutation,
+                     fmt::format("table '{}': primary-key column '{}' cannot be changed",
+                                 table.name, column));
+      }
+    }
+  }
+  return ok_status();
+}
+
+PushResult PushApplier::apply(WriteTxn& txn, PushRequest& request) {
+  PushResult result;
+  auto record = txn.load_client(request.client_id);
+  if (record && record->user_id != request.user_id) {
+    result.error = Error(ErrorCode::forbidden,
+                         fmt::format("client id '{}' is registered to another user; use a new "
+                                     "client id per user and device",
+                                     request.client_id));
+    return result;
+  }
+  ClientRecord updated{request.user_id, record ? record->last_seq : 0};
+  for (auto& item : request.mutations) {
+    // A sequence number at or below the last applied one is a retry of a mutation already
+    // applied (or refused): acknowledging it again without applying is what makes a retried
+    // push exactly-once.
+    if (item.client_seq <= updated.last_seq) continue;
+    auto outcome = apply_one(txn, request, item);
+    updated.last_seq = item.client_seq;
+    if (outcome.kind != MutationOutcome::Kind::applied) result.exceptions.push_back(std::move(outcome));
+  }
+  if (!record || updated.last_seq != record->last_seq) txn.save_client(request.client_id, updated);
+  result.acked_seq = updated.last_seq;
+  return result;
+}
+
+namespace {
+
+MutationOutcome refusal(const ClientMutation& item, const Error& error) {
+  MutationOutcome outcome;
+  outcome.client_seq = item.client_seq;
+  outcome.kind = MutationOutcome::Kind::rejected;
+  outcome.code = error.code();
+  outcome.message = std::string(error.message());
+  outcome.table = item.mutation.table;
+  outcome.pk = item.mutation.pk;
+  return outcome;
+}
+
+}  // namespace
+
+MutationOutcome PushApplier::apply_one(WriteTxn& txn, PushRequest& request, ClientMutation& item) {
+  sync::Mutation& mutation = item.mutation;
+  const TableSchema* table = m_schemas(mutation.table);
+  if (!table) {
+    return refusal(item, Error(ErrorCode::unknown_table,
+                               fmt::format("table '{}' is not tracked", mutation.table)));
+  }
+  if (auto valid = validate_mutation(*table, mutation); !valid) return refusal(item, valid.error());
+  if (auto observed = m_clock.observe(mutation.stamp.hlc); !observed) {
+    return refusal(item, observed.error());
+  }
+  // A client cannot write under another node's id: its stamps are always its own.
+  mutation.stamp.node = request.client_id;
+
+  auto key = table->key_of(mutation.pk);
+  txn.savepoint();
+  try {
+    auto state = txn.load_row_state(*table, key);
+    const Row* existing = state && state->exists ? &state->values : nullptr;
+    if (auto allowed = request.authorize(*table, existing, mutation); !allowed) {
+      txn.rollback_to_savepoint();
+      auto outcome = refusal(item, allowed.error());
+      if (existing) outcome.current_row = *existing;
+      return outcome;
+    }
+    sync::RowState merged = state ? std::move(*state) : sync::RowState{};
+    auto effect = sync::merge(merged, mutation);
+    if (effect.state_changed) txn.store_row_state(*table, key, merged, effect, mutation.stamp);
+    txn.release_savepoint();
+    MutationOutcome outcome;
+    outcome.client_seq = item.client_seq;
+    outcome.table = mutation.table;
+    outcome.pk = mutation.pk;
+    if (effect.kind == sync::MergeEffect::Kind::none) {
+      // Later writes already decided this row: the client learns the row as it is.
+      outcome.kind = MutationOutcome::Kind::superseded;
+      if (merged.exists) outcome.current_row = merged.values;
+    }
+    return outcome;
+  } catch (const Error& error) {
+    txn.rollback_to_savepoint();
+    if (error.code() != ErrorCode::invalid_mutation) throw;
+    return refusal(item, error);
+  }
+}
+
+}  // namespace tandem::storage

@@ -1,0 +1,41 @@
+// Applies client pushes inside a write transaction: exactly once per (client id, client_seq),
+// each mutation validated against the table's schema, authorized, merged by the shared merge
+// rule, and stored. Datasource-independent.
+#pragma once
+
+#include <functional>
+
+#include "storage/datasource.h"
+#include "storage/write_txn.h"
+#include "sync/hlc.h"
+
+namespace tandem::storage {
+
+using SchemaLookup = std::function<const TableSchema*(std::string_view table)>;
+
+// Node id of changes captured from writers other than Tandem (psql, an application). It can
+// never be a client id: those are validated to [A-Za-z0-9_-].
+inline constexpr std::string_view kDatabaseNode = "$db";
+
+// Checks a client id: 1 to 64 characters of [A-Za-z0-9_-].
+Status check_client_id(std::string_view client_id);
+
+// Checks that a mutation names exactly the table's primary key and only its columns.
+Status validate_mutation(const TableSchema& table, const sync::Mutation& mutation);
+
+class PushApplier {
+ public:
+  PushApplier(SchemaLookup schemas, sync::HlcClock& clock)
+      : m_schemas(std::move(schemas)), m_clock(clock) {}
+
+  // Throws only for unexpected database failures (the whole transaction must then roll back).
+  PushResult apply(WriteTxn& txn, PushRequest& request);
+
+ private:
+  MutationOutcome apply_one(WriteTxn& txn, PushRequest& request, ClientMutation& item);
+
+  SchemaLookup m_schemas;
+  sync::HlcClock& m_clock;
+};
+
+}  // namespace tandem::storage

@@ -1,0 +1,565 @@
+#include "storage/sqlite/sqlite_datasource.h"
+
+#include <fmt/format.h>
+
+#include "common/identifier.h"
+#include "common/logging.h"
+#include "storage/change_log_codec.h"
+#include "storage/push_applier.h"
+#include "storage/row_state_codec.h"
+#include "storage/sqlite/sqlite_schema.h"
+#include "storage/sqlite/sqlite_write_txn.h"
+
+namespace tandem::storage {
+
+class SqliteDatasource::ReaderLease {
+ public:
+  ReaderLease(SqliteDatasource& owner, Reader reader)
+      : m_owner(owner), m_reader(std::move(reader)) {}
+  ReaderLease(ReaderLease&&) = default;
+  ~ReaderLease() {
+    if (!m_reader.connection) return;
+    std::lock_guard lock(m_owner.m_readers_mutex);
+    m_owner.m_idle_readers.push_back(std::move(m_reader));
+  }
+  SqliteConnection& operator*() { return *m_reader.connection; }
+  SqliteConnection* operator->() { return m_reader.connection.get(); }
+
+ private:
+  SqliteDatasource& m_owner;
+  Reader m_reader;
+};
+
+namespace {
+
+std::int64_t now_millis() {
+  return static_cast<std::int64_t>(sync::HlcClock::system_millis());
+}
+
+}  // namespace
+
+SqliteDatasource::SqliteDatasource(SqliteOptions options, sync::HlcClock& clock)
+    : m_options(std::move(options)), m_clock(clock) {
+  m_writer_connection =
+      std::make_unique<SqliteConnection>(m_options.path, SqliteConnection::Mode::read_write);
+  auto& writer = *m_writer_connection;
+  writer.exec("PRAGMA journal_mode=WAL");
+  writer.exec(m_options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  sqlite_schema::create_tandem_tables(writer);
+  {
+    SqliteTransaction txn(writer);
+    SqliteWriteTxn(writer).clear_write_context();  // a crash may have left one behind
+    install_all(writer);
+    txn.commit();
+  }
+  m_poll_connection =
+      std::make_unique<SqliteConnection>(m_options.path, SqliteConnection::Mode::read_only);
+  refresh_head(writer);
+  m_clock.advance_to(max_clock());
+  m_writer = std::thread([this] { writer_loop(); });
+}
+
+SqliteDatasource::~SqliteDatasource() { close(); }
+
+void SqliteDatasource::close() {
+  {
+    std::lock_guard lock(m_queue_mutex);
+    if (m_stopping && !m_writer.joinable()) return;
+    m_stopping = true;
+  }
+  m_queue_cv.notify_all();
+  if (m_writer.joinable()) m_writer.join();
+}
+
+void SqliteDatasource::install_all(SqliteConnection& connection) {
+  std::vector<std::string> names;
+  auto& list = connection.cached("SELECT name FROM tandem_tracked_tables ORDER BY name");
+  while (list.step()) names.push_back(list.column_text(0));
+  std::map<std::string, TableSchema, std::less<>> tables;
+  for (const auto& name : names) {
+    auto schema = sqlite_schema::introspect(connection, name);
+    if (!schema) {
+      log::warn("tracked table is unusable; it is skipped until fixed",
+                {{"table", name}, {"reason", schema.error().message()}});
+      continue;
+    }
+    sqlite_schema::install_capture(connection, *schema);
+    tables.emplace(name, std::move(*schema));
+  }
+  connection.clear_cache();
+  std::unique_lock lock(m_schema_mutex);
+  m_tables = std::move(tables);
+  ++m_schema_version;
+}
+
+std::vector<TableSchema> SqliteDatasource::tables() {
+  std::shared_lock lock(m_schema_mutex);
+  std::vector<TableSchema> result;
+  for (const auto& [name, schema] : m_tables) result.push_back(schema);
+  return result;
+}
+
+Result<TableSchema> SqliteDatasource::track(std::string_view table) {
+  std::string name(table);
+  return run_on_writer([this, name](SqliteConnection& connection) -> Result<TableSchema> {
+    auto schema = sqlite_schema::introspect(connection, name);
+    if (!schema) return schema.error();
+    SqliteTransaction txn(connection);
+    auto& insert = connection.cached(
+        "INSERT INTO tandem_tracked_tables(name, added_at_ms) VALUES (?1, ?2) "
+        "ON CONFLICT(name) DO NOTHING");
+    insert.bind_text(1, name);
+    insert.bind_int(2, now_millis());
+    insert.run();
+    install_all(connection);
+    txn.commit();
+    log::info("table tracked", {{"table", name}, {"columns", schema->columns.size()}});
+    return schema;
+  });
+}
+
+Status SqliteDatasource::untrack(std::string_view table) {
+  std::string name(table);
+  return run_on_writer([this, name](SqliteConnection& connection) -> Status {
+    SqliteTransaction txn(connection);
+    auto& remove = connection.cached("DELETE FROM tandem_tracked_tables WHERE name = ?1");
+    remove.bind_text(1, name);
+    remove.run();
+    if (connection.changes() == 0) {
+      return Error(ErrorCode::not_found, fmt::format("table '{}' is not tracked", name));
+    }
+    if (is_valid_identifier(name)) sqlite_schema::drop_capture(connection, name);
+    install_all(connection);
+    txn.commit();
+    log::info("table untracked", {{"table", name}});
+    return ok_status();
+  });
+}
+
+std::vector<TableSchema> SqliteDatasource::reload() {
+  run_on_writer([this](SqliteConnection& connection) {
+    SqliteTransaction txn(connection);
+    install_all(connection);
+    txn.commit();
+  });
+  return tables();
+}
+
+Result<HardResetReport> SqliteDatasource::hard_reset(
+    std::string_view table, std::function<void(std::uint64_t, std::uint64_t)> progress) {
+  std::optional<TableSchema> schema;
+  {
+    std::shared_lock lock(m_schema_mutex);
+    if (auto it = m_tables.find(table); it != m_tables.end()) schema = it->second;
+  }
+  if (!schema) return Error(ErrorCode::not_found, fmt::format("table '{}' is not tracked", table));
+  // The rows are logged as inserts at the zero stamp: they are the state that existed before
+  // any tracked write, so any client write made since wins over them.
+  return run_on_writer([&](SqliteConnection& connection) -> Result<HardResetReport> {
+    auto name = quote_identifier(schema->name);
+    auto& count = connection.cached(fmt::format("SELECT count(*) FROM {}", name));
+    count.step();
+    auto total = static_cast<std::uint64_t>(count.column_int(0));
+    count.reset();
+    SqliteTransaction txn(connection);
+    auto& copy = connection.cached(fmt::format(
+        "INSERT INTO tandem_changes(tbl, op, pk, row, old, hlc, node, at_ms) "
+        "SELECT '{}', 'insert', {}, {}, NULL, '0000000000000000', '', {} FROM {} AS t",
+        schema->name, sqlite_schema::key_json_sql(*schema, "t"),
+        sqlite_schema::row_json_sql(*schema, "t"), sqlite_schema::kNowMillisSql, name));
+    copy.run();
+    txn.commit();
+    refresh_head(connection);
+    if (progress) progress(total, total);
+    log::info("hard reset", {{"table", schema->name}, {"rows", total}});
+    return HardResetReport{total};
+  });
+}
+
+void SqliteDatasource::post_job(Job job) {
+  {
+    std::lock_guard lock(m_queue_mutex);
+    if (m_stopping) throw Error(ErrorCode::shutting_down, "the datasource is closing");
+    m_jobs.push_back(std::move(job));
+  }
+  m_queue_cv.notify_one();
+}
+
+void SqliteDatasource::submit(PushRequest request, std::function<void(PushResult)> done) {
+  {
+    std::lock_guard lock(m_queue_mutex);
+    if (m_stopping) {
+      PushResult refused;
+      refused.error = Error(ErrorCode::shutting_down, "the server is shutting down");
+      done(std::move(refused));
+      return;
+    }
+    m_push_queue.push_back(PushJob{std::move(request), std::move(done)});
+  }
+  m_queue_cv.notify_one();
+}
+
+void SqliteDatasource::writer_loop() {
+  for (;;) {
+    std::vector<Job> jobs;
+    std::vector<PushJob> pushes;
+    {
+      std::unique_lock lock(m_queue_mutex);
+      m_queue_cv.wait_for(lock, std::chrono::seconds(1),
+                          [&] { return m_stopping || !m_jobs.empty() || !m_push_queue.empty(); });
+      while (!m_jobs.empty()) {
+        jobs.push_back(std::move(m_jobs.front()));
+        m_jobs.pop_front();
+      }
+      while (!m_push_queue.empty() && pushes.size() < m_options.max_group_commit) {
+        pushes.push_back(std::move(m_push_queue.front()));
+        m_push_queue.pop_front();
+      }
+      if (m_stopping && jobs.empty() && pushes.empty()) break;
+    }
+    for (auto& job : jobs) {
+      try {
+        job(*m_writer_connection);
+      } catch (const std::exception& error) {
+        log::error("datasource job failed", {{"error", error.what()}});
+      }
+    }
+    if (!pushes.empty()) run_pushes(pushes);
+    if (std::chrono::steady_clock::now() - m_last_prune > std::chrono::minutes(1)) {
+      try {
+        prune_log(*m_writer_connection);
+      } catch (const Error& error) {
+        log::error("change log pruning failed", {{"error", error.message()}});
+      }
+      m_last_prune = std::chrono::steady_clock::now();
+    }
+  }
+}
+
+void SqliteDatasource::run_pushes(std::vector<PushJob>& jobs) {
+  std::vector<PushResult> results;
+  try {
+    results = apply_pushes(jobs);
+  } catch (const Error& error) {
+    // One push's unexpected failure must not fail the others that shared its transaction:
+    // retry them one transaction each.
+    log::warn("group commit failed; retrying pushes one by one", {{"error", error.message()}});
+    results.clear();
+    for (auto& job : jobs) {
+      std::vector<PushJob> single;
+      single.push_back(std::move(job));
+      try {
+        results.push_back(std::move(apply_pushes(single).front()));
+      } catch (const Error& single_error) {
+        PushResult failed;
+        failed.error = single_error;
+        results.push_back(std::move(failed));
+      }
+      job = std::move(single.front());
+    }
+  }
+  for (std::size_t i = 0; i < jobs.size(); ++i) jobs[i].done(std::move(results[i]));
+}
+
+std::vector<PushResult> SqliteDatasource::apply_pushes(std::vector<PushJob>& jobs) {
+  auto& connection = *m_writer_connection;
+  std::vector<PushResult> results;
+  SqliteTransaction txn(connection);
+  fold_external_changes(connection);
+  SqliteWriteTxn write(connection);
+  PushApplier applier(
+      [this](std::string_view name) -> const TableSchema* {
+        // The writer thread is the only one that changes m_tables, so it may read unlocked.
+        auto it = m_tables.find(name);
+        return it == m_tables.end() ? nullptr : &it->second;
+      },
+      m_clock);
+  for (auto& job : jobs) results.push_back(applier.apply(write, job.request));
+  write.clear_write_context();
+  txn.commit();
+  refresh_head(connection);
+  return results;
+}
+
+void SqliteDatasource::fold_external_changes(SqliteConnection& connection) {
+  auto& pending = connection.cached(
+      "SELECT seq, tbl, op, pk, row, old FROM tandem_changes WHERE hlc IS NULL ORDER BY seq");
+  struct Pending {
+    std::uint64_t seq;
+    std::string table, op, pk, row;
+    std::optional<std::string> old;
+  };
+  std::vector<Pending> entries;
+  while (pending.step()) {
+    entries.push_back(Pending{static_cast<std::uint64_t>(pending.column_int(0)), pending.column_text(1),
+                              pending.column_text(2), pending.column_text(3), pending.column_text(4),
+                              pending.column_is_null(5) ? std::nullopt
+                                                        : std::optional(pending.column_text(5))});
+  }
+  if (entries.empty()) return;
+  SqliteWriteTxn write(connection);
+  auto& stamp_entry =
+      connection.cached("UPDATE tandem_changes SET hlc = ?1, node = ?2 WHERE seq = ?3");
+  for (const auto& entry : entries) {
+    // Stamped now, by this server's clock: later than every write the server has seen, as
+    // the outside write really is.
+    sync::Stamp stamp{m_clock.now(), std::string(kDatabaseNode)};
+    LogEntry log_entry{entry.seq, entry.table, entry.op, entry.pk, entry.row,
+                       entry.old ? std::optional<std::string_view>(*entry.old) : std::nullopt,
+                       "", "", 0};
+    for (auto& change : decode_log_entry(log_entry)) {
+      change.stamp = stamp;
+      auto key_text = encode_key([&] {
+        std::vector<Value> key;
+        for (const auto& [column, value] : change.pk) key.push_back(value);
+        return key;
+      }());
+      // Key order in change.pk is by column name; the metadata key needs primary-key order.
+      {
+        std::shared_lock lock(m_schema_mutex);
+        if (auto it = m_tables.find(change.table); it != m_tables.end()) {
+          key_text = encode_key(it->second.key_of(change.pk));
+        }
+      }
+      auto state = write.load_metadata(change.table, key_text);
+      if (!state) {
+        // No history: an update or delete touches a row that existed before tracking.
+        state = change.op == sync::Op::insert ? sync::RowState{} : sync::RowState::preexisting({});
+      }
+      sync::merge(*state, mutation_of(change));
+      write.save_metadata(change.table, key_text, *state);
+    }
+    stamp_entry.bind_text(1, stamp.hlc.to_string());
+    stamp_entry.bind_text(2, stamp.node);
+    stamp_entry.bind_int(3, static_cast<std::int64_t>(entry.seq));
+    stamp_entry.run();
+  }
+  log::debug("folded outside writes", {{"changes", entries.size()}});
+}
+
+void SqliteDatasource::refresh_head(SqliteConnection& connection) {
+  auto& head = connection.cached(
+      "SELECT coalesce((SELECT min(seq) - 1 FROM tandem_changes WHERE hlc IS NULL), "
+      "(SELECT max(seq) FROM tandem_changes), 0)");
+  head.step();
+  auto value = static_cast<std::uint64_t>(head.column_int(0));
+  head.reset();
+  auto& horizon = connection.cached("SELECT value FROM tandem_meta WHERE key = 'horizon_seq'");
+  std::uint64_t horizon_value = horizon.step() ? std::stoull(horizon.column_text(0)) : 0;
+  horizon.reset();
+  {
+    std::lock_guard lock(m_head_mutex);
+    m_head = std::max(m_head, value);
+    m_horizon = horizon_value;
+  }
+  m_head_cv.notify_all();
+}
+
+void SqliteDatasource::prune_log(SqliteConnection& connection) {
+  auto cutoff = now_millis() - std::chrono::duration_cast<std::chrono::milliseconds>(m_options.retention).count();
+  std::uint64_t head = head_seq();
+  SqliteTransaction txn(connection);
+  auto& last = connection.cached(
+      "SELECT max(seq) FROM tandem_changes WHERE at_ms < ?1 AND seq <= ?2 AND hlc IS NOT NULL");
+  last.bind_int(1, cutoff);
+  last.bind_int(2, static_cast<std::int64_t>(head));
+  if (!last.step() || last.column_is_null(0)) return;
+  auto through = last.column_int(0);
+  last.reset();
+  auto& remove = connection.cached("DELETE FROM tandem_changes WHERE seq <= ?1");
+  remove.bind_int(1, through);
+  remove.run();
+  auto& horizon = connection.cached(
+      "INSERT INTO tandem_meta(key, value) VALUES ('horizon_seq', ?1) "
+      "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  horizon.bind_text(1, std::to_string(through));
+  horizon.run();
+  txn.commit();
+  refresh_head(connection);
+  log::info("change log pruned", {{"through_seq", through}});
+}
+
+std::uint64_t SqliteDatasource::head_seq() {
+  std::lock_guard lock(m_head_mutex);
+  return m_head;
+}
+
+std::uint64_t SqliteDatasource::horizon_seq() {
+  std::lock_guard lock(m_head_mutex);
+  return m_horizon;
+}
+
+std::uint64_t SqliteDatasource::wait_for_changes(std::uint64_t after_seq,
+                                                 std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    {
+      std::unique_lock lock(m_head_mutex);
+      auto slice = std::min(deadline, std::chrono::steady_clock::now() + m_options.poll_interval);
+      if (m_head_cv.wait_until(lock, slice, [&] { return m_head > after_seq; })) return m_head;
+    }
+    // Another program may have written the file: data_version changes when another
+    // connection commits. Its changes are unstamped until the writer folds them.
+    auto& version = m_poll_connection->cached("PRAGMA data_version");
+    version.step();
+    auto current = version.column_int(0);
+    version.reset();
+    if (current != m_last_data_version) {
+      m_last_data_version = current;
+      auto& unstamped =
+          m_poll_connection->cached("SELECT 1 FROM tandem_changes WHERE hlc IS NULL LIMIT 1");
+      bool has_unstamped = unstamped.step();
+      unstamped.reset();
+      if (has_unstamped) {
+        try {
+          post_job([this](SqliteConnection& connection) {
+            SqliteTransaction txn(connection);
+            fold_external_changes(connection);
+            txn.commit();
+            refresh_head(connection);
+          });
+        } catch (const Error&) {
+          return head_seq();  // closing
+        }
+      }
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return head_seq();
+  }
+}
+
+SqliteDatasource::ReaderLease SqliteDatasource::lease_reader() {
+  Reader reader;
+  {
+    std::lock_guard lock(m_readers_mutex);
+    if (!m_idle_readers.empty()) {
+      reader = std::move(m_idle_readers.back());
+      m_idle_readers.pop_back();
+    }
+  }
+  if (!reader.connection) {
+    reader.connection =
+        std::make_unique<SqliteConnection>(m_options.path, SqliteConnection::Mode::read_only);
+  }
+  // Statements cached before a schema change may name columns that no longer exist.
+  auto current = m_schema_version.load();
+  if (reader.schema_version != current) {
+    reader.connection->clear_cache();
+    reader.schema_version = current;
+  }
+  return ReaderLease(*this, std::move(reader));
+}
+
+std::vector<sync::Change> SqliteDatasource::read_changes(std::uint64_t after_seq, std::size_t limit) {
+  auto head = head_seq();
+  std::vector<sync::Change> changes;
+  if (head <= after_seq) return changes;
+  auto reader = lease_reader();
+  auto& statement = reader->cached(
+      "SELECT seq, tbl, op, pk, row, old, hlc, node, at_ms FROM tandem_changes "
+      "WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3");
+  statement.bind_int(1, static_cast<std::int64_t>(after_seq));
+  statement.bind_int(2, static_cast<std::int64_t>(head));
+  statement.bind_int(3, static_cast<std::int64_t>(limit));
+  while (statement.step()) {
+    auto table = statement.column_text(1);
+    auto op = statement.column_text(2);
+    auto pk = statement.column_text(3);
+    auto row = statement.column_text(4);
+    std::optional<std::string> old;
+    if (!statement.column_is_null(5)) old = statement.column_text(5);
+    auto hlc = statement.column_text(6);
+    auto node = statement.column_text(7);
+    LogEntry entry{static_cast<std::uint64_t>(statement.column_int(0)), table, op, pk, row,
+                   old ? std::optional<std::string_view>(*old) : std::nullopt, hlc, node,
+                   statement.column_int(8)};
+    for (auto& change : decode_log_entry(entry)) changes.push_back(std::move(change));
+  }
+  statement.reset();
+  return changes;
+}
+
+SnapshotPage SqliteDatasource::read_snapshot(const SnapshotRequest& request) {
+  const TableSchema& table = *request.table;
+  std::string columns;
+  for (const auto& column : table.columns) {
+    if (!columns.empty()) columns += ", ";
+    columns += quote_identifier(column.name);
+  }
+  std::string key_list;
+  std::string key_params;
+  for (std::size_t i = 0; i < table.primary_key.size(); ++i) {
+    if (i > 0) {
+      key_list += ", ";
+      key_params += ", ";
+    }
+    key_list += quote_identifier(table.primary_key[i]);
+    key_params += fmt::format("?{}", i + 2);
+  }
+  std::vector<std::string> conditions;
+  if (request.filter_column) {
+    conditions.push_back(fmt::format("{} = ?1", quote_identifier(*request.filter_column)));
+  }
+  if (request.after_key) conditions.push_back(fmt::format("({}) > ({})", key_list, key_params));
+  std::string where;
+  for (const auto& condition : conditions) where += (where.empty() ? " WHERE " : " AND ") + condition;
+  auto sql = fmt::format("SELECT {} FROM {}{} ORDER BY {} LIMIT {}", columns,
+                         quote_identifier(table.name), where, key_list, request.limit + 1);
+
+  auto reader = lease_reader();
+  auto& statement = reader->cached(sql);
+  if (request.filter_column) statement.bind(1, request.filter_value);
+  if (request.after_key) {
+    for (std::size_t i = 0; i < request.after_key->size(); ++i) {
+      statement.bind(static_cast<int>(i) + 2, (*request.after_key)[i]);
+    }
+  }
+  SnapshotPage page;
+  page.done = true;
+  while (statement.step()) {
+    if (page.rows.size() == request.limit) {
+      page.done = false;
+      break;
+    }
+    Row row;
+    for (std::size_t i = 0; i < table.columns.size(); ++i) {
+      row.emplace(table.columns[i].name, statement.column(static_cast<int>(i)));
+    }
+    page.rows.push_back(std::move(row));
+  }
+  statement.reset();
+  return page;
+}
+
+DatasourceHealth SqliteDatasource::health() {
+  DatasourceHealth report;
+  try {
+    auto reader = lease_reader();
+    reader->cached("SELECT 1").step();
+    report.reachable = true;
+    report.detail = m_options.path;
+  } catch (const Error& error) {
+    report.detail = std::string(error.message());
+  }
+  report.head_seq = head_seq();
+  report.oldest_seq = horizon_seq() + 1;
+  std::shared_lock lock(m_schema_mutex);
+  report.tracked_tables = m_tables.size();
+  return report;
+}
+
+sync::Hlc SqliteDatasource::max_clock() {
+  auto reader = lease_reader();
+  auto& statement = reader->cached("SELECT max(hlc) FROM tandem_changes");
+  sync::Hlc result;
+  if (statement.step() && !statement.column_is_null(0)) {
+    result = sync::Hlc::parse(statement.column_text(0)).value_or(sync::Hlc{});
+  }
+  statement.reset();
+  return result;
+}
+
+void SqliteDatasource::execute(const std::string& sql) {
+  run_on_writer([&](SqliteConnection& connection) { connection.exec(sql); });
+}
+
+}  // namespace tandem::storage

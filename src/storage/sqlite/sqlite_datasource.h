@@ -1,0 +1,145 @@
+// The embedded datasource: one SQLite file in WAL mode.
+//
+// Threads: one writer thread owns the only read-write connection and applies every write
+// (pushes, tracking, folding of outside writes) in order; queued pushes share a transaction
+// (group commit: one fsync for many pushes). Reads use a small pool of read-only
+// connections and may run on any thread. wait_for_changes has one caller (the publisher).
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <vector>
+
+#include "storage/datasource.h"
+#include "storage/sqlite/sqlite_connection.h"
+#include "sync/hlc.h"
+
+namespace tandem::storage {
+
+struct SqliteOptions {
+  std::string path;  // the database file; its directory must exist
+  // FULL: a commit survives power loss; NORMAL: survives a crash of the process only.
+  bool synchronous_full = true;
+  std::size_t reader_connections = 4;
+  std::size_t max_group_commit = 256;  // pushes per transaction at most
+  std::chrono::milliseconds poll_interval{20};  // how often outside writes are looked for
+  std::chrono::hours retention{24 * 7};         // change log entries older than this go
+};
+
+class SqliteDatasource final : public Datasource {
+ public:
+  // Opens (creating if needed) the database, creates Tandem's tables, loads the tracked
+  // tables and reinstalls their capture. Throws Error(unavailable) if it cannot open.
+  SqliteDatasource(SqliteOptions options, sync::HlcClock& clock);
+  ~SqliteDatasource() override;
+
+  std::string_view kind() const override { return "sqlite"; }
+
+  std::vector<TableSchema> tables() override;
+  Result<TableSchema> track(std::string_view table) override;
+  Status untrack(std::string_view table) override;
+  std::vector<TableSchema> reload() override;
+  Result<HardResetReport> hard_reset(
+      std::string_view table, std::function<void(std::uint64_t, std::uint64_t)> progress) override;
+
+  void submit(PushRequest request, std::function<void(PushResult)> done) override;
+
+  std::uint64_t head_seq() override;
+  std::uint64_t horizon_seq() override;
+  std::vector<sync::Change> read_changes(std::uint64_t after_seq, std::size_t limit) override;
+  std::uint64_t wait_for_changes(std::uint64_t after_seq, std::chrono::milliseconds timeout) override;
+
+  SnapshotPage read_snapshot(const SnapshotRequest& request) override;
+  DatasourceHealth health() override;
+  sync::Hlc max_clock() override;
+  void close() override;
+
+  // Runs `job` on the writer thread with the writer connection and waits for it.
+  template <typename Fn>
+  auto run_on_writer(Fn job) -> decltype(job(std::declval<SqliteConnection&>()));
+
+  // Runs SQL on the writer connection (outside Tandem's capture context, like any other
+  // program writing the file). For the demo set-up and tests.
+  void execute(const std::string& sql);
+
+ private:
+  struct PushJob {
+    PushRequest request;
+    std::function<void(PushResult)> done;
+  };
+  using Job = std::function<void(SqliteConnection&)>;
+
+  void writer_loop();
+  void run_pushes(std::vector<PushJob>& jobs);
+  std::vector<PushResult> apply_pushes(std::vector<PushJob>& jobs);
+  void fold_external_changes(SqliteConnection& connection);
+  void prune_log(SqliteConnection& connection);
+  void refresh_head(SqliteConnection& connection);
+  void post_job(Job job);
+  void install_all(SqliteConnection& connection);
+
+  // A reader connection for the duration of a call.
+  class ReaderLease;
+  ReaderLease lease_reader();
+
+  SqliteOptions m_options;
+  sync::HlcClock& m_clock;
+
+  std::unique_ptr<SqliteConnection> m_writer_connection;
+  std::thread m_writer;
+  std::mutex m_queue_mutex;
+  std::condition_variable m_queue_cv;
+  std::deque<PushJob> m_push_queue;
+  std::deque<Job> m_jobs;
+  bool m_stopping = false;
+
+  struct Reader {
+    std::unique_ptr<SqliteConnection> connection;
+    std::uint64_t schema_version = 0;  // of the statements in its cache
+  };
+  std::mutex m_readers_mutex;
+  std::vector<Reader> m_idle_readers;
+  std::atomic<std::uint64_t> m_schema_version{1};
+
+  mutable std::shared_mutex m_schema_mutex;
+  std::map<std::string, TableSchema, std::less<>> m_tables;
+
+  std::mutex m_head_mutex;
+  std::condition_variable m_head_cv;
+  std::uint64_t m_head = 0;
+  std::uint64_t m_horizon = 0;
+
+  std::unique_ptr<SqliteConnection> m_poll_connection;  // used by wait_for_changes only
+  std::int64_t m_last_data_version = -1;
+  std::chrono::steady_clock::time_point m_last_prune{};
+};
+
+template <typename Fn>
+auto SqliteDatasource::run_on_writer(Fn job) -> decltype(job(std::declval<SqliteConnection&>())) {
+  using R = decltype(job(std::declval<SqliteConnection&>()));
+  auto promise = std::make_shared<std::promise<R>>();
+  auto future = promise->get_future();
+  post_job([promise, job = std::move(job)](SqliteConnection& connection) mutable {
+    try {
+      if constexpr (std::is_void_v<R>) {
+        job(connection);
+        promise->set_value();
+      } else {
+        promise->set_value(job(connection));
+      }
+    } catch (...) {
+      promise->set_exception(std::current_exception());
+    }
+  });
+  return future.get();
+}
+
+}  // namespace tandem::storage

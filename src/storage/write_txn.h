@@ -1,0 +1,45 @@
+// The primitives a datasource offers inside one write transaction. The push applier (shared
+// by every datasource) is written against this, so that the exactly-once and merge logic
+// exists once.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/table_schema.h"
+#include "sync/merge.h"
+
+namespace tandem::storage {
+
+struct ClientRecord {
+  std::string user_id;
+  std::uint64_t last_seq = 0;  // the last client_seq applied for this client
+};
+
+class WriteTxn {
+ public:
+  virtual ~WriteTxn() = default;
+
+  virtual std::optional<ClientRecord> load_client(std::string_view client_id) = 0;
+  virtual void save_client(std::string_view client_id, const ClientRecord& record) = 0;
+
+  // The stored row with its merge state; nullopt when neither a row nor metadata exists.
+  virtual std::optional<sync::RowState> load_row_state(const TableSchema& table,
+                                                       const std::vector<Value>& key) = 0;
+
+  // Makes the stored row match `state` as `effect` describes, and saves the metadata. The
+  // change log records the write with `stamp`. Throws Error(invalid_mutation) when the
+  // database refuses the row (a constraint); the caller rolls back to its savepoint.
+  virtual void store_row_state(const TableSchema& table, const std::vector<Value>& key,
+                               const sync::RowState& state, const sync::MergeEffect& effect,
+                               const sync::Stamp& stamp) = 0;
+
+  // Nested savepoint around one mutation, so that a refused mutation leaves the others.
+  virtual void savepoint() = 0;
+  virtual void rollback_to_savepoint() = 0;
+  virtual void release_savepoint() = 0;
+};
+
+}  // namespace tandem::storage

@@ -1,0 +1,90 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "protocol/codec.h"
+
+namespace tandem::protocol {
+namespace {
+
+class JsonCodecTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Codec> codec = make_json_codec();
+
+  ErrorCode error_of(std::string_view frame) {
+    auto result = codec->decode(frame);
+    EXPECT_FALSE(result.ok()) << frame;
+    return result.ok() ? ErrorCode::ok : result.error().code();
+  }
+};
+
+TEST_F(JsonCodecTest, DecodesHelloWithAResumableSnapshotCheckpoint) {
+  auto message = codec->decode(
+      R"({"type":"hello","protocol":1,"token":"t","client_id":"c1",
+          "checkpoint":{"seq":42,"snapshot":{"table":"products","after":["p9"]}}})");
+  ASSERT_TRUE(message.ok());
+  const auto& hello = std::get<Hello>(*message);
+  EXPECT_EQ(hello.client_id, "c1");
+  ASSERT_TRUE(hello.checkpoint);
+  EXPECT_EQ(hello.checkpoint->seq, 42u);
+  EXPECT_EQ(hello.checkpoint->snapshot->after, std::vector<Value>{Value("p9")});
+}
+
+TEST_F(JsonCodecTest, PushRoundTripsThroughTheClientEncoder) {
+  Push push;
+  sync::Mutation mutation{"past_orders", sync::Op::update, {{"id", "o1"}}, {{"qty", 3}, {"photo", Blob{1, 2}}},
+                          sync::Stamp{sync::Hlc::from_parts(1000, 2), ""}};
+  push.mutations.push_back({7, mutation});
+  auto decoded = codec->decode(codec->encode(ClientMessage{push}));
+  ASSERT_TRUE(decoded.ok());
+  const auto& back = std::get<Push>(*decoded).mutations.at(0);
+  EXPECT_EQ(back.client_seq, 7u);
+  EXPECT_EQ(back.mutation.values, mutation.values);
+  EXPECT_EQ(back.mutation.stamp.hlc, mutation.stamp.hlc);
+}
+
+TEST_F(JsonCodecTest, MalformedFramesAreErrorsThatNameTheProblem) {
+  EXPECT_EQ(error_of("{not json"), ErrorCode::malformed_message);
+  EXPECT_EQ(error_of("[1,2]"), ErrorCode::malformed_message);
+  EXPECT_EQ(error_of(R"({"type":7})"), ErrorCode::malformed_message);
+  EXPECT_EQ(error_of(R"({"type":"hello","protocol":1,"client_id":"c"})"), ErrorCode::malformed_message);
+  auto missing = codec->decode(R"({"type":"push","mutations":[{"client_seq":1,"table":"t","op":"insert","pk":{}}]})");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(std::string(missing.error().message()), "mutations[0]: field 'hlc' is missing");
+  EXPECT_EQ(error_of(R"({"type":"push","mutations":[{"client_seq":-1}]})"), ErrorCode::malformed_message);
+  EXPECT_EQ(error_of(R"({"type":"push","mutations":[{"client_seq":1,"table":"t","op":"upsert","pk":{},"hlc":"0000000000000001"}]})"),
+            ErrorCode::malformed_message);
+}
+
+TEST_F(JsonCodecTest, UnknownMessageTypeHasItsOwnCode) {
+  EXPECT_EQ(error_of(R"({"type":"subscribe"})"), ErrorCode::unknown_message_type);
+}
+
+TEST_F(JsonCodecTest, ChangesFrameSplicesPreEncodedChangesIntoValidJson) {
+  sync::Change change;
+  change.seq = 5;
+  change.table = "products";
+  change.op = sync::Op::update;
+  change.pk = {{"id", "p1"}};
+  change.row = {{"id", "p1"}, {"name", "pen \"deluxe\""}};
+  change.old = {{"name", "pen"}};
+  auto one = codec->encode_change(change);
+  auto two = codec->encode_change_as(change, sync::Op::remove);
+  std::vector<std::string_view> parts{one, two};
+  auto frame = nlohmann::json::parse(codec->encode_changes_frame(parts, 9));
+  EXPECT_EQ(frame["type"], "changes");
+  EXPECT_EQ(frame["checkpoint"]["seq"], 9);
+  EXPECT_EQ(frame["changes"][0]["row"]["name"], "pen \"deluxe\"");
+  EXPECT_EQ(frame["changes"][0]["changed"], nlohmann::json::array({"name"}));
+  EXPECT_EQ(frame["changes"][1]["op"], "delete");
+}
+
+TEST_F(JsonCodecTest, ErrorMessageCarriesTheStableCodeName) {
+  auto text = codec->encode(ServerMessage{ErrorMessage{ErrorCode::frame_too_large, "too big", true}});
+  auto json = nlohmann::json::parse(text);
+  EXPECT_EQ(json["code"], "frame_too_large");
+  EXPECT_EQ(json["fatal"], true);
+}
+
+}  // namespace
+}  // namespace tandem::protocol

@@ -1,0 +1,114 @@
+#include "support/server_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace tandem::testing {
+namespace {
+
+std::string binary_path() {
+  const char* path = std::getenv("TANDEM_BINARY");
+  if (!path) throw std::runtime_error("TANDEM_BINARY is not set (ctest sets it)");
+  return path;
+}
+
+}  // namespace
+
+ServerProcess::ServerProcess(std::string data_dir, std::vector<std::string> extra_args)
+    : m_data_dir(std::move(data_dir)) {
+  std::filesystem::create_directories(m_data_dir);
+  auto port_file = m_data_dir + "/port";
+  std::filesystem::remove(port_file);
+  m_log_path = m_data_dir + "/server.log";
+  std::vector<std::string> args = {binary_path(), "serve",        "--address", "127.0.0.1",
+                                   "--port",      "0",            "--port-file", port_file,
+                                   "--data-dir",  m_data_dir,     "--jwt-secret", kTestSecret,
+                                   "--threads",   "2"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  m_pid = ::fork();
+  if (m_pid == 0) {
+    int log = ::open(m_log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ::dup2(log, STDERR_FILENO);
+    ::dup2(log, STDOUT_FILENO);
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(port_file);
+    int port = 0;
+    if (in >> port && port > 0) {
+      m_port = static_cast<std::uint16_t>(port);
+      return;
+    }
+    if (!running()) throw std::runtime_error("tandem exited at start-up:\n" + log());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill9();
+  throw std::runtime_error("tandem did not start listening in 30 s:\n" + log());
+}
+
+ServerProcess::~ServerProcess() {
+  if (m_pid > 0) kill9();
+}
+
+void ServerProcess::kill9() {
+  if (m_pid <= 0) return;
+  ::kill(m_pid, SIGKILL);
+  ::waitpid(m_pid, nullptr, 0);
+  m_pid = -1;
+}
+
+int ServerProcess::terminate() {
+  if (m_pid <= 0) return -1;
+  ::kill(m_pid, SIGTERM);
+  int status = 0;
+  ::waitpid(m_pid, &status, 0);
+  m_pid = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+bool ServerProcess::running() {
+  if (m_pid <= 0) return false;
+  int status = 0;
+  if (::waitpid(m_pid, &status, WNOHANG) == m_pid) {
+    m_pid = -1;
+    return false;
+  }
+  return true;
+}
+
+std::string ServerProcess::log() const {
+  std::ifstream in(m_log_path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string ServerProcess::token(const std::string& subject, auth::Role role) {
+  auth::JwtOptions options;
+  options.hs256_secret = kTestSecret;
+  auto minter = auth::TokenMinter::create(options);
+  if (!minter) throw std::runtime_error(std::string(minter.error().message()));
+  auth::MintRequest request;
+  request.subject = subject;
+  request.role = role;
+  auto token = (*minter)->mint(request);
+  if (!token) throw std::runtime_error(std::string(token.error().message()));
+  return *token;
+}
+
+}  // namespace tandem::testing

@@ -1,0 +1,46 @@
+// The real `tandem serve` binary as a child process, on a free loopback port, with its own
+// data directory: what end-to-end tests talk to over real sockets.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "auth/token.h"
+
+namespace tandem::testing {
+
+// The HS256 secret every end-to-end server is started with.
+inline constexpr const char* kTestSecret = "e2e-test-secret-0123456789abcdef0123456789";
+
+class ServerProcess {
+ public:
+  // Starts `tandem serve` with --data-dir `data_dir` and `extra_args`; waits until it listens.
+  ServerProcess(std::string data_dir, std::vector<std::string> extra_args = {});
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  std::uint16_t port() const { return m_port; }
+  const std::string& data_dir() const { return m_data_dir; }
+  std::string database_path() const { return m_data_dir + "/tandem.db"; }
+
+  // SIGKILL: the crash a server must survive without losing acknowledged writes.
+  void kill9();
+  // SIGTERM, then waits for exit; returns the exit status.
+  int terminate();
+  bool running();
+  std::string log() const;  // what the server wrote to stderr
+
+  static std::string token(const std::string& subject, auth::Role role = auth::Role::user);
+
+ private:
+  std::string m_data_dir;
+  std::string m_log_path;
+  pid_t m_pid = -1;
+  std::uint16_t m_port = 0;
+};
+
+}  // namespace tandem::testing
