@@ -4,6 +4,9 @@
 #include <boost/beast/http/field.hpp>
 #include <cctype>
 
+#include "common/error.h"
+#include "common/logging.h"
+
 namespace tandem::net {
 namespace {
 
@@ -25,8 +28,8 @@ HttpRequest to_request(const http::request_header<>& header, std::string body,
   request.path = request.target.substr(0, question);
   if (question != std::string::npos) request.query = request.target.substr(question + 1);
   for (const auto& field : header) {
-    auto [it, inserted] = request.headers.try_emplace(lower_case(field.name_string()),
-                                                      std::string(field.value()));
+    auto [it, inserted] =
+        request.headers.try_emplace(lower_case(field.name_string()), std::string(field.value()));
     // Repeated fields combine into one list (RFC 9110 section 5.3).
     if (!inserted) (it->second += ", ") += field.value();
   }
@@ -36,12 +39,19 @@ HttpRequest to_request(const http::request_header<>& header, std::string body,
 }
 
 BeastResponse to_beast_response(HttpResponse response, unsigned version, bool keep_alive) {
+  // Beast throws on a status outside 100-999; a handler's bug must not escape into Asio.
+  if (response.status < 100 || response.status > 999) {
+    log::error("HTTP handler returned an invalid status", {{"status", response.status}});
+    response = HttpResponse::json_error(500, error_code_name(ErrorCode::internal),
+                                        "Internal server error");
+  }
   BeastResponse beast_response{static_cast<http::status>(response.status), version};
   beast_response.set(http::field::server, kServerName);
   if (!response.content_type.empty()) {
     beast_response.set(http::field::content_type, response.content_type);
   }
-  for (auto& [name, value] : response.headers) beast_response.insert(name, value);
+  for (auto& [name, value] : response.headers)
+    beast_response.insert(name, value);
   beast_response.body() = std::move(response.body);
   beast_response.keep_alive(keep_alive);
   beast_response.prepare_payload();

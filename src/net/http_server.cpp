@@ -51,7 +51,8 @@ struct HttpServer::Impl {
     // after EMFILE); released by stop().
     m_work.emplace(asio::make_work_guard(m_io_context));
     const int threads = std::max(1, options.threads);
-    for (int i = 0; i < threads; ++i) m_threads.emplace_back([this] { run_io(); });
+    for (int i = 0; i < threads; ++i)
+      m_threads.emplace_back([this] { run_io(); });
     m_running = true;
     if (m_stop_requested) asio::post(m_control, [this] { begin_shutdown(); });
     log::info("http server listening", {{"address", options.address},
@@ -77,7 +78,8 @@ struct HttpServer::Impl {
       }
     }
     if (m_threads.empty()) return;
-    for (auto& thread : m_threads) thread.join();
+    for (auto& thread : m_threads)
+      thread.join();
     m_threads.clear();
     log::info("http server stopped", {{"port", unsigned{m_port}}});
   }
@@ -101,12 +103,13 @@ struct HttpServer::Impl {
   void begin_shutdown() {
     if (m_shutdown_begun) return;  // stop() may race with the end of start()
     m_shutdown_begun = true;
-    log::info("http server stopping", {{"connections", m_context.sessions.size()},
-                                       {"open_websockets", open_websockets()}});
+    log::info("http server stopping",
+              {{"connections", m_context.sessions.size()}, {"open_websockets", open_websockets()}});
     m_listener->stop();
     m_work.reset();
     const auto sessions = m_context.sessions.begin_stop([this] { m_io_context.stop(); });
-    for (const auto& session : sessions) session->shutdown();
+    for (const auto& session : sessions)
+      session->shutdown();
     m_stop_timer.expires_after(m_context.options.shutdown_grace);
     m_stop_timer.async_wait([this](boost::system::error_code ec) {
       if (!ec) on_grace_expired();
@@ -117,7 +120,8 @@ struct HttpServer::Impl {
     const auto sessions = m_context.sessions.snapshot();
     log::warn("shutdown grace period over, closing remaining connections",
               {{"connections", sessions.size()}});
-    for (const auto& session : sessions) session->force_close();
+    for (const auto& session : sessions)
+      session->force_close();
     m_stop_timer.expires_after(kForcedCloseLinger);
     m_stop_timer.async_wait([this](boost::system::error_code ec) {
       if (!ec) m_io_context.stop();
@@ -149,10 +153,20 @@ HttpServer::~HttpServer() {
   m_impl->wait();
 }
 
-void HttpServer::start() { m_impl->start(); }
-std::uint16_t HttpServer::port() const { return m_impl->port(); }
-void HttpServer::stop() { m_impl->stop(); }
-void HttpServer::wait() { m_impl->wait(); }
-std::size_t HttpServer::open_websockets() const { return m_impl->open_websockets(); }
+void HttpServer::start() {
+  m_impl->start();
+}
+std::uint16_t HttpServer::port() const {
+  return m_impl->port();
+}
+void HttpServer::stop() {
+  m_impl->stop();
+}
+void HttpServer::wait() {
+  m_impl->wait();
+}
+std::size_t HttpServer::open_websockets() const {
+  return m_impl->open_websockets();
+}
 
 }  // namespace tandem::net

@@ -43,8 +43,11 @@ struct HttpResponse {
 };
 
 // Completes one HTTP request. Call exactly once, from any thread, possibly later (long
-// polling); calling it after the connection is gone is harmless.
+// polling); calling it after the connection is gone is harmless, and later calls are ignored.
+// If every copy is destroyed without a call, the client gets a 500.
 using HttpResponder = std::function<void(HttpResponse)>;
+// The request is valid only during the call: copy what an asynchronous answer needs. An
+// exception thrown by the handler becomes a 500.
 using HttpHandler = std::function<void(const HttpRequest&, HttpResponder)>;
 
 struct CloseInfo {
@@ -52,7 +55,9 @@ struct CloseInfo {
   std::string reason;
 };
 
-// A live WebSocket connection. Every member function is thread-safe.
+// A live WebSocket connection. Every member function is thread-safe. Calls after the
+// connection closed are ignored; but release every reference before the HttpServer is
+// destroyed (the connection owns a socket of the server's io_context).
 class WebSocketConnection {
  public:
   virtual ~WebSocketConnection() = default;
@@ -78,7 +83,9 @@ class WebSocketConnection {
 };
 
 // Implemented by the application, one per connection. Callbacks for one connection are never
-// concurrent with each other (they run on the connection's strand); they must not block.
+// concurrent with each other (they run on the connection's strand); they must not block. An
+// exception thrown by a callback is logged and closes the connection with 1011 (on_close
+// still follows). If the opening handshake fails, no callback is made at all.
 class WebSocketHandler {
  public:
   virtual ~WebSocketHandler() = default;
@@ -86,8 +93,9 @@ class WebSocketHandler {
   virtual void on_open(std::shared_ptr<WebSocketConnection> connection) = 0;
   virtual void on_message(std::string_view payload, bool binary) = 0;
 
-  // A message above the limit arrived. The handler may send one last message (an error);
-  // the transport then closes with 1009 after the queue drains.
+  // A message above `ServerOptions::max_websocket_message` arrived (it is not delivered). The
+  // handler may send one last message (an error); the transport then closes with 1009 after
+  // the queue drains.
   virtual void on_message_too_big(std::size_t limit) = 0;
 
   // The queue fell to or below `ServerOptions::drain_low_water` bytes after being above it.
@@ -105,7 +113,8 @@ class WebSocketHandler {
 // Decides, from the upgrade request, whether to accept a WebSocket: a handler, or a response
 // to send instead of upgrading (e.g. 401).
 using WebSocketAcceptor =
-    std::function<std::variant<std::shared_ptr<WebSocketHandler>, HttpResponse>(const HttpRequest&)>;
+    std::function<std::variant<std::shared_ptr<WebSocketHandler>, HttpResponse>(
+        const HttpRequest&)>;
 
 class Router {
  public:
@@ -168,9 +177,11 @@ class HttpServer {
   // stop accepting, let in-flight HTTP requests finish, call on_shutdown on every WebSocket
   // handler, wait up to shutdown_grace for them to close, then close the rest.
   void stop();
-  // Blocks until the server has stopped and its threads have exited.
+  // Blocks until the server has stopped and its threads have exited. Not from an I/O thread
+  // (i.e. not from a handler): that throws tandem::Error (internal).
   void wait();
 
+  // WebSocket sessions from the accepted upgrade until their on_close.
   std::size_t open_websockets() const;
 
  private:

@@ -122,9 +122,9 @@ class HttpSession final : public Session,
   void on_read(beast::error_code ec, std::size_t /*bytes*/) {
     if (ec == http::error::end_of_stream) return do_close();
     if (ec == http::error::body_limit) {
-      return reject(413, ErrorCode::frame_too_large,
-                    "Request body exceeds " + std::to_string(m_context.options.max_http_body) +
-                        " bytes");
+      return reject(
+          413, ErrorCode::frame_too_large,
+          "Request body exceeds " + std::to_string(m_context.options.max_http_body) + " bytes");
     }
     if (is_parse_error(ec)) return reject(400, ErrorCode::bad_request, "Malformed HTTP request");
     if (ec) return fail(ec, "read");
@@ -135,9 +135,10 @@ class HttpSession final : public Session,
   // connection closes after the response.
   void reject(int status, ErrorCode code, std::string_view message) {
     m_request_start = Clock::now();
-    m_request = {};
-    if (m_parser->is_header_done()) m_request = to_request(m_parser->get().base(), {}, m_remote);
-    m_version = m_parser->is_header_done() ? m_parser->get().version() : 11;
+    // Whatever was parsed (the request line at least, for a refused body) names the request
+    // in the log line.
+    m_request = to_request(m_parser->get().base(), {}, m_remote);
+    m_version = m_parser->get().version() == 10 ? 10 : 11;
     m_keep_alive = false;
     send(error_response(status, code, message));
   }
@@ -224,8 +225,8 @@ class HttpSession final : public Session,
     m_state = State::closed;
     // The WebSocket stream has its own timeouts; the HTTP ones must not fire under it.
     lowest().expires_never();
-    launch_websocket_session(m_context, std::move(m_stream), std::move(request),
-                             std::move(handler), m_id, m_remote);
+    launch_websocket_session(m_context, std::move(m_stream), std::move(request), std::move(handler),
+                             m_id, m_remote);
   }
 
   // Graceful close: a plain socket shuts down its sending side and discards what the peer
@@ -260,9 +261,9 @@ class HttpSession final : public Session,
 
   void on_server_stop() {
     m_keep_alive = false;
-    const bool idle = m_state == State::handshake ||
-                      (m_state == State::reading && m_buffer.size() == 0 && m_parser &&
-                       !m_parser->got_some());
+    const bool idle =
+        m_state == State::handshake ||
+        (m_state == State::reading && m_buffer.size() == 0 && m_parser && !m_parser->got_some());
     if (idle) close_socket();
   }
 
@@ -274,10 +275,8 @@ class HttpSession final : public Session,
 
   void fail(beast::error_code ec, std::string_view what) {
     if (ec != asio::error::operation_aborted) {
-      log::debug("http connection error", {{"remote", m_remote},
-                                           {"conn", m_id},
-                                           {"what", what},
-                                           {"error", ec.message()}});
+      log::debug("http connection error",
+                 {{"remote", m_remote}, {"conn", m_id}, {"what", what}, {"error", ec.message()}});
     }
     close_socket();
   }
@@ -311,8 +310,7 @@ void start_session(ServerContext& context, tcp::socket socket, Args&&... stream_
   const std::uint64_t id = context.next_connection_id();
   std::string remote = endpoint_text(socket);
   std::make_shared<HttpSession<Stream>>(
-      context, Stream(std::move(socket), std::forward<Args>(stream_args)...), id,
-      std::move(remote))
+      context, Stream(std::move(socket), std::forward<Args>(stream_args)...), id, std::move(remote))
       ->run();
 }
 

@@ -65,7 +65,9 @@ void Listener::open(const std::string& address, std::uint16_t port) {
   check();
 }
 
-void Listener::run() { do_accept(); }
+void Listener::run() {
+  do_accept();
+}
 
 void Listener::stop() {
   asio::post(m_acceptor.get_executor(), [self = shared_from_this()] {
@@ -89,7 +91,7 @@ void Listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
     log::warn("accept failed", {{"error", ec.message()}});
     return retry_later();
   }
-  if (m_context.stopping) return;  // the socket closes as it goes out of scope
+  if (m_context.stopping) return;              // the socket closes as it goes out of scope
   socket.set_option(tcp::no_delay(true), ec);  // WebSocket messages are latency-sensitive
   launch_http_session(m_context, std::move(socket));
   do_accept();

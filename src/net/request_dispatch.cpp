@@ -34,15 +34,16 @@ HttpResponse route_error(const RouteMatch& match) {
       return response;
     }
     case RouteMatch::Kind::handler:
-    case RouteMatch::Kind::not_found: break;
+    case RouteMatch::Kind::not_found:
+      break;
   }
   return error_response(404, ErrorCode::not_found, "Route not found");
 }
 
 }  // namespace
 
-Dispatch dispatch_request(const Router& router, const HttpRequest& request,
-                          bool websocket_upgrade, bool stopping) {
+Dispatch dispatch_request(const Router& router, const HttpRequest& request, bool websocket_upgrade,
+                          bool stopping) {
   if (websocket_upgrade) {
     const auto found = router.websockets().find(request.path);
     if (found != router.websockets().end()) {

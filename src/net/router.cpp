@@ -64,8 +64,8 @@ RouteMatch match_route(const Router& router, std::string_view method, std::strin
     return match;
   }
   if (router.websockets().contains(std::string(path))) {
-    match.kind = method == "GET" ? RouteMatch::Kind::upgrade_required
-                                 : RouteMatch::Kind::method_not_allowed;
+    match.kind =
+        method == "GET" ? RouteMatch::Kind::upgrade_required : RouteMatch::Kind::method_not_allowed;
     match.allow = "GET";
     return match;
   }

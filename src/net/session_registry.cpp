@@ -28,8 +28,7 @@ void SessionRegistry::remove(std::uint64_t id) {
   if (on_empty) on_empty();
 }
 
-std::vector<std::shared_ptr<Session>> SessionRegistry::begin_stop(
-    std::function<void()> on_empty) {
+std::vector<std::shared_ptr<Session>> SessionRegistry::begin_stop(std::function<void()> on_empty) {
   std::vector<std::shared_ptr<Session>> live;
   std::function<void()> fire_now;
   {

@@ -32,8 +32,8 @@ ssl::context make_tls_context(const TlsOptions& tls) {
 
   ssl::context context(ssl::context::tls_server);
   context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                      ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                      ssl::context::single_dh_use);
   boost::system::error_code ec;
   context.use_certificate_chain_file(tls.certificate_file, ec);
   if (ec) throw_unusable("certificate", tls.certificate_file, ec);

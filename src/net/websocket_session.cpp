@@ -42,8 +42,7 @@ class WebSocketSession final : public Session,
                                public std::enable_shared_from_this<WebSocketSession<Stream>> {
  public:
   WebSocketSession(ServerContext& context, Stream stream, BeastRequest request,
-                   std::shared_ptr<WebSocketHandler> handler, std::uint64_t id,
-                   std::string remote)
+                   std::shared_ptr<WebSocketHandler> handler, std::uint64_t id, std::string remote)
       : m_context(context),
         m_ws(std::move(stream)),
         m_executor(m_ws.get_executor()),
@@ -124,8 +123,9 @@ class WebSocketSession final : public Session,
                                : websocket::stream_base::none();
     timeout.keep_alive_pings = true;  // Beast pings at half the idle timeout
     m_ws.set_option(timeout);
-    m_ws.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& response) { response.set(http::field::server, kServerName); }));
+    m_ws.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
+      response.set(http::field::server, kServerName);
+    }));
     // Beast's own limit would send its 1009 close frame before the handler's error message;
     // the session enforces max_websocket_message itself (see on_read), reading in chunks so
     // that an oversized message never sits in memory.
@@ -457,7 +457,7 @@ template void launch_websocket_session<PlainStream>(ServerContext&, PlainStream,
                                                     std::shared_ptr<WebSocketHandler>,
                                                     std::uint64_t, std::string);
 template void launch_websocket_session<TlsStream>(ServerContext&, TlsStream, BeastRequest,
-                                                  std::shared_ptr<WebSocketHandler>,
-                                                  std::uint64_t, std::string);
+                                                  std::shared_ptr<WebSocketHandler>, std::uint64_t,
+                                                  std::string);
 
 }  // namespace tandem::net

@@ -21,8 +21,7 @@ extern template void launch_websocket_session<PlainStream>(ServerContext&, Plain
                                                            BeastRequest,
                                                            std::shared_ptr<WebSocketHandler>,
                                                            std::uint64_t, std::string);
-extern template void launch_websocket_session<TlsStream>(ServerContext&, TlsStream,
-                                                         BeastRequest,
+extern template void launch_websocket_session<TlsStream>(ServerContext&, TlsStream, BeastRequest,
                                                          std::shared_ptr<WebSocketHandler>,
                                                          std::uint64_t, std::string);
 

@@ -186,7 +186,7 @@ struct ServerEncoder {
             {"snapshot", welcome.snapshot}};
   }
   json operator()(const SnapshotBegin& begin) const {
-    return {{"type", "snapshot_begin"}, {"seq", begin.seq}};
+    return {{"type", "snapshot_begin"}, {"seq", begin.seq}, {"reset", begin.reset}};
   }
   json operator()(const SnapshotRows& rows) const {
     json array = json::array();

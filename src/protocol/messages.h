@@ -72,6 +72,7 @@ struct Welcome {
 
 struct SnapshotBegin {
   std::uint64_t seq = 0;
+  bool reset = true;  // false when resuming an interrupted snapshot
 };
 
 struct SnapshotRows {

@@ -44,8 +44,9 @@ void Hub::publish(std::uint64_t after_seq, std::uint64_t last_seq, std::vector<s
     targets.reserve(m_subscribers.size());
     std::erase_if(m_subscribers, [&](const auto& weak) {
       auto strong = weak.lock();
-      if (strong) targets.push_back(std::move(strong));
-      return !strong;
+      if (!strong) return true;
+      targets.push_back(std::move(strong));
+      return false;
     });
   }
   ChangeBatchPtr shared = batch;

@@ -97,14 +97,15 @@ void SyncSession::handle_hello(protocol::Hello& hello) {
     protocol::TableInfo info{schema, rule.is_private, rule.owner_column,
                              rule.is_private || m_claims->role == auth::Role::admin};
     welcome.tables.push_back(info);
-    m_tables.emplace(schema.name, TableView{std::move(schema), std::move(rule)});
+    auto name = schema.name;  // copied first: the schema is moved into the view
+    m_tables.emplace(std::move(name), TableView{std::move(schema), std::move(rule)});
   }
   auto head = m_context.datasource.head_seq();
   welcome.server_seq = head;
   welcome.snapshot = plan_start(hello.checkpoint, head, m_context.datasource.horizon_seq());
   send(welcome);
   if (m_phase == Phase::snapshot) {
-    send(protocol::SnapshotBegin{m_snapshot.seq});
+    send(protocol::SnapshotBegin{m_snapshot.seq, !m_snapshot.resumed});
   }
   m_context.hub.subscribe(shared_from_this());
   schedule_pump();
@@ -124,6 +125,7 @@ bool SyncSession::plan_start(const std::optional<protocol::Checkpoint>& checkpoi
   if (usable) {
     // Resume an interrupted snapshot where the client's checkpoint says it stopped.
     m_snapshot.seq = checkpoint->seq;
+    m_snapshot.resumed = true;
     const auto& cursor = *checkpoint->snapshot;
     auto it = std::lower_bound(m_snapshot.tables.begin(), m_snapshot.tables.end(), cursor.table);
     m_snapshot.index = static_cast<std::size_t>(it - m_snapshot.tables.begin());
@@ -323,7 +325,7 @@ void SyncSession::on_drain() {
 }
 
 void SyncSession::handle_push(protocol::Push& push) {
-  std::lock_guard lock(m_mutex);
+  std::unique_lock lock(m_mutex);
   if (!m_claims) {
     send_error(ErrorCode::unauthenticated, "send hello with a token before pushing", true);
     return;
@@ -352,6 +354,8 @@ void SyncSession::handle_push(protocol::Push& push) {
   };
   m_context.metrics.mutations_received += request.mutations.size();
   ++m_pending_pushes;
+  // The completion may run at once (a closing datasource) and takes the lock itself.
+  lock.unlock();
   m_context.datasource.submit(std::move(request), [self = shared_from_this()](storage::PushResult result) {
     self->on_push_done(std::move(result));
   });

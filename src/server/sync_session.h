@@ -65,6 +65,7 @@ class SyncSession final : public net::WebSocketHandler,
     std::vector<std::string> tables;  // visible tables, in name order
     std::size_t index = 0;
     std::optional<std::vector<Value>> after;
+    bool resumed = false;
   };
 
   void handle_hello(protocol::Hello& hello);

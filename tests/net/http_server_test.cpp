@@ -18,12 +18,11 @@ namespace tandem::net {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::eventually;
-using testing::test_options;
 using tandem::testing::http_request;
+using testing::test_options;
 
-HttpHandler reply_with(std::string body) {
-  return [body](const HttpRequest&, HttpResponder respond) {
+HttpHandler reply_with(const std::string& body) {
+  return [body](const HttpRequest&, const HttpResponder& respond) {
     respond(HttpResponse::text(200, body));
   };
 }
@@ -43,7 +42,8 @@ std::string raw_exchange(std::uint16_t port, const std::string& bytes) {
       ::send(fd, bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size())) {
     char buffer[4096];
     ssize_t n = 0;
-    while ((n = ::recv(fd, buffer, sizeof buffer, 0)) > 0) received.append(buffer, n);
+    while ((n = ::recv(fd, buffer, sizeof buffer, 0)) > 0)
+      received.append(buffer, n);
   }
   ::close(fd);
   return received;
@@ -73,12 +73,14 @@ TEST(HttpResponse, JsonErrorHasCodeErrorAndMessageInThatOrder) {
   EXPECT_EQ(response.status, 404);
   EXPECT_EQ(response.content_type, "application/json");
   EXPECT_EQ(response.body, R"({"code":404,"error":"not_found","message":"Route not found"})");
+  EXPECT_EQ(HttpResponse::json_error(400, "bad_request", "a \"b\"\\\n\x01").body,
+            R"({"code":400,"error":"bad_request","message":"a \"b\"\\\n\u0001"})");
 }
 
 TEST(HttpServer, AnswersRegisteredRouteAndCountsEachRequestOnce) {
   std::atomic<int> calls{0};
   Router router;
-  router.add("GET", "/ping", [&](const HttpRequest&, HttpResponder respond) {
+  router.add("GET", "/ping", [&](const HttpRequest&, const HttpResponder& respond) {
     ++calls;
     respond(HttpResponse::text(200, "pong"));
   });
@@ -97,7 +99,7 @@ TEST(HttpServer, AnswersRegisteredRouteAndCountsEachRequestOnce) {
 TEST(HttpServer, HandlerSeesMethodPathQueryHeadersBodyAndRemote) {
   std::promise<HttpRequest> seen;
   Router router;
-  router.add("POST", "/echo", [&](const HttpRequest& request, HttpResponder respond) {
+  router.add("POST", "/echo", [&](const HttpRequest& request, const HttpResponder& respond) {
     seen.set_value(request);
     respond(HttpResponse::text(200, request.body));
   });
@@ -180,9 +182,9 @@ TEST(HttpServer, BodyAboveLimitGets413) {
   HttpServer server(options, std::move(router));
   server.start();
 
-  EXPECT_EQ(http_request("127.0.0.1", server.port(), "POST", "/upload", std::string(1024, 'a'))
-                .status,
-            200);
+  EXPECT_EQ(
+      http_request("127.0.0.1", server.port(), "POST", "/upload", std::string(1024, 'a')).status,
+      200);
   const auto reply =
       http_request("127.0.0.1", server.port(), "POST", "/upload", std::string(64 << 10, 'a'));
   EXPECT_EQ(reply.status, 413);
@@ -194,7 +196,7 @@ TEST(HttpServer, AsyncResponderMayAnswerFromAnotherThread) {
   std::vector<std::thread> workers;
   std::mutex workers_mutex;
   Router router;
-  router.add("GET", "/slow", [&](const HttpRequest& request, HttpResponder respond) {
+  router.add("GET", "/slow", [&](const HttpRequest& request, const HttpResponder& respond) {
     std::lock_guard lock(workers_mutex);
     // The request is only valid during the call: the worker takes what it needs.
     workers.emplace_back([respond, path = request.path] {
@@ -208,7 +210,8 @@ TEST(HttpServer, AsyncResponderMayAnswerFromAnotherThread) {
   const auto reply = http_request("127.0.0.1", server.port(), "GET", "/slow");
   EXPECT_EQ(reply.status, 202);
   EXPECT_EQ(reply.body, "later /slow");
-  for (auto& worker : workers) worker.join();
+  for (auto& worker : workers)
+    worker.join();
 }
 
 TEST(HttpServer, ResponderCalledAfterTheConnectionDiedIsHarmless) {
@@ -236,8 +239,8 @@ TEST(HttpServer, ResponderCalledAfterTheConnectionDiedIsHarmless) {
 TEST(HttpServer, HandlerExceptionGets500AndDroppedResponderGets500) {
   Router router;
   router.add("GET", "/throws",
-             [](const HttpRequest&, HttpResponder) { throw std::runtime_error("boom"); });
-  router.add("GET", "/drops", [](const HttpRequest&, HttpResponder) {});
+             [](const HttpRequest&, const HttpResponder&) { throw std::runtime_error("boom"); });
+  router.add("GET", "/drops", [](const HttpRequest&, const HttpResponder&) {});
   HttpServer server(test_options(), std::move(router));
   server.start();
 
@@ -250,7 +253,7 @@ TEST(HttpServer, HandlerExceptionGets500AndDroppedResponderGets500) {
 TEST(HttpServer, KeepAliveServesSeveralRequestsOnOneConnection) {
   std::atomic<int> calls{0};
   Router router;
-  router.add("GET", "/n", [&](const HttpRequest&, HttpResponder respond) {
+  router.add("GET", "/n", [&](const HttpRequest&, const HttpResponder& respond) {
     respond(HttpResponse::text(200, std::to_string(++calls)));
   });
   HttpServer server(test_options(), std::move(router));
@@ -299,7 +302,7 @@ TEST(HttpServer, PortInUseThrowsConfigInvalidNamingTheAddress) {
 TEST(HttpServer, StopLetsTheRequestInFlightFinishAndIsIdempotent) {
   std::promise<void> entered;
   Router router;
-  router.add("GET", "/slow", [&](const HttpRequest&, HttpResponder respond) {
+  router.add("GET", "/slow", [&](const HttpRequest&, const HttpResponder& respond) {
     entered.set_value();
     std::thread([respond] {
       std::this_thread::sleep_for(200ms);

@@ -125,8 +125,10 @@ class ScriptedHandler : public WebSocketHandler {
 
 // Accepts every upgrade with the given handler.
 inline WebSocketAcceptor accept_with(std::shared_ptr<WebSocketHandler> handler) {
-  return [handler](const HttpRequest&)
-             -> std::variant<std::shared_ptr<WebSocketHandler>, HttpResponse> { return handler; };
+  return [handler](
+             const HttpRequest&) -> std::variant<std::shared_ptr<WebSocketHandler>, HttpResponse> {
+    return handler;
+  };
 }
 
 inline void echo(ScriptedHandler& handler, std::string_view payload) {

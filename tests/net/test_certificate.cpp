@@ -29,9 +29,9 @@ void require(bool ok, const char* what) {
 
 std::filesystem::path fresh_directory() {
   static std::atomic<int> counter{0};
-  auto directory = std::filesystem::temp_directory_path() /
-                   ("tandem-net-test-" + std::to_string(::getpid()) + "-" +
-                    std::to_string(counter.fetch_add(1)));
+  auto directory =
+      std::filesystem::temp_directory_path() / ("tandem-net-test-" + std::to_string(::getpid()) +
+                                                "-" + std::to_string(counter.fetch_add(1)));
   std::filesystem::create_directories(directory);
   return directory;
 }
@@ -43,7 +43,7 @@ std::unique_ptr<X509, CertificateDeleter> self_signed(EVP_PKEY* key) {
   require(X509_set_version(x, 2) == 1, "version");
   require(ASN1_INTEGER_set(X509_get_serialNumber(x), 1) == 1, "serial");
   require(X509_gmtime_adj(X509_getm_notBefore(x), -60) != nullptr, "notBefore");
-  require(X509_gmtime_adj(X509_getm_notAfter(x), 24 * 3600) != nullptr, "notAfter");
+  require(X509_gmtime_adj(X509_getm_notAfter(x), 24L * 3600) != nullptr, "notAfter");
   require(X509_set_pubkey(x, key) == 1, "public key");
   X509_NAME* name = X509_get_subject_name(x);
   require(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <future>
 
 #include "storage/sqlite/sqlite_connection.h"
@@ -201,9 +203,7 @@ TEST_F(SqliteDatasourceTest, UpdateThatChangesThePrimaryKeyBecomesDeleteAndInser
 TEST_F(SqliteDatasourceTest, SnapshotPagesResumeAfterTheLastKeyAndFilterByOwner) {
   std::vector<ClientMutation> batch;
   for (int i = 0; i < 25; ++i) {
-    char id[8];
-    std::snprintf(id, sizeof id, "o%02d", i);
-    batch.push_back(mutation(static_cast<std::uint64_t>(i + 1), Op::insert, id,
+    batch.push_back(mutation(static_cast<std::uint64_t>(i + 1), Op::insert, fmt::format("o{:02}", i),
                              {{"item", "x"}, {"owner_id", i % 2 == 0 ? "alice" : "bob"}}, "past_orders"));
   }
   push("c1", batch);

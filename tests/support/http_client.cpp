@@ -54,8 +54,8 @@ void check(const beast::error_code& ec, const std::string& what) {
 }
 
 http::request<http::string_body> make_request(const std::string& host, std::uint16_t port,
-                                              const std::string& method,
-                                              const std::string& target, const std::string& body,
+                                              const std::string& method, const std::string& target,
+                                              const std::string& body,
                                               const std::map<std::string, std::string>& headers) {
   http::request<http::string_body> request;
   const auto verb = http::string_to_verb(method);
@@ -68,7 +68,8 @@ http::request<http::string_body> make_request(const std::string& host, std::uint
   request.version(11);
   request.set(http::field::host, host + ":" + std::to_string(port));
   request.set(http::field::user_agent, "tandem-test");
-  for (const auto& [name, value] : headers) request.set(name, value);
+  for (const auto& [name, value] : headers)
+    request.set(name, value);
   request.body() = body;
   request.prepare_payload();
   return request;
@@ -85,13 +86,12 @@ HttpReply exchange(asio::io_context& io_context, Stream& stream, const std::stri
   };
   tcp::resolver resolver(io_context);
   const auto endpoints = resolver.resolve(host, std::to_string(port));
-  check(run_step([&](auto handler) { tcp_stream.async_connect(endpoints, handler); }),
-        "connect");
+  check(run_step([&](auto handler) { tcp_stream.async_connect(endpoints, handler); }), "connect");
   if constexpr (std::is_same_v<Stream, TlsStream>) {
     SSL_set_tlsext_host_name(stream.native_handle(), host.c_str());
-    check(run_step(
-              [&](auto handler) { stream.async_handshake(ssl::stream_base::client, handler); }),
-          "TLS handshake");
+    check(
+        run_step([&](auto handler) { stream.async_handshake(ssl::stream_base::client, handler); }),
+        "TLS handshake");
   }
   // A server may answer (e.g. 413) and close before the whole body is sent: read the answer
   // even when the write fails, and report the write error only if there is none.
@@ -100,12 +100,13 @@ HttpReply exchange(asio::io_context& io_context, Stream& stream, const std::stri
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(kMaxBody);
-  const auto read_error = run_step([&](auto handler) { http::async_read(stream, buffer, parser, handler); });
+  const auto read_error =
+      run_step([&](auto handler) { http::async_read(stream, buffer, parser, handler); });
   if (read_error) check(write_error, "write");
   check(read_error, "read");
 
   const auto& response = parser.get();
-  HttpReply reply{response.result_int(), response.body(), {}};
+  HttpReply reply{static_cast<int>(response.result_int()), response.body(), {}};
   for (const auto& field : response) {
     reply.headers[lower_case(field.name_string())] = std::string(field.value());
   }

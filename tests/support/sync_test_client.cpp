@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "sync/hlc.h"
@@ -26,6 +28,9 @@ std::optional<SyncTestClient::Json> SyncTestClient::receive(std::chrono::millise
   auto text = m_socket.receive(timeout);
   if (!text) return std::nullopt;
   auto message = Json::parse(*text);
+  // TANDEM_TEST_TRACE=1 prints every message a test client receives.
+  static const bool trace = std::getenv("TANDEM_TEST_TRACE") != nullptr;
+  if (trace) std::fprintf(stderr, "[%s] <- %s\n", m_client_id.c_str(), text->substr(0, 400).c_str());
   apply(message);
   return message;
 }

@@ -52,8 +52,7 @@ std::string lower_case(std::string_view text) {
 class Connection {
  public:
   virtual ~Connection() = default;
-  virtual WsHandshake connect(const std::string& host, std::uint16_t port,
-                              const std::string& path,
+  virtual WsHandshake connect(const std::string& host, std::uint16_t port, const std::string& path,
                               const std::map<std::string, std::string>& headers) = 0;
   virtual void send_text(const std::string& message) = 0;
   virtual std::optional<std::string> receive(Clock::time_point deadline) = 0;
@@ -78,9 +77,10 @@ class BeastConnection final : public Connection {
           "connect");
     if constexpr (std::is_same_v<Next, TlsStream>) {
       SSL_set_tlsext_host_name(m_ws.next_layer().native_handle(), host.c_str());
-      check(run([&](auto handler) {
-              m_ws.next_layer().async_handshake(ssl::stream_base::client, handler);
-            },
+      check(run(
+                [&](auto handler) {
+                  m_ws.next_layer().async_handshake(ssl::stream_base::client, handler);
+                },
                 deadline),
             "TLS handshake");
     }
@@ -92,7 +92,7 @@ class BeastConnection final : public Connection {
         },
         deadline);
     if (ec && ec != websocket::error::upgrade_declined) check(ec, "WebSocket handshake");
-    WsHandshake handshake{response.result_int(), response.body(), {}};
+    WsHandshake handshake{static_cast<int>(response.result_int()), response.body(), {}};
     for (const auto& field : response) {
       handshake.headers[lower_case(field.name_string())] = std::string(field.value());
     }
@@ -111,7 +111,8 @@ class BeastConnection final : public Connection {
   std::optional<std::string> receive(Clock::time_point deadline) override {
     if (m_inbox.empty() && m_open && !m_closed) {
       if (!m_reading) start_read();
-      pump(m_io_context, [&] { return !m_inbox.empty() || m_closed.has_value(); }, deadline);
+      pump(
+          m_io_context, [&] { return !m_inbox.empty() || m_closed.has_value(); }, deadline);
     }
     if (m_inbox.empty()) return std::nullopt;
     std::string message = std::move(m_inbox.front());
@@ -123,7 +124,8 @@ class BeastConnection final : public Connection {
     while (m_open && !m_closed && Clock::now() < deadline) {
       m_inbox.clear();
       if (!m_reading) start_read();
-      pump(m_io_context, [&] { return !m_inbox.empty() || m_closed.has_value(); }, deadline);
+      pump(
+          m_io_context, [&] { return !m_inbox.empty() || m_closed.has_value(); }, deadline);
     }
     return m_closed;
   }
@@ -131,8 +133,8 @@ class BeastConnection final : public Connection {
   void close(std::uint16_t code, const std::string& reason) override {
     if (!m_open || m_closed) return;
     const websocket::close_reason frame(static_cast<websocket::close_code>(code), reason);
-    const auto ec = run([&](auto handler) { m_ws.async_close(frame, handler); },
-                        Clock::now() + m_timeout);
+    const auto ec =
+        run([&](auto handler) { m_ws.async_close(frame, handler); }, Clock::now() + m_timeout);
     if (!ec) {
       m_closed = reason_of(m_ws.reason());
     } else if (!m_closed) {
@@ -151,10 +153,10 @@ class BeastConnection final : public Connection {
     auto timeout = websocket::stream_base::timeout::suggested(beast::role_type::client);
     timeout.handshake_timeout = m_timeout;
     m_ws.set_option(timeout);
-    m_ws.set_option(
-        websocket::stream_base::decorator([headers](websocket::request_type& request) {
-          for (const auto& [name, value] : headers) request.set(name, value);
-        }));
+    m_ws.set_option(websocket::stream_base::decorator([headers](websocket::request_type& request) {
+      for (const auto& [name, value] : headers)
+        request.set(name, value);
+    }));
     m_ws.read_message_max(kMaxMessage);
   }
 
@@ -166,9 +168,12 @@ class BeastConnection final : public Connection {
     // Shared with the handler: it may complete after this frame on a timeout.
     auto result = std::make_shared<std::optional<beast::error_code>>();
     initiate([result](beast::error_code ec, auto&&...) { *result = ec; });
-    if (pump(m_io_context, [&] { return result->has_value(); }, deadline)) return **result;
+    if (pump(
+            m_io_context, [&] { return result->has_value(); }, deadline))
+      return **result;
     lowest().close();
-    pump(m_io_context, [&] { return result->has_value(); }, Clock::now() + m_timeout);
+    pump(
+        m_io_context, [&] { return result->has_value(); }, Clock::now() + m_timeout);
     m_open = false;
     return asio::error::timed_out;
   }
@@ -246,8 +251,7 @@ WsClient::WsClient(std::chrono::milliseconds io_timeout)
 
 WsClient::~WsClient() = default;
 
-WsHandshake WsClient::connect(const std::string& host, std::uint16_t port,
-                              const std::string& path,
+WsHandshake WsClient::connect(const std::string& host, std::uint16_t port, const std::string& path,
                               const std::map<std::string, std::string>& headers,
                               bool tls_no_verify) {
   return m_impl->reset(tls_no_verify).connect(host, port, path, headers);
@@ -269,6 +273,8 @@ void WsClient::close(std::uint16_t code, const std::string& reason) {
   m_impl->connection().close(code, reason);
 }
 
-std::optional<CloseInfo> WsClient::close_info() const { return m_impl->connection().close_info(); }
+std::optional<CloseInfo> WsClient::close_info() const {
+  return m_impl->connection().close_info();
+}
 
 }  // namespace tandem::testing
