@@ -10,10 +10,14 @@ namespace tandem {
 namespace {
 
 void BM_MergeUpdateIntoLiveRow(benchmark::State& state) {
-  sync::RowState row = sync::RowState::preexisting({{"id", "o1"}, {"item", "pen"}, {"qty", 1}, {"price", "2.00"}});
+  sync::RowState row =
+      sync::RowState::preexisting({{"id", "o1"}, {"item", "pen"}, {"qty", 1}, {"price", "2.00"}});
   std::uint64_t clock = 1;
   for (auto _ : state) {
-    sync::Mutation mutation{"orders", sync::Op::update, {{"id", "o1"}}, {{"qty", static_cast<std::int64_t>(clock)}},
+    sync::Mutation mutation{"orders",
+                            sync::Op::update,
+                            {{"id", "o1"}},
+                            {{"qty", static_cast<std::int64_t>(clock)}},
                             sync::Stamp{sync::Hlc(clock++), "phone"}};
     benchmark::DoNotOptimize(sync::merge(row, mutation));
   }
@@ -28,8 +32,11 @@ std::vector<sync::Change> sample_changes(std::size_t count) {
     change.table = "past_orders";
     change.op = sync::Op::insert;
     change.pk = {{"id", "order-" + std::to_string(i)}};
-    change.row = {{"id", "order-" + std::to_string(i)}, {"item_name", "Espresso beans 1kg"}, {"price", "24.00"},
-                  {"quantity", 2}, {"owner_id", "alice"}};
+    change.row = {{"id", "order-" + std::to_string(i)},
+                  {"item_name", "Espresso beans 1kg"},
+                  {"price", "24.00"},
+                  {"quantity", 2},
+                  {"owner_id", "alice"}};
     change.stamp = sync::Stamp{sync::Hlc(1000 + i), "alice-phone"};
     changes.push_back(std::move(change));
   }
@@ -42,7 +49,8 @@ void BM_EncodeChangeBatchOf100(benchmark::State& state) {
   for (auto _ : state) {
     std::vector<std::string> encoded;
     encoded.reserve(changes.size());
-    for (const auto& change : changes) encoded.push_back(codec->encode_change(change));
+    for (const auto& change : changes)
+      encoded.push_back(codec->encode_change(change));
     std::vector<std::string_view> parts(encoded.begin(), encoded.end());
     benchmark::DoNotOptimize(codec->encode_changes_frame(parts, 100));
   }
@@ -54,9 +62,11 @@ void BM_SpliceEncodedBatchOf100(benchmark::State& state) {
   // What fan-out costs per subscriber: changes are encoded once, frames are spliced.
   auto codec = protocol::make_json_codec();
   std::vector<std::string> encoded;
-  for (const auto& change : sample_changes(100)) encoded.push_back(codec->encode_change(change));
+  for (const auto& change : sample_changes(100))
+    encoded.push_back(codec->encode_change(change));
   std::vector<std::string_view> parts(encoded.begin(), encoded.end());
-  for (auto _ : state) benchmark::DoNotOptimize(codec->encode_changes_frame(parts, 100));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(codec->encode_changes_frame(parts, 100));
   state.SetItemsProcessed(state.iterations() * 100);
 }
 BENCHMARK(BM_SpliceEncodedBatchOf100);
@@ -65,10 +75,12 @@ void BM_DecodePushOf100(benchmark::State& state) {
   auto codec = protocol::make_json_codec();
   protocol::Push push;
   for (const auto& change : sample_changes(100)) {
-    push.mutations.push_back({change.seq, sync::Mutation{change.table, sync::Op::insert, change.pk, change.row, change.stamp}});
+    push.mutations.push_back({change.seq, sync::Mutation{change.table, sync::Op::insert, change.pk,
+                                                         change.row, change.stamp}});
   }
   auto frame = codec->encode(protocol::ClientMessage{push});
-  for (auto _ : state) benchmark::DoNotOptimize(codec->decode(frame));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(codec->decode(frame));
   state.SetItemsProcessed(state.iterations() * 100);
 }
 BENCHMARK(BM_DecodePushOf100);
@@ -78,8 +90,10 @@ void BM_VerifyHs256Token(benchmark::State& state) {
   options.hs256_secret = "benchmark-secret-0123456789abcdef0123456789";
   auto minter = auth::TokenMinter::create(options);
   auto verifier = auth::TokenVerifier::create(options);
-  auto token = (*minter)->mint(auth::MintRequest{"alice", auth::Role::user, std::nullopt, std::chrono::hours(1)});
-  for (auto _ : state) benchmark::DoNotOptimize((*verifier)->verify(*token));
+  auto token = (*minter)->mint(
+      auth::MintRequest{"alice", auth::Role::user, std::nullopt, std::chrono::hours(1)});
+  for (auto _ : state)
+    benchmark::DoNotOptimize((*verifier)->verify(*token));
 }
 BENCHMARK(BM_VerifyHs256Token);
 

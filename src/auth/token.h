@@ -25,9 +25,9 @@ std::string_view role_name(Role role) noexcept;
 
 // What a verified token says about its bearer.
 struct Claims {
-  std::string subject;                // `sub`: the user id; never empty
-  Role role = Role::user;             // from the role claim; absent -> user
-  std::optional<std::string> tenant;  // from the tenant claim, if present
+  std::string subject;                     // `sub`: the user id; never empty
+  Role role = Role::user;                  // from the role claim; absent -> user
+  std::optional<std::string> tenant;       // from the tenant claim, if present
   std::optional<std::int64_t> expires_at;  // `exp`, seconds since the epoch
 };
 

@@ -22,9 +22,11 @@ Commands::Commands(CLI::App& app) : m_app(app) {
   m_token->add_option("--sub", m_subject, "user id (the token's subject)")->required();
   m_token->add_option("--role", m_role, "user or admin")->check(CLI::IsMember({"user", "admin"}));
   m_token->add_option("--tenant", m_tenant, "tenant claim");
-  m_token->add_option("--ttl-hours", m_ttl_hours, "validity in hours")->check(CLI::Range(1, 24 * 365));
+  m_token->add_option("--ttl-hours", m_ttl_hours, "validity in hours")
+      ->check(CLI::Range(1, 24 * 365));
 
-  m_tables = app.add_subcommand("tables", "manage tracked tables: add, remove, list, reload, reset");
+  m_tables =
+      app.add_subcommand("tables", "manage tracked tables: add, remove, list, reload, reset");
   add_config_options(*m_tables, false);
   m_tables->add_option("action", m_tables_action, "add | remove | list | reload | reset")
       ->required()
@@ -33,14 +35,16 @@ Commands::Commands(CLI::App& app) : m_app(app) {
 }
 
 void Commands::add_config_options(CLI::App& command, bool all) {
-  command.add_option("-c,--config", m_config_file, "TOML configuration file")->check(CLI::ExistingFile);
+  command.add_option("-c,--config", m_config_file, "TOML configuration file")
+      ->check(CLI::ExistingFile);
   for (const auto& spec : config::option_specs()) {
     bool relevant = all || spec.key.starts_with("auth.") || spec.key.starts_with("storage.") ||
                     spec.key.starts_with("log.") || spec.key.starts_with("rules.");
     if (!relevant) continue;
     std::string env = spec.env.empty() ? "" : fmt::format(" [env: {}]", fmt::join(spec.env, ", "));
     command.add_option_function<std::string>(
-        "--" + spec.flag, [this, flag = spec.flag](const std::string& value) { m_flags[flag] = value; },
+        "--" + spec.flag,
+        [this, flag = spec.flag](const std::string& value) { m_flags[flag] = value; },
         spec.help + env);
   }
 }
@@ -75,7 +79,8 @@ int Commands::serve() {
   server.start();
   int received = 0;
   sigwait(&signals, &received);
-  log::info("signal received; shutting down gracefully", {{"signal", received == SIGINT ? "SIGINT" : "SIGTERM"}});
+  log::info("signal received; shutting down gracefully",
+            {{"signal", received == SIGINT ? "SIGINT" : "SIGTERM"}});
   server.stop();
   return 0;
 }
@@ -99,7 +104,8 @@ int Commands::token() {
 int Commands::tables() {
   auto config = load_config();
   if (m_tables_action != "list" && m_tables_action != "reload" && m_table_name.empty()) {
-    throw Error(ErrorCode::bad_request, fmt::format("tables {} needs a table name", m_tables_action));
+    throw Error(ErrorCode::bad_request,
+                fmt::format("tables {} needs a table name", m_tables_action));
   }
   sync::HlcClock clock;
   storage::SqliteOptions options;
@@ -108,8 +114,8 @@ int Commands::tables() {
   if (m_tables_action == "add") {
     auto schema = datasource.track(m_table_name);
     if (!schema) throw schema.error();
-    std::cout << fmt::format("tracking {} ({} columns, key {})\n", schema->name, schema->columns.size(),
-                             fmt::join(schema->primary_key, ", "));
+    std::cout << fmt::format("tracking {} ({} columns, key {})\n", schema->name,
+                             schema->columns.size(), fmt::join(schema->primary_key, ", "));
   } else if (m_tables_action == "remove") {
     if (auto status = datasource.untrack(m_table_name); !status) throw status.error();
     std::cout << fmt::format("no longer tracking {}\n", m_table_name);
@@ -118,7 +124,8 @@ int Commands::tables() {
       std::cerr << fmt::format("\r{} / {} rows", done, total);
     });
     if (!report) throw report.error();
-    std::cout << fmt::format("\nqueued {} existing rows of {} for every client\n", report->rows, m_table_name);
+    std::cout << fmt::format("\nqueued {} existing rows of {} for every client\n", report->rows,
+                             m_table_name);
   } else {
     auto tables = m_tables_action == "reload" ? datasource.reload() : datasource.tables();
     for (const auto& table : tables) {

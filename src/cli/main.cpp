@@ -1,7 +1,7 @@
 // The `tandem` command: serve, token, tables.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <signal.h>
+#include <CLI/CLI.hpp>
 
 #include <iostream>
 

@@ -83,7 +83,9 @@ std::string base64_encode(const std::uint8_t* data, std::size_t size) {
   return encode(data, size, kStandard, true);
 }
 
-std::optional<Blob> base64_decode(std::string_view text) { return decode(text, kStandard, true); }
+std::optional<Blob> base64_decode(std::string_view text) {
+  return decode(text, kStandard, true);
+}
 
 std::string base64url_encode(std::string_view data) {
   return encode(reinterpret_cast<const std::uint8_t*>(data.data()), data.size(), kUrl, false);

@@ -10,7 +10,9 @@
 namespace tandem {
 
 std::string base64_encode(const std::uint8_t* data, std::size_t size);
-inline std::string base64_encode(const Blob& blob) { return base64_encode(blob.data(), blob.size()); }
+inline std::string base64_encode(const Blob& blob) {
+  return base64_encode(blob.data(), blob.size());
+}
 std::optional<Blob> base64_decode(std::string_view text);
 
 std::string base64url_encode(std::string_view data);

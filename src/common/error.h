@@ -50,8 +50,7 @@ int http_status(ErrorCode code) noexcept;
 // An error with a stable code and a message a person can act on.
 class Error : public std::runtime_error {
  public:
-  Error(ErrorCode code, std::string message)
-      : std::runtime_error(std::move(message)), m_code(code) {}
+  Error(ErrorCode code, const std::string& message) : std::runtime_error(message), m_code(code) {}
 
   ErrorCode code() const noexcept { return m_code; }
   std::string_view message() const noexcept { return what(); }

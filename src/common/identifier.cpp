@@ -6,7 +6,9 @@ namespace tandem {
 
 bool is_valid_identifier(std::string_view name) noexcept {
   if (name.empty() || name.size() > 63) return false;
-  auto is_alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  auto is_alpha = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  };
   auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
   if (!is_alpha(name[0])) return false;
   for (char c : name) {

@@ -13,12 +13,18 @@ std::atomic<Format> g_format{Format::text};
 
 spdlog::level::level_enum to_spdlog(Level level) {
   switch (level) {
-    case Level::trace: return spdlog::level::trace;
-    case Level::debug: return spdlog::level::debug;
-    case Level::info: return spdlog::level::info;
-    case Level::warn: return spdlog::level::warn;
-    case Level::error: return spdlog::level::err;
-    case Level::off: return spdlog::level::off;
+    case Level::trace:
+      return spdlog::level::trace;
+    case Level::debug:
+      return spdlog::level::debug;
+    case Level::info:
+      return spdlog::level::info;
+    case Level::warn:
+      return spdlog::level::warn;
+    case Level::error:
+      return spdlog::level::err;
+    case Level::off:
+      return spdlog::level::off;
   }
   return spdlog::level::info;
 }
@@ -100,7 +106,9 @@ void init(Level level, Format format) {
   log.flush_on(spdlog::level::info);
 }
 
-bool enabled(Level level) { return logger().should_log(to_spdlog(level)); }
+bool enabled(Level level) {
+  return logger().should_log(to_spdlog(level));
+}
 
 void write(Level level, std::string_view message, std::initializer_list<Field> fields) {
   auto& log = logger();
@@ -117,7 +125,8 @@ void write(Level level, std::string_view message, std::initializer_list<Field> f
     line = line.substr(1, line.size() - 2);
   } else {
     line = message;
-    for (const auto& field : fields) append_text(line, field);
+    for (const auto& field : fields)
+      append_text(line, field);
   }
   log.log(to_spdlog(level), "{}", line);
 }

@@ -31,7 +31,8 @@ std::optional<ColumnType> parse_column_type(std::string_view name) noexcept {
 }
 
 const ColumnSchema* TableSchema::column(std::string_view name) const {
-  auto it = std::find_if(columns.begin(), columns.end(), [&](const auto& c) { return c.name == name; });
+  auto it =
+      std::find_if(columns.begin(), columns.end(), [&](const auto& c) { return c.name == name; });
   return it == columns.end() ? nullptr : &*it;
 }
 

@@ -13,7 +13,19 @@ namespace tandem {
 // Tandem's column types, the portable names a datasource maps its own types onto
 // (docs/protocol.md, "Types"). Values of every type travel as Value (null, integer, real,
 // text, blob).
-enum class ColumnType { integer, real, text, blob, boolean, numeric, json, timestamp, date, uuid, any };
+enum class ColumnType {
+  integer,
+  real,
+  text,
+  blob,
+  boolean,
+  numeric,
+  json,
+  timestamp,
+  date,
+  uuid,
+  any
+};
 
 std::string_view column_type_name(ColumnType type) noexcept;
 std::optional<ColumnType> parse_column_type(std::string_view name) noexcept;
@@ -29,7 +41,7 @@ struct ColumnSchema {
 
 struct TableSchema {
   std::string name;
-  std::vector<ColumnSchema> columns;   // in declaration order
+  std::vector<ColumnSchema> columns;     // in declaration order
   std::vector<std::string> primary_key;  // column names, in key order; never empty
 
   const ColumnSchema* column(std::string_view name) const;

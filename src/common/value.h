@@ -20,14 +20,14 @@ class Value {
   enum class Kind { null, integer, real, text, blob };
 
   Value() = default;
-  Value(std::nullptr_t) {}                          // NOLINT(google-explicit-constructor)
-  Value(std::int64_t v) : m_data(v) {}              // NOLINT(google-explicit-constructor)
-  Value(int v) : m_data(std::int64_t{v}) {}         // NOLINT(google-explicit-constructor)
-  Value(double v) : m_data(v) {}                    // NOLINT(google-explicit-constructor)
-  Value(std::string v) : m_data(std::move(v)) {}    // NOLINT(google-explicit-constructor)
+  Value(std::nullptr_t) {}                               // NOLINT(google-explicit-constructor)
+  Value(std::int64_t v) : m_data(v) {}                   // NOLINT(google-explicit-constructor)
+  Value(int v) : m_data(std::int64_t{v}) {}              // NOLINT(google-explicit-constructor)
+  Value(double v) : m_data(v) {}                         // NOLINT(google-explicit-constructor)
+  Value(std::string v) : m_data(std::move(v)) {}         // NOLINT(google-explicit-constructor)
   Value(std::string_view v) : m_data(std::string(v)) {}  // NOLINT(google-explicit-constructor)
-  Value(const char* v) : m_data(std::string(v)) {}  // NOLINT(google-explicit-constructor)
-  Value(Blob v) : m_data(std::move(v)) {}           // NOLINT(google-explicit-constructor)
+  Value(const char* v) : m_data(std::string(v)) {}       // NOLINT(google-explicit-constructor)
+  Value(Blob v) : m_data(std::move(v)) {}                // NOLINT(google-explicit-constructor)
 
   Kind kind() const noexcept { return static_cast<Kind>(m_data.index()); }
   bool is_null() const noexcept { return kind() == Kind::null; }

@@ -8,11 +8,16 @@ namespace tandem {
 
 nlohmann::json to_json(const Value& value) {
   switch (value.kind()) {
-    case Value::Kind::null: return nullptr;
-    case Value::Kind::integer: return value.as_integer();
-    case Value::Kind::real: return value.as_real();
-    case Value::Kind::text: return value.as_text();
-    case Value::Kind::blob: return {{"$b64", base64_encode(value.as_blob())}};
+    case Value::Kind::null:
+      return nullptr;
+    case Value::Kind::integer:
+      return value.as_integer();
+    case Value::Kind::real:
+      return value.as_real();
+    case Value::Kind::text:
+      return value.as_text();
+    case Value::Kind::blob:
+      return {{"$b64", base64_encode(value.as_blob())}};
   }
   return nullptr;
 }
@@ -20,9 +25,12 @@ nlohmann::json to_json(const Value& value) {
 Result<Value> value_from_json(const nlohmann::json& json) {
   using Type = nlohmann::json::value_t;
   switch (json.type()) {
-    case Type::null: return Value{};
-    case Type::boolean: return Value{std::int64_t{json.get<bool>() ? 1 : 0}};
-    case Type::number_integer: return Value{json.get<std::int64_t>()};
+    case Type::null:
+      return Value{};
+    case Type::boolean:
+      return Value{std::int64_t{json.get<bool>() ? 1 : 0}};
+    case Type::number_integer:
+      return Value{json.get<std::int64_t>()};
     case Type::number_unsigned: {
       auto u = json.get<std::uint64_t>();
       if (u > static_cast<std::uint64_t>(INT64_MAX)) {
@@ -30,8 +38,10 @@ Result<Value> value_from_json(const nlohmann::json& json) {
       }
       return Value{static_cast<std::int64_t>(u)};
     }
-    case Type::number_float: return Value{json.get<double>()};
-    case Type::string: return Value{json.get<std::string>()};
+    case Type::number_float:
+      return Value{json.get<double>()};
+    case Type::string:
+      return Value{json.get<std::string>()};
     case Type::object: {
       if (json.size() == 1) {
         if (auto it = json.find("$b64"); it != json.end() && it->is_string()) {
@@ -54,7 +64,8 @@ Result<Value> value_from_json(const nlohmann::json& json) {
 
 nlohmann::json to_json(const Row& row) {
   nlohmann::json object = nlohmann::json::object();
-  for (const auto& [name, value] : row) object[name] = to_json(value);
+  for (const auto& [name, value] : row)
+    object[name] = to_json(value);
   return object;
 }
 

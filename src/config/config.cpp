@@ -2,17 +2,19 @@
 
 #include <fmt/format.h>
 
+#include <toml++/toml.h>
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
-#include <toml++/toml.h>
 
 #include "common/identifier.h"
 
 namespace tandem::config {
 namespace {
 
-Error invalid(const std::string& what) { return Error(ErrorCode::config_invalid, what); }
+Error invalid(const std::string& what) {
+  return Error(ErrorCode::config_invalid, what);
+}
 
 template <typename T>
 Result<T> parse_number(const std::string& text, T min, T max) {
@@ -71,8 +73,8 @@ OptionSpec text(std::string key, std::vector<std::string> env, std::string flag,
                     }};
 }
 
-OptionSpec boolean(std::string key, std::vector<std::string> env, std::string flag, std::string help,
-                   std::function<void(Config&, bool)> field) {
+OptionSpec boolean(std::string key, std::vector<std::string> env, std::string flag,
+                   std::string help, std::function<void(Config&, bool)> field) {
   return OptionSpec{std::move(key), std::move(env), std::move(flag), std::move(help),
                     [field = std::move(field)](Config& config, const std::string& text) -> Status {
                       auto value = parse_bool(text);
@@ -89,18 +91,20 @@ std::vector<OptionSpec> make_specs() {
   specs.push_back(number<int>("server.port", {"TANDEM_PORT", "PORT"}, "port",
                               "TCP port (0: pick a free one)", 0, 65535,
                               [](Config& c, int v) { c.port = static_cast<std::uint16_t>(v); }));
-  specs.push_back(number<int>("server.threads", {"TANDEM_THREADS"}, "threads", "I/O threads", 1, 256,
-                              [](Config& c, int v) { c.threads = v; }));
+  specs.push_back(number<int>("server.threads", {"TANDEM_THREADS"}, "threads", "I/O threads", 1,
+                              256, [](Config& c, int v) { c.threads = v; }));
   specs.push_back(number<std::size_t>("server.max_message_bytes", {"TANDEM_MAX_MESSAGE_BYTES"},
                                       "max-message-bytes", "largest WebSocket message accepted",
                                       1024, std::size_t{1} << 30,
                                       [](Config& c, std::size_t v) { c.max_message_bytes = v; }));
   specs.push_back(number<int>("server.idle_timeout_seconds", {"TANDEM_IDLE_TIMEOUT_SECONDS"},
                               "idle-timeout", "close a silent connection after this many seconds",
-                              2, 86400, [](Config& c, int v) { c.idle_timeout = std::chrono::seconds(v); }));
-  specs.push_back(number<int>("server.shutdown_grace_ms", {"TANDEM_SHUTDOWN_GRACE_MS"}, "shutdown-grace-ms",
-                              "time given to connections to finish on shutdown", 0, 600'000,
-                              [](Config& c, int v) { c.shutdown_grace = std::chrono::milliseconds(v); }));
+                              2, 86400,
+                              [](Config& c, int v) { c.idle_timeout = std::chrono::seconds(v); }));
+  specs.push_back(
+      number<int>("server.shutdown_grace_ms", {"TANDEM_SHUTDOWN_GRACE_MS"}, "shutdown-grace-ms",
+                  "time given to connections to finish on shutdown", 0, 600'000,
+                  [](Config& c, int v) { c.shutdown_grace = std::chrono::milliseconds(v); }));
   specs.push_back(text("server.tls_certificate_file", {"TANDEM_TLS_CERTIFICATE_FILE"}, "tls-cert",
                        "PEM certificate chain (enables TLS)",
                        [](Config& c, const std::string& v) { c.tls_certificate_file = v; }));
@@ -110,16 +114,22 @@ std::vector<OptionSpec> make_specs() {
   specs.push_back(text("server.port_file", {"TANDEM_PORT_FILE"}, "port-file",
                        "write the bound port to this file once listening",
                        [](Config& c, const std::string& v) { c.port_file = v; }));
-  specs.push_back(OptionSpec{"log.level", {"TANDEM_LOG_LEVEL"}, "log-level",
+  specs.push_back(OptionSpec{"log.level",
+                             {"TANDEM_LOG_LEVEL"},
+                             "log-level",
                              "trace, debug, info, warn, error or off",
                              [](Config& c, const std::string& v) -> Status {
                                if (log::parse_level(v, c.log_level)) return ok_status();
                                return invalid(fmt::format("unknown log level '{}'", v));
                              }});
-  specs.push_back(OptionSpec{"log.format", {"TANDEM_LOG_FORMAT"}, "log-format", "text or json",
+  specs.push_back(OptionSpec{"log.format",
+                             {"TANDEM_LOG_FORMAT"},
+                             "log-format",
+                             "text or json",
                              [](Config& c, const std::string& v) -> Status {
                                if (log::parse_format(v, c.log_format)) return ok_status();
-                               return invalid(fmt::format("unknown log format '{}' (text or json)", v));
+                               return invalid(
+                                   fmt::format("unknown log format '{}' (text or json)", v));
                              }});
   specs.push_back(text("storage.data_dir", {"TANDEM_DATA_DIR"}, "data-dir",
                        "directory for the embedded database and generated secrets",
@@ -127,23 +137,30 @@ std::vector<OptionSpec> make_specs() {
   specs.push_back(text("storage.database_path", {"TANDEM_DATABASE_PATH"}, "database",
                        "SQLite database file (default: <data-dir>/tandem.db)",
                        [](Config& c, const std::string& v) { c.database_path = v; }));
-  specs.push_back(OptionSpec{"storage.synchronous", {"TANDEM_SYNCHRONOUS"}, "synchronous",
-                             "full (commits survive power loss) or normal (survive a crash)",
-                             [](Config& c, const std::string& v) -> Status {
-                               if (v != "full" && v != "normal") {
-                                 return invalid(fmt::format("synchronous must be full or normal, not '{}'", v));
-                               }
-                               c.synchronous_full = v == "full";
-                               return ok_status();
-                             }});
-  specs.push_back(number<int>("storage.retention_hours", {"TANDEM_RETENTION_HOURS"}, "retention-hours",
-                              "keep change-log entries this long; older clients resnapshot",
-                              1, 24 * 3650, [](Config& c, int v) { c.retention = std::chrono::hours(v); }));
-  specs.push_back(OptionSpec{"storage.track", {"TANDEM_TRACK_TABLES"}, "track",
+  specs.push_back(
+      OptionSpec{"storage.synchronous",
+                 {"TANDEM_SYNCHRONOUS"},
+                 "synchronous",
+                 "full (commits survive power loss) or normal (survive a crash)",
+                 [](Config& c, const std::string& v) -> Status {
+                   if (v != "full" && v != "normal") {
+                     return invalid(fmt::format("synchronous must be full or normal, not '{}'", v));
+                   }
+                   c.synchronous_full = v == "full";
+                   return ok_status();
+                 }});
+  specs.push_back(
+      number<int>("storage.retention_hours", {"TANDEM_RETENTION_HOURS"}, "retention-hours",
+                  "keep change-log entries this long; older clients resnapshot", 1, 24 * 3650,
+                  [](Config& c, int v) { c.retention = std::chrono::hours(v); }));
+  specs.push_back(OptionSpec{"storage.track",
+                             {"TANDEM_TRACK_TABLES"},
+                             "track",
                              "comma-separated tables to track at start-up",
                              [](Config& c, const std::string& v) -> Status {
                                for (auto& name : split_list(v)) {
-                                 if (auto valid = check_identifier(name, "table"); !valid) return valid;
+                                 if (auto valid = check_identifier(name, "table"); !valid)
+                                   return valid;
                                  c.track_tables.push_back(name);
                                }
                                return ok_status();
@@ -169,22 +186,28 @@ std::vector<OptionSpec> make_specs() {
   specs.push_back(text("auth.tenant_claim", {"TANDEM_JWT_TENANT_CLAIM"}, "jwt-tenant-claim",
                        "claim holding the tenant",
                        [](Config& c, const std::string& v) { c.jwt.tenant_claim = v; }));
-  specs.push_back(OptionSpec{"rules.owner_column", {"TANDEM_OWNER_COLUMN"}, "owner-column",
+  specs.push_back(OptionSpec{"rules.owner_column",
+                             {"TANDEM_OWNER_COLUMN"},
+                             "owner-column",
                              "column that makes a table private (realm-pg-sync: realm_id)",
                              [](Config& c, const std::string& v) -> Status {
-                               if (auto valid = check_identifier(v, "owner column"); !valid) return valid;
+                               if (auto valid = check_identifier(v, "owner column"); !valid)
+                                 return valid;
                                c.rules.owner_column = v;
                                return ok_status();
                              }});
-  specs.push_back(number<int>("sync.max_clock_drift_ms", {"TANDEM_MAX_CLOCK_DRIFT_MS"}, "max-clock-drift-ms",
-                              "refuse client clocks further ahead than this", 0, 86'400'000,
-                              [](Config& c, int v) { c.max_clock_drift = std::chrono::milliseconds(v); }));
+  specs.push_back(
+      number<int>("sync.max_clock_drift_ms", {"TANDEM_MAX_CLOCK_DRIFT_MS"}, "max-clock-drift-ms",
+                  "refuse client clocks further ahead than this", 0, 86'400'000,
+                  [](Config& c, int v) { c.max_clock_drift = std::chrono::milliseconds(v); }));
   specs.push_back(number<std::size_t>("sync.snapshot_batch_rows", {"TANDEM_SNAPSHOT_BATCH_ROWS"},
-                                      "snapshot-batch-rows", "rows per snapshot message", 1, 100'000,
+                                      "snapshot-batch-rows", "rows per snapshot message", 1,
+                                      100'000,
                                       [](Config& c, std::size_t v) { c.snapshot_batch_rows = v; }));
   specs.push_back(number<std::size_t>("sync.max_push_mutations", {"TANDEM_MAX_PUSH_MUTATIONS"},
                                       "max-push-mutations", "mutations per push message at most", 1,
-                                      1'000'000, [](Config& c, std::size_t v) { c.max_push_mutations = v; }));
+                                      1'000'000,
+                                      [](Config& c, std::size_t v) { c.max_push_mutations = v; }));
   specs.push_back(boolean("demo.enabled", {"TANDEM_DEMO"}, "demo",
                           "create the demo tables products and past_orders",
                           [](Config& c, bool v) { c.demo = v; }));
@@ -220,20 +243,26 @@ Status apply_file(Config& config, const std::string& path) {
     auto node = table.at_path(spec.key);
     if (!node) continue;
     auto text = toml_value_text(*node.node());
-    if (!text) return invalid(fmt::format("configuration file '{}': {} has an unsupported type", path, spec.key));
+    if (!text)
+      return invalid(
+          fmt::format("configuration file '{}': {} has an unsupported type", path, spec.key));
     if (auto status = spec.set(config, *text); !status) {
-      return invalid(fmt::format("configuration file '{}': {}: {}", path, spec.key, status.error().message()));
+      return invalid(
+          fmt::format("configuration file '{}': {}: {}", path, spec.key, status.error().message()));
     }
   }
   // Unknown keys are mistakes (a typo would silently fall back to a default).
   for (const auto& [section, value] : table) {
     const auto* inner = value.as_table();
-    if (!inner) return invalid(fmt::format("configuration file '{}': unknown key '{}'", path, section.str()));
+    if (!inner)
+      return invalid(fmt::format("configuration file '{}': unknown key '{}'", path, section.str()));
     for (const auto& [key, ignored] : *inner) {
       auto full = fmt::format("{}.{}", section.str(), key.str());
       bool known = false;
-      for (const auto& spec : option_specs()) known = known || spec.key == full;
-      if (!known) return invalid(fmt::format("configuration file '{}': unknown key '{}'", path, full));
+      for (const auto& spec : option_specs())
+        known = known || spec.key == full;
+      if (!known)
+        return invalid(fmt::format("configuration file '{}': unknown key '{}'", path, full));
     }
   }
   return ok_status();
@@ -256,7 +285,8 @@ Result<Config> load(const Sources& sources) {
   if (sources.config_file) {
     if (auto status = apply_file(config, *sources.config_file); !status) return status.error();
   }
-  auto getenv = sources.getenv ? sources.getenv : [](const std::string& name) -> std::optional<std::string> {
+  auto getenv =
+      sources.getenv ? sources.getenv : [](const std::string& name) -> std::optional<std::string> {
     const char* value = std::getenv(name.c_str());
     if (!value) return std::nullopt;
     return std::string(value);

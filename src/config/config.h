@@ -60,9 +60,9 @@ struct Config {
 };
 
 struct OptionSpec {
-  std::string key;                // TOML key, "server.port"
-  std::vector<std::string> env;   // environment variables, first wins
-  std::string flag;               // command-line flag without dashes, "port"
+  std::string key;               // TOML key, "server.port"
+  std::vector<std::string> env;  // environment variables, first wins
+  std::string flag;              // command-line flag without dashes, "port"
   std::string help;
   std::function<Status(Config&, const std::string&)> set;
 };
@@ -71,9 +71,9 @@ const std::vector<OptionSpec>& option_specs();
 
 // Where option values come from, in increasing precedence.
 struct Sources {
-  std::optional<std::string> config_file;                   // TOML file path
+  std::optional<std::string> config_file;                                // TOML file path
   std::function<std::optional<std::string>(const std::string&)> getenv;  // default: ::getenv
-  std::map<std::string, std::string> flags;                 // flag name -> value
+  std::map<std::string, std::string> flags;                              // flag name -> value
 };
 
 // config_invalid naming the source and option on a bad value or an unreadable file.

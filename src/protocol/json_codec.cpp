@@ -11,7 +11,9 @@ namespace {
 
 using nlohmann::json;
 
-Error malformed(std::string message) { return Error(ErrorCode::malformed_message, std::move(message)); }
+Error malformed(std::string message) {
+  return Error(ErrorCode::malformed_message, std::move(message));
+}
 
 // Field readers: a missing or mistyped field is a malformed_message naming it.
 Result<const json*> field(const json& object, std::string_view name, json::value_t type,
@@ -23,7 +25,8 @@ Result<const json*> field(const json& object, std::string_view name, json::value
   }
   bool matches = it->type() == type ||
                  (type == json::value_t::number_integer && it->is_number_unsigned()) ||
-                 (type == json::value_t::number_unsigned && it->is_number_integer() && it->get<std::int64_t>() >= 0);
+                 (type == json::value_t::number_unsigned && it->is_number_integer() &&
+                  it->get<std::int64_t>() >= 0);
   if (!matches) {
     return malformed(fmt::format("field '{}' must be {}", name, json(type).type_name()));
   }
@@ -153,7 +156,8 @@ json encode_checkpoint(const Checkpoint& checkpoint) {
   json object = {{"seq", checkpoint.seq}};
   if (checkpoint.snapshot) {
     json after = json::array();
-    for (const auto& value : checkpoint.snapshot->after) after.push_back(to_json(value));
+    for (const auto& value : checkpoint.snapshot->after)
+      after.push_back(to_json(value));
     object["snapshot"] = {{"table", checkpoint.snapshot->table}, {"after", std::move(after)}};
   }
   return object;
@@ -180,9 +184,11 @@ json encode_table(const TableInfo& info) {
 struct ServerEncoder {
   json operator()(const Welcome& welcome) const {
     json tables = json::array();
-    for (const auto& table : welcome.tables) tables.push_back(encode_table(table));
-    return {{"type", "welcome"},       {"protocol", kProtocolVersion}, {"user", welcome.user},
-            {"role", welcome.role},    {"tables", std::move(tables)},  {"server_seq", welcome.server_seq},
+    for (const auto& table : welcome.tables)
+      tables.push_back(encode_table(table));
+    return {{"type", "welcome"},           {"protocol", kProtocolVersion},
+            {"user", welcome.user},        {"role", welcome.role},
+            {"tables", std::move(tables)}, {"server_seq", welcome.server_seq},
             {"snapshot", welcome.snapshot}};
   }
   json operator()(const SnapshotBegin& begin) const {
@@ -190,7 +196,8 @@ struct ServerEncoder {
   }
   json operator()(const SnapshotRows& rows) const {
     json array = json::array();
-    for (const auto& row : *rows.rows) array.push_back(to_json(row));
+    for (const auto& row : *rows.rows)
+      array.push_back(to_json(row));
     return {{"type", "snapshot_rows"},
             {"table", rows.table},
             {"rows", std::move(array)},
@@ -229,17 +236,14 @@ struct ServerEncoder {
 };
 
 json encode_change_json(const sync::Change& change, sync::Op op) {
-  json object = {{"seq", change.seq},
-                 {"table", change.table},
-                 {"op", sync::op_name(op)},
-                 {"pk", to_json(change.pk)},
-                 {"row", to_json(change.row)},
-                 {"hlc", change.stamp.hlc.to_string()},
-                 {"node", change.stamp.node},
-                 {"at", change.committed_at_ms}};
+  json object = {{"seq", change.seq},          {"table", change.table},
+                 {"op", sync::op_name(op)},    {"pk", to_json(change.pk)},
+                 {"row", to_json(change.row)}, {"hlc", change.stamp.hlc.to_string()},
+                 {"node", change.stamp.node},  {"at", change.committed_at_ms}};
   if (op == sync::Op::update) {
     json changed = json::array();
-    for (const auto& [column, value] : change.old) changed.push_back(column);
+    for (const auto& [column, value] : change.old)
+      changed.push_back(column);
     object["changed"] = std::move(changed);
   }
   return object;
@@ -261,7 +265,8 @@ class JsonCodec final : public Codec {
   }
 
   std::string encode(const ServerMessage& message) const override {
-    return std::visit(ServerEncoder{}, message).dump(-1, ' ', false, json::error_handler_t::replace);
+    return std::visit(ServerEncoder{}, message)
+        .dump(-1, ' ', false, json::error_handler_t::replace);
   }
 
   std::string encode_change(const sync::Change& change) const override {
@@ -275,7 +280,8 @@ class JsonCodec final : public Codec {
   std::string encode_changes_frame(std::span<const std::string_view> encoded_changes,
                                    std::uint64_t checkpoint_seq) const override {
     std::size_t size = 64;
-    for (auto change : encoded_changes) size += change.size() + 1;
+    for (auto change : encoded_changes)
+      size += change.size() + 1;
     std::string frame;
     frame.reserve(size);
     frame += R"({"type":"changes","checkpoint":{"seq":)";
@@ -295,7 +301,10 @@ class JsonCodec final : public Codec {
           using T = std::decay_t<decltype(m)>;
           json object;
           if constexpr (std::is_same_v<T, Hello>) {
-            object = {{"type", "hello"}, {"protocol", m.protocol}, {"token", m.token}, {"client_id", m.client_id}};
+            object = {{"type", "hello"},
+                      {"protocol", m.protocol},
+                      {"token", m.token},
+                      {"client_id", m.client_id}};
             object["checkpoint"] = m.checkpoint ? encode_checkpoint(*m.checkpoint) : json(nullptr);
           } else if constexpr (std::is_same_v<T, Push>) {
             json mutations = json::array();
@@ -322,6 +331,8 @@ class JsonCodec final : public Codec {
 
 }  // namespace
 
-std::unique_ptr<Codec> make_json_codec() { return std::make_unique<JsonCodec>(); }
+std::unique_ptr<Codec> make_json_codec() {
+  return std::make_unique<JsonCodec>();
+}
 
 }  // namespace tandem::protocol

@@ -110,6 +110,7 @@ struct Pong {
   std::optional<std::int64_t> id;
 };
 
-using ServerMessage = std::variant<Welcome, SnapshotBegin, SnapshotRows, SnapshotEnd, Ack, ErrorMessage, Pong>;
+using ServerMessage =
+    std::variant<Welcome, SnapshotBegin, SnapshotRows, SnapshotEnd, Ack, ErrorMessage, Pong>;
 
 }  // namespace tandem::protocol

@@ -7,7 +7,9 @@
 namespace tandem::rules {
 namespace {
 
-bool is_admin(const auth::Claims& claims) { return claims.role == auth::Role::admin; }
+bool is_admin(const auth::Claims& claims) {
+  return claims.role == auth::Role::admin;
+}
 
 bool owned_by(const Row& row, const std::string& owner_column, const std::string& user_id) {
   auto it = row.find(owner_column);
@@ -30,13 +32,14 @@ TableRule AccessRules::rule_for(const TableSchema& table) const {
   return TableRule{};
 }
 
-bool AccessRules::can_read(const auth::Claims& reader, const TableSchema& table, const Row& row) const {
+bool AccessRules::can_read(const auth::Claims& reader, const TableSchema& table,
+                           const Row& row) const {
   auto rule = rule_for(table);
   return !rule.is_private || is_admin(reader) || owned_by(row, rule.owner_column, reader.subject);
 }
 
-std::optional<std::pair<std::string, Value>> AccessRules::read_filter(const auth::Claims& reader,
-                                                                      const TableSchema& table) const {
+std::optional<std::pair<std::string, Value>> AccessRules::read_filter(
+    const auth::Claims& reader, const TableSchema& table) const {
   auto rule = rule_for(table);
   if (!rule.is_private || is_admin(reader)) return std::nullopt;
   const auto* column = table.column(rule.owner_column);
@@ -49,9 +52,10 @@ Visibility AccessRules::visibility(const auth::Claims& reader, const TableRule& 
   bool after = owned_by(change.row, rule.owner_column, reader.subject);
   if (change.op != sync::Op::update) return after ? Visibility::visible : Visibility::hidden;
   auto old_owner = change.old.find(rule.owner_column);
-  bool before = old_owner == change.old.end()
-                    ? after
-                    : (!old_owner->second.is_null() && old_owner->second.to_key_string() == reader.subject);
+  bool before =
+      old_owner == change.old.end()
+          ? after
+          : (!old_owner->second.is_null() && old_owner->second.to_key_string() == reader.subject);
   if (before && after) return Visibility::visible;
   if (after) return Visibility::entered;
   if (before) return Visibility::left;
@@ -70,10 +74,12 @@ Status AccessRules::authorize_write(const auth::Claims& writer, const TableSchem
   }
   const auto& owner = rule.owner_column;
   if (existing && !owned_by(*existing, owner, writer.subject)) {
-    return Error(ErrorCode::not_found, fmt::format("no row of yours in '{}' has this key", table.name));
+    return Error(ErrorCode::not_found,
+                 fmt::format("no row of yours in '{}' has this key", table.name));
   }
   if (!existing && mutation.op != sync::Op::insert) {
-    return Error(ErrorCode::not_found, fmt::format("no row of yours in '{}' has this key", table.name));
+    return Error(ErrorCode::not_found,
+                 fmt::format("no row of yours in '{}' has this key", table.name));
   }
   if (mutation.pk.contains(owner) && !owned_by(mutation.pk, owner, writer.subject)) {
     return Error(ErrorCode::forbidden, fmt::format("'{}' must be your user id", owner));
@@ -81,8 +87,9 @@ Status AccessRules::authorize_write(const auth::Claims& writer, const TableSchem
   auto given = mutation.values.find(owner);
   if (given != mutation.values.end()) {
     if (given->second.is_null() || given->second.to_key_string() != writer.subject) {
-      return Error(ErrorCode::forbidden,
-                   fmt::format("'{}' must be your user id: rows cannot be given to another user", owner));
+      return Error(
+          ErrorCode::forbidden,
+          fmt::format("'{}' must be your user id: rows cannot be given to another user", owner));
     }
   } else if (mutation.op == sync::Op::insert && !table.is_primary_key(owner)) {
     mutation.values.emplace(owner, owner_value(writer.subject, table.column(owner)->type));

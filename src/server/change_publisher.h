@@ -13,7 +13,8 @@ namespace tandem::server {
 
 class ChangePublisher {
  public:
-  ChangePublisher(storage::Datasource& datasource, Hub& hub) : m_datasource(datasource), m_hub(hub) {}
+  ChangePublisher(storage::Datasource& datasource, Hub& hub)
+      : m_datasource(datasource), m_hub(hub) {}
   ~ChangePublisher() { stop(); }
 
   void start();

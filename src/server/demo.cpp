@@ -28,11 +28,11 @@ void install_demo(storage::SqliteDatasource& datasource, const rules::RulesOptio
       "('p-grinder', 'Burr grinder', '129.00', 'grinder.jpg'),"
       "('p-kettle', 'Gooseneck kettle', '59.00', 'kettle.jpg'),"
       "('p-filter', 'Paper filters x100', '6.50', 'filters.jpg');");
-  datasource.execute(fmt::format(
-      "INSERT OR IGNORE INTO past_orders(id, item_name, price, quantity, {}) VALUES "
-      "('o-alice-1', 'Espresso beans 1kg', '24.00', 2, 'alice'),"
-      "('o-bob-1', 'Gooseneck kettle', '59.00', 1, 'bob');",
-      owner));
+  datasource.execute(
+      fmt::format("INSERT OR IGNORE INTO past_orders(id, item_name, price, quantity, {}) VALUES "
+                  "('o-alice-1', 'Espresso beans 1kg', '24.00', 2, 'alice'),"
+                  "('o-bob-1', 'Gooseneck kettle', '59.00', 1, 'bob');",
+                  owner));
   log::info("demo tables ready", {{"public", "products"}, {"private", "past_orders"}});
 }
 

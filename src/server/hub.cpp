@@ -20,7 +20,8 @@ void Hub::unsubscribe(const HubSubscriber* subscriber) {
   });
 }
 
-void Hub::publish(std::uint64_t after_seq, std::uint64_t last_seq, std::vector<sync::Change> changes) {
+void Hub::publish(std::uint64_t after_seq, std::uint64_t last_seq,
+                  std::vector<sync::Change> changes) {
   auto batch = std::make_shared<ChangeBatch>();
   batch->after_seq = after_seq;
   batch->last_seq = last_seq;
@@ -50,7 +51,8 @@ void Hub::publish(std::uint64_t after_seq, std::uint64_t last_seq, std::vector<s
     });
   }
   ChangeBatchPtr shared = batch;
-  for (const auto& subscriber : targets) subscriber->on_batch(shared);
+  for (const auto& subscriber : targets)
+    subscriber->on_batch(shared);
 }
 
 std::optional<std::vector<ChangeBatchPtr>> Hub::since(std::uint64_t seq) const {

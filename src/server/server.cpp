@@ -72,13 +72,17 @@ void Server::Impl::handle_health(net::HttpResponder respond) {
   // The datasource check may block (a busy database): answer from the work pool.
   pool.post([this, respond = std::move(respond)] {
     auto health = datasource->health();
-    nlohmann::json body = {
-        {"status", health.reachable ? "ok" : "unavailable"},
-        {"datasource", {{"kind", datasource->kind()}, {"reachable", health.reachable}, {"detail", health.detail}}},
-        {"log", {{"head_seq", health.head_seq}, {"oldest_seq", health.oldest_seq},
-                 {"published_seq", publisher->published_seq()}}},
-        {"tracked_tables", health.tracked_tables},
-        {"sessions", metrics.sessions_active.load()}};
+    nlohmann::json body = {{"status", health.reachable ? "ok" : "unavailable"},
+                           {"datasource",
+                            {{"kind", datasource->kind()},
+                             {"reachable", health.reachable},
+                             {"detail", health.detail}}},
+                           {"log",
+                            {{"head_seq", health.head_seq},
+                             {"oldest_seq", health.oldest_seq},
+                             {"published_seq", publisher->published_seq()}}},
+                           {"tracked_tables", health.tracked_tables},
+                           {"sessions", metrics.sessions_active.load()}};
     net::HttpResponse response;
     response.status = health.reachable ? 200 : 503;
     response.body = body.dump();
@@ -99,16 +103,20 @@ void Server::Impl::install_routes(net::Router& router) {
     response.body = metrics.render_prometheus(datasource->head_seq(), publisher->published_seq());
     respond(std::move(response));
   });
-  router.add_websocket("/sync", [this](const net::HttpRequest&)
-                                    -> std::variant<std::shared_ptr<net::WebSocketHandler>, net::HttpResponse> {
-    SyncContext context{*datasource, hub, *codec, verifier, rules, pool, metrics, config};
-    return std::make_shared<SyncSession>(context);
-  });
+  router.add_websocket(
+      "/sync",
+      [this](const net::HttpRequest&)
+          -> std::variant<std::shared_ptr<net::WebSocketHandler>, net::HttpResponse> {
+        SyncContext context{*datasource, hub, *codec, verifier, rules, pool, metrics, config};
+        return std::make_shared<SyncSession>(context);
+      });
 }
 
 Server::Server(config::Config config) : m_impl(std::make_unique<Impl>(std::move(config))) {}
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 void Server::start() {
   auto& impl = *m_impl;
@@ -131,7 +139,8 @@ void Server::start() {
   options.idle_timeout = impl.config.idle_timeout;
   options.shutdown_grace = impl.config.shutdown_grace;
   if (!impl.config.tls_certificate_file.empty()) {
-    options.tls = net::TlsOptions{impl.config.tls_certificate_file, impl.config.tls_private_key_file};
+    options.tls =
+        net::TlsOptions{impl.config.tls_certificate_file, impl.config.tls_private_key_file};
   }
   net::Router router;
   impl.install_routes(router);
@@ -147,7 +156,9 @@ void Server::start() {
                                  {"tables", impl.datasource->tables().size()}});
 }
 
-std::uint16_t Server::port() const { return m_impl->http ? m_impl->http->port() : 0; }
+std::uint16_t Server::port() const {
+  return m_impl->http ? m_impl->http->port() : 0;
+}
 
 void Server::stop() {
   auto& impl = *m_impl;
@@ -168,7 +179,11 @@ void Server::stop() {
   log::info("tandem stopped");
 }
 
-storage::Datasource& Server::datasource() { return *m_impl->datasource; }
-const config::Config& Server::config() const { return m_impl->config; }
+storage::Datasource& Server::datasource() {
+  return *m_impl->datasource;
+}
+const config::Config& Server::config() const {
+  return m_impl->config;
+}
 
 }  // namespace tandem::server

@@ -58,7 +58,8 @@ void SyncSession::on_message(std::string_view payload, bool binary) {
 void SyncSession::on_message_too_big(std::size_t limit) {
   std::lock_guard lock(m_mutex);
   send_error(ErrorCode::frame_too_large,
-             fmt::format("message larger than {} bytes; split pushes into smaller batches", limit), false);
+             fmt::format("message larger than {} bytes; split pushes into smaller batches", limit),
+             false);
   m_phase = Phase::closing;  // the transport closes with 1009 once the error is out
 }
 
@@ -70,8 +71,8 @@ void SyncSession::handle_hello(protocol::Hello& hello) {
   }
   if (hello.protocol != protocol::kProtocolVersion) {
     send_error(ErrorCode::protocol_version,
-               fmt::format("this server speaks protocol {}, the client {}", protocol::kProtocolVersion,
-                           hello.protocol),
+               fmt::format("this server speaks protocol {}, the client {}",
+                           protocol::kProtocolVersion, hello.protocol),
                true);
     return;
   }
@@ -113,7 +114,8 @@ void SyncSession::handle_hello(protocol::Hello& hello) {
 
 bool SyncSession::plan_start(const std::optional<protocol::Checkpoint>& checkpoint,
                              std::uint64_t head, std::uint64_t horizon) {
-  for (const auto& [name, view] : m_tables) m_snapshot.tables.push_back(name);
+  for (const auto& [name, view] : m_tables)
+    m_snapshot.tables.push_back(name);
   bool usable = checkpoint && checkpoint->seq <= head && checkpoint->seq >= horizon;
   if (usable && !checkpoint->snapshot) {
     m_cursor = checkpoint->seq;
@@ -297,8 +299,11 @@ std::size_t SyncSession::send_changes(const std::vector<const PublishedChange*>&
     auto table = m_tables.find(change.table);
     if (table == m_tables.end()) continue;  // tracked after this session started
     switch (m_context.rules.visibility(*m_claims, table->second.rule, change)) {
-      case rules::Visibility::hidden: continue;
-      case rules::Visibility::visible: parts.emplace_back(published->encoded); break;
+      case rules::Visibility::hidden:
+        continue;
+      case rules::Visibility::visible:
+        parts.emplace_back(published->encoded);
+        break;
       case rules::Visibility::entered:
         reencoded.push_back(m_context.codec.encode_change_as(change, sync::Op::insert));
         parts.emplace_back(reencoded.back());
@@ -331,7 +336,8 @@ void SyncSession::handle_push(protocol::Push& push) {
     return;
   }
   if (m_shutdown_requested) {
-    send_error(ErrorCode::shutting_down, "the server is shutting down; push again after reconnecting", false);
+    send_error(ErrorCode::shutting_down,
+               "the server is shutting down; push again after reconnecting", false);
     return;
   }
   if (push.mutations.size() > m_context.config.max_push_mutations) {
@@ -346,7 +352,8 @@ void SyncSession::handle_push(protocol::Push& push) {
   request.user_id = m_claims->subject;
   request.mutations.reserve(push.mutations.size());
   for (auto& pushed : push.mutations) {
-    request.mutations.push_back(storage::ClientMutation{pushed.client_seq, std::move(pushed.mutation)});
+    request.mutations.push_back(
+        storage::ClientMutation{pushed.client_seq, std::move(pushed.mutation)});
   }
   request.authorize = [claims = *m_claims, &rules = m_context.rules](
                           const TableSchema& table, const Row* existing, sync::Mutation& mutation) {
@@ -356,9 +363,10 @@ void SyncSession::handle_push(protocol::Push& push) {
   ++m_pending_pushes;
   // The completion may run at once (a closing datasource) and takes the lock itself.
   lock.unlock();
-  m_context.datasource.submit(std::move(request), [self = shared_from_this()](storage::PushResult result) {
-    self->on_push_done(std::move(result));
-  });
+  m_context.datasource.submit(std::move(request),
+                              [self = shared_from_this()](storage::PushResult result) {
+                                self->on_push_done(std::move(result));
+                              });
 }
 
 void SyncSession::on_push_done(storage::PushResult result) {

@@ -82,7 +82,8 @@ class SyncSession final : public net::WebSocketHandler,
   bool pump_catch_up();
 
   // Frames for the changes after m_cursor (lock held); returns the number of changes sent.
-  std::size_t send_changes(const std::vector<const PublishedChange*>& changes, std::uint64_t last_seq);
+  std::size_t send_changes(const std::vector<const PublishedChange*>& changes,
+                           std::uint64_t last_seq);
 
   void send(const protocol::ServerMessage& message);
   void send_frame(std::string frame);

@@ -5,10 +5,13 @@
 namespace tandem::server {
 
 WorkPool::WorkPool(std::size_t threads) {
-  for (std::size_t i = 0; i < threads; ++i) m_threads.emplace_back([this] { run(); });
+  for (std::size_t i = 0; i < threads; ++i)
+    m_threads.emplace_back([this] { run(); });
 }
 
-WorkPool::~WorkPool() { stop(); }
+WorkPool::~WorkPool() {
+  stop();
+}
 
 void WorkPool::post(std::function<void()> task) {
   {

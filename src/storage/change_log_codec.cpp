@@ -13,8 +13,8 @@ Row parse_row(std::string_view text, std::uint64_t seq, std::string_view what) {
   auto json = nlohmann::json::parse(text, nullptr, false);
   auto row = row_from_json(json);
   if (!row) {
-    throw Error(ErrorCode::internal,
-                fmt::format("corrupt change log entry {} ({}): {}", seq, what, row.error().message()));
+    throw Error(ErrorCode::internal, fmt::format("corrupt change log entry {} ({}): {}", seq, what,
+                                                 row.error().message()));
   }
   return std::move(*row);
 }
@@ -26,7 +26,9 @@ std::vector<sync::Change> decode_log_entry(const LogEntry& entry) {
   change.seq = entry.seq;
   change.table = std::string(entry.table);
   auto op = sync::parse_op(entry.op);
-  if (!op) throw Error(ErrorCode::internal, fmt::format("corrupt change log entry {}: op '{}'", entry.seq, entry.op));
+  if (!op)
+    throw Error(ErrorCode::internal,
+                fmt::format("corrupt change log entry {}: op '{}'", entry.seq, entry.op));
   change.op = *op;
   change.pk = parse_row(entry.pk_json, entry.seq, "pk");
   change.row = parse_row(entry.row_json, entry.seq, "row");
@@ -52,7 +54,8 @@ std::vector<sync::Change> decode_log_entry(const LogEntry& entry) {
   removed.seq = change.seq;
   removed.table = change.table;
   removed.op = sync::Op::remove;
-  for (const auto& [column, value] : change.pk) removed.pk.emplace(column, before.at(column));
+  for (const auto& [column, value] : change.pk)
+    removed.pk.emplace(column, before.at(column));
   removed.row = std::move(before);
   removed.stamp = change.stamp;
   removed.committed_at_ms = change.committed_at_ms;
@@ -72,7 +75,8 @@ sync::Mutation mutation_of(const sync::Change& change) {
       if (!change.pk.contains(column)) mutation.values.emplace(column, value);
     }
   } else if (change.op == sync::Op::update) {
-    for (const auto& [column, value] : change.old) mutation.values.emplace(column, change.row.at(column));
+    for (const auto& [column, value] : change.old)
+      mutation.values.emplace(column, change.row.at(column));
   }
   return mutation;
 }

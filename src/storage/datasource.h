@@ -81,8 +81,8 @@ struct SnapshotPage {
 struct DatasourceHealth {
   bool reachable = false;
   std::string detail;
-  std::uint64_t head_seq = 0;       // last published-ready change
-  std::uint64_t oldest_seq = 0;     // oldest change still in the log (retention horizon)
+  std::uint64_t head_seq = 0;    // last published-ready change
+  std::uint64_t oldest_seq = 0;  // oldest change still in the log (retention horizon)
   std::size_t tracked_tables = 0;
 };
 

@@ -75,7 +75,8 @@ PushResult PushApplier::apply(WriteTxn& txn, PushRequest& request) {
     if (item.client_seq <= updated.last_seq) continue;
     auto outcome = apply_one(txn, request, item);
     updated.last_seq = item.client_seq;
-    if (outcome.kind != MutationOutcome::Kind::applied) result.exceptions.push_back(std::move(outcome));
+    if (outcome.kind != MutationOutcome::Kind::applied)
+      result.exceptions.push_back(std::move(outcome));
   }
   if (!record || updated.last_seq != record->last_seq) txn.save_client(request.client_id, updated);
   result.acked_seq = updated.last_seq;

@@ -11,7 +11,8 @@ std::string encode_row_state(const sync::RowState& state) {
   if (state.insert_stamp) json["i"] = state.insert_stamp->to_string();
   if (state.delete_stamp) json["d"] = state.delete_stamp->to_string();
   nlohmann::json stamps = nlohmann::json::object();
-  for (const auto& [column, stamp] : state.stamps) stamps[column] = stamp.to_string();
+  for (const auto& [column, stamp] : state.stamps)
+    stamps[column] = stamp.to_string();
   json["s"] = std::move(stamps);
   if (!state.exists && !state.values.empty()) json["g"] = to_json(state.values);
   return json.dump();
@@ -65,7 +66,8 @@ Result<sync::RowState> decode_row_state(std::string_view text, const Row* live_r
 
 std::string encode_key(const std::vector<Value>& key) {
   nlohmann::json array = nlohmann::json::array();
-  for (const auto& value : key) array.push_back(to_json(value));
+  for (const auto& value : key)
+    array.push_back(to_json(value));
   return array.dump();
 }
 

@@ -19,7 +19,7 @@ struct Change {
   // update only: the values before the change of the columns that changed. Lets the rules
   // see a row that moved out of a user's view (its owner column changed).
   Row old;
-  Stamp stamp;            // the winning mutation's stamp (node "$db" for outside writes)
+  Stamp stamp;                       // the winning mutation's stamp (node "$db" for outside writes)
   std::int64_t committed_at_ms = 0;  // wall-clock time of the change, ms since the epoch
 };
 

@@ -7,7 +7,9 @@
 
 namespace tandem::sync {
 
-std::string Hlc::to_string() const { return fmt::format("{:016x}", m_raw); }
+std::string Hlc::to_string() const {
+  return fmt::format("{:016x}", m_raw);
+}
 
 std::optional<Hlc> Hlc::parse(std::string_view text) {
   if (text.size() != 16) return std::nullopt;

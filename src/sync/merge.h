@@ -44,7 +44,7 @@ struct MergeEffect {
   // Columns whose value changed (inserted/updated). For an update, a listed column missing
   // from RowState::values was erased by a delete and goes back to its default (NULL).
   std::vector<std::string> changed_columns;
-  bool state_changed = false;                // metadata changed even if the row did not
+  bool state_changed = false;  // metadata changed even if the row did not
 };
 
 // Applies `mutation` to `state`. Pure and deterministic.

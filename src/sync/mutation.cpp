@@ -2,7 +2,9 @@
 
 namespace tandem::sync {
 
-std::string Stamp::to_string() const { return hlc.to_string() + "@" + node; }
+std::string Stamp::to_string() const {
+  return hlc.to_string() + "@" + node;
+}
 
 std::optional<Stamp> Stamp::parse(std::string_view text) {
   auto at = text.find('@');
@@ -14,9 +16,12 @@ std::optional<Stamp> Stamp::parse(std::string_view text) {
 
 std::string_view op_name(Op op) noexcept {
   switch (op) {
-    case Op::insert: return "insert";
-    case Op::update: return "update";
-    case Op::remove: return "delete";
+    case Op::insert:
+      return "insert";
+    case Op::update:
+      return "update";
+    case Op::remove:
+      return "delete";
   }
   return "insert";
 }

@@ -24,7 +24,8 @@ class EndToEnd : public ::testing::Test {
 
   std::unique_ptr<SyncTestClient> connect(const std::string& user, const std::string& client_id,
                                           auth::Role role = auth::Role::user) {
-    return std::make_unique<SyncTestClient>(server->port(), ServerProcess::token(user, role), client_id);
+    return std::make_unique<SyncTestClient>(server->port(), ServerProcess::token(user, role),
+                                            client_id);
   }
 
   // Connected, hello sent, snapshot received.

@@ -15,14 +15,7 @@ class ProtocolErrors : public EndToEnd {
 
   // The other user's session still answers and still receives changes.
   void expect_bystander_still_served() {
-    bystander->send_raw(R"({"type":"ping","id":42})");
-    bool pong = bystander->wait_for([&] { return last_type(*bystander) == "pong"; }, std::chrono::seconds(5));
-    EXPECT_TRUE(pong) << "the server stopped serving others";
-  }
-
-  static std::string last_type(SyncTestClient& client) {
-    auto message = client.receive(std::chrono::milliseconds(100));
-    return message ? (*message)["type"].get<std::string>() : "";
+    EXPECT_TRUE(bystander->ping()) << "the server stopped serving others";
   }
 
   Json next_error(SyncTestClient& client) {
@@ -42,8 +35,7 @@ TEST_F(ProtocolErrors, MalformedFrameGetsAnErrorAndTheConnectionStaysUsable) {
   auto error = next_error(*client);
   EXPECT_EQ(error["code"], "malformed_message");
   EXPECT_EQ(error["fatal"], false);
-  client->send_raw(R"({"type":"ping","id":1})");
-  EXPECT_TRUE(client->wait_for([&] { return last_type(*client) == "pong"; }, std::chrono::seconds(5)));
+  EXPECT_TRUE(client->ping()) << "the connection stays usable after a non-fatal error";
   expect_bystander_still_served();
 }
 
@@ -64,24 +56,29 @@ TEST_F(ProtocolErrors, OversizedFrameGetsFrameTooLargeThenClose1009) {
   client->send_raw(std::string(100'000, 'x'));
   auto error = next_error(*client);
   EXPECT_EQ(error["code"], "frame_too_large");
-  client->wait_for([&] { return client->socket().close_info().has_value(); }, std::chrono::seconds(5));
+  client->wait_for([&] { return client->socket().close_info().has_value(); },
+                   std::chrono::seconds(5));
   ASSERT_TRUE(client->socket().close_info());
   EXPECT_EQ(client->socket().close_info()->code, 1009);
   expect_bystander_still_served();
 }
 
 TEST_F(ProtocolErrors, ForgedGarbageAndAlgNoneTokensAreRefused) {
-  auto header_none = std::string("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0");  // {"alg":"none","typ":"JWT"}
-  auto payload = std::string("eyJzdWIiOiJhbGljZSIsInJvbGUiOiJhZG1pbiJ9");  // {"sub":"alice","role":"admin"}
+  auto header_none =
+      std::string("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0");  // {"alg":"none","typ":"JWT"}
+  auto payload =
+      std::string("eyJzdWIiOiJhbGljZSIsInJvbGUiOiJhZG1pbiJ9");  // {"sub":"alice","role":"admin"}
   auto valid = ServerProcess::token("alice");
-  std::string forged = valid.substr(0, valid.rfind('.') + 1) + "AAAA" + valid.substr(valid.rfind('.') + 5);
+  std::string forged =
+      valid.substr(0, valid.rfind('.') + 1) + "AAAA" + valid.substr(valid.rfind('.') + 5);
   for (const auto& token : {header_none + "." + payload + ".", forged, std::string("garbage")}) {
     SyncTestClient client(server->port(), token, "attacker");
     auto reply = client.hello();
     EXPECT_EQ(reply["type"], "error") << token;
     EXPECT_EQ(reply["code"], "unauthenticated") << token;
     EXPECT_EQ(reply["fatal"], true);
-    client.wait_for([&] { return client.socket().close_info().has_value(); }, std::chrono::seconds(5));
+    client.wait_for([&] { return client.socket().close_info().has_value(); },
+                    std::chrono::seconds(5));
     EXPECT_TRUE(client.socket().close_info()) << "the connection is closed after a bad token";
   }
   expect_bystander_still_served();
@@ -114,8 +111,12 @@ TEST_F(ProtocolErrors, PushBeforeHelloIsRefused) {
 
 TEST_F(ProtocolErrors, WrongProtocolVersionAndBadClientIdAreRefused) {
   auto client = connect("alice", "alice-phone");
-  client->send_raw(Json{{"type", "hello"}, {"protocol", 99}, {"token", ServerProcess::token("alice")},
-                        {"client_id", "c"}}.dump());
+  client->send_raw(Json{
+      {"type", "hello"},
+      {"protocol", 99},
+      {"token", ServerProcess::token("alice")},
+      {"client_id",
+       "c"}}.dump());
   EXPECT_EQ(next_error(*client)["code"], "protocol_version");
   auto other = connect("alice", "x y");
   EXPECT_EQ(other->hello()["code"], "bad_request");
@@ -125,16 +126,18 @@ TEST_F(ProtocolErrors, ClientIdOfAnotherUserCannotBeHijacked) {
   auto alice = synced("alice", "shared-id");
   alice->push({SyncTestClient::insert("past_orders", {{"id", "o-a"}}, {{"item_name", "x"}})});
   auto mallory = synced("mallory", "shared-id");
-  auto reply = mallory->push({SyncTestClient::insert("past_orders", {{"id", "o-m"}}, {{"item_name", "x"}})});
+  auto reply =
+      mallory->push({SyncTestClient::insert("past_orders", {{"id", "o-m"}}, {{"item_name", "x"}})});
   EXPECT_EQ(reply["type"], "error");
   EXPECT_EQ(reply["code"], "forbidden");
 }
 
 TEST_F(ProtocolErrors, MutationNamingAnUnknownColumnIsRejectedOthersApply) {
   auto alice = synced("alice", "alice-phone");
-  auto ack = alice->push({SyncTestClient::insert("past_orders", {{"id", "o-1"}}, {{"nope", 1}}),
-                          SyncTestClient::insert("past_orders", {{"id", "o-2"}}, {{"item_name", "ok"}}),
-                          SyncTestClient::insert("no_such_table", {{"id", "x"}}, {{"a", 1}})});
+  auto ack =
+      alice->push({SyncTestClient::insert("past_orders", {{"id", "o-1"}}, {{"nope", 1}}),
+                   SyncTestClient::insert("past_orders", {{"id", "o-2"}}, {{"item_name", "ok"}}),
+                   SyncTestClient::insert("no_such_table", {{"id", "x"}}, {{"a", 1}})});
   ASSERT_EQ(ack["type"], "ack");
   ASSERT_EQ(ack["exceptions"].size(), 2u);
   EXPECT_EQ(ack["exceptions"][0]["code"], "invalid_mutation");

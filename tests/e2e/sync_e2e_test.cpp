@@ -34,13 +34,17 @@ TEST_F(EndToEnd, TwoUsersPrivateRowsNeverCross) {
   EXPECT_TRUE(ack["exceptions"].empty()) << ack.dump();
   bob->push({SyncTestClient::insert("past_orders", {{"id", "o-bob-2"}}, {{"item_name", "Beans"}})});
 
-  EXPECT_TRUE(alice->wait_for([&] { return alice->row("past_orders", Json{{"id", "o-alice-2"}}); }));
+  EXPECT_TRUE(alice->wait_for([&] {
+    return alice->row("past_orders", Json{{"id", "o-alice-2"}});
+  }));
   EXPECT_TRUE(bob->wait_for([&] { return bob->row("past_orders", Json{{"id", "o-bob-2"}}); }));
   // Let any stray delivery arrive before asserting absence.
   alice->wait_for([] { return false; }, std::chrono::milliseconds(300));
   bob->wait_for([] { return false; }, std::chrono::milliseconds(300));
-  for (const auto& [key, row] : alice->replica().at("past_orders")) EXPECT_EQ(row["owner_id"], "alice") << key;
-  for (const auto& [key, row] : bob->replica().at("past_orders")) EXPECT_EQ(row["owner_id"], "bob") << key;
+  for (const auto& [key, row] : alice->replica().at("past_orders"))
+    EXPECT_EQ(row["owner_id"], "alice") << key;
+  for (const auto& [key, row] : bob->replica().at("past_orders"))
+    EXPECT_EQ(row["owner_id"], "bob") << key;
   EXPECT_EQ(alice->row("past_orders", Json{{"id", "o-alice-2"}})->at("owner_id"), "alice")
       << "the server filled in the owner";
 }
@@ -50,7 +54,8 @@ TEST_F(EndToEnd, UserCannotWriteAnotherUsersRowOrAPublicTable) {
   auto ack = mallory->push({
       SyncTestClient::update("past_orders", {{"id", "o-alice-1"}}, {{"quantity", 99}}),
       SyncTestClient::remove("past_orders", {{"id", "o-bob-1"}}),
-      SyncTestClient::insert("past_orders", {{"id", "o-m"}}, {{"item_name", "x"}, {"owner_id", "alice"}}),
+      SyncTestClient::insert("past_orders", {{"id", "o-m"}},
+                             {{"item_name", "x"}, {"owner_id", "alice"}}),
       SyncTestClient::update("products", {{"id", "p-kettle"}}, {{"price", "0.01"}}),
   });
   ASSERT_EQ(ack["type"], "ack") << ack.dump();
@@ -60,7 +65,8 @@ TEST_F(EndToEnd, UserCannotWriteAnotherUsersRowOrAPublicTable) {
   EXPECT_EQ(ack["exceptions"][1]["code"], "not_found");
   EXPECT_EQ(ack["exceptions"][2]["code"], "forbidden");
   EXPECT_EQ(ack["exceptions"][3]["code"], "forbidden");
-  EXPECT_EQ(ack["exceptions"][3]["row"]["price"], "59.00") << "the public row, so the client can revert";
+  EXPECT_EQ(ack["exceptions"][3]["row"]["price"], "59.00")
+      << "the public row, so the client can revert";
 
   auto alice = synced("alice", "alice-phone");
   EXPECT_EQ(alice->row("past_orders", Json{{"id", "o-alice-1"}})->at("quantity"), 2);
@@ -71,12 +77,14 @@ TEST_F(EndToEnd, PublicRowsWrittenByAdminsAndByOtherProgramsReachEveryone) {
   auto alice = synced("alice", "alice-phone");
   auto bob = synced("bob", "bob-phone");
   auto admin = synced("root", "console", auth::Role::admin);
-  admin->push({SyncTestClient::insert("products", {{"id", "p-new"}}, {{"name", "Scale"}, {"price", "35.00"}})});
+  admin->push({SyncTestClient::insert("products", {{"id", "p-new"}},
+                                      {{"name", "Scale"}, {"price", "35.00"}})});
   // Another program writes the database file directly, as psql would write PostgreSQL.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(server->database_path().c_str(), &db), SQLITE_OK);
   sqlite3_busy_timeout(db, 5000);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE products SET price = '22.00' WHERE id = 'p-espresso'", nullptr, nullptr, nullptr),
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE products SET price = '22.00' WHERE id = 'p-espresso'", nullptr,
+                         nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
   for (auto* client : {alice.get(), bob.get()}) {
@@ -111,7 +119,8 @@ TEST_F(EndToEnd, InterruptedSnapshotResumesWhereItStopped) {
   auto admin = synced("root", "console", auth::Role::admin);
   std::vector<Json> rows;
   for (int i = 0; i < 60; ++i) {
-    rows.push_back(SyncTestClient::insert("products", {{"id", fmt::format("bulk-{:03}", i)}}, {{"name", "x"}}));
+    rows.push_back(SyncTestClient::insert("products", {{"id", fmt::format("bulk-{:03}", i)}},
+                                          {{"name", "x"}}));
   }
   admin->push(rows);
 
@@ -135,18 +144,26 @@ TEST_F(EndToEnd, RetriedPushIsAppliedOnce) {
   auto alice = synced("alice", "alice-phone");
   auto observer = synced("alice", "alice-laptop");
   Json push = {{"type", "push"},
-               {"mutations", Json::array({{{"client_seq", 1}, {"table", "past_orders"}, {"op", "insert"},
-                                           {"pk", {{"id", "o-retry"}}}, {"values", {{"item_name", "Filter"}, {"quantity", 1}}},
+               {"mutations", Json::array({{{"client_seq", 1},
+                                           {"table", "past_orders"},
+                                           {"op", "insert"},
+                                           {"pk", {{"id", "o-retry"}}},
+                                           {"values", {{"item_name", "Filter"}, {"quantity", 1}}},
                                            {"hlc", "0000000000010000"}},
-                                          {{"client_seq", 2}, {"table", "past_orders"}, {"op", "update"},
-                                           {"pk", {{"id", "o-retry"}}}, {"values", {{"quantity", 2}}},
+                                          {{"client_seq", 2},
+                                           {"table", "past_orders"},
+                                           {"op", "update"},
+                                           {"pk", {{"id", "o-retry"}}},
+                                           {"values", {{"quantity", 2}}},
                                            {"hlc", "0000000000010001"}}})}};
   auto first = alice->push_raw(push);
   EXPECT_EQ(first["client_seq"], 2);
   auto retry = alice->push_raw(push);  // as after a lost ack
   EXPECT_EQ(retry["client_seq"], 2);
   EXPECT_TRUE(retry["exceptions"].empty());
-  ASSERT_TRUE(observer->wait_for([&] { return observer->row("past_orders", Json{{"id", "o-retry"}}); }));
+  ASSERT_TRUE(observer->wait_for([&] {
+    return observer->row("past_orders", Json{{"id", "o-retry"}});
+  }));
   observer->wait_for([] { return false; }, std::chrono::milliseconds(300));
   EXPECT_EQ(observer->changes_received(), 2u) << "one insert, one update: nothing twice";
   EXPECT_EQ(observer->row("past_orders", Json{{"id", "o-retry"}})->at("quantity"), 2);
@@ -171,7 +188,8 @@ TEST_F(EndToEnd, ConcurrentEditsOfDifferentColumnsBothSurvive) {
   auto phone = synced("alice", "alice-phone");
   auto laptop = synced("alice", "alice-laptop");
   phone->push({SyncTestClient::update("past_orders", {{"id", "o-alice-1"}}, {{"quantity", 5}})});
-  laptop->push({SyncTestClient::update("past_orders", {{"id", "o-alice-1"}}, {{"price", "20.00"}})});
+  laptop->push(
+      {SyncTestClient::update("past_orders", {{"id", "o-alice-1"}}, {{"price", "20.00"}})});
   for (auto* client : {phone.get(), laptop.get()}) {
     EXPECT_TRUE(client->wait_for([&] {
       auto* row = client->row("past_orders", Json{{"id", "o-alice-1"}});
@@ -221,7 +239,8 @@ TEST_F(EndToEnd, SigtermClosesSessionsWithGoingAwayAndExitsCleanly) {
   auto started = std::chrono::steady_clock::now();
   std::thread stopper([&] { exit_code = server->terminate(); });
   // The client keeps reading, as a real one does, so the closing handshake completes.
-  alice->wait_for([&] { return alice->socket().close_info().has_value(); }, std::chrono::seconds(10));
+  alice->wait_for([&] { return alice->socket().close_info().has_value(); },
+                  std::chrono::seconds(10));
   stopper.join();
   EXPECT_EQ(exit_code, 0);
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(4))

@@ -32,7 +32,10 @@ TEST_F(JsonCodecTest, DecodesHelloWithAResumableSnapshotCheckpoint) {
 
 TEST_F(JsonCodecTest, PushRoundTripsThroughTheClientEncoder) {
   Push push;
-  sync::Mutation mutation{"past_orders", sync::Op::update, {{"id", "o1"}}, {{"qty", 3}, {"photo", Blob{1, 2}}},
+  sync::Mutation mutation{"past_orders",
+                          sync::Op::update,
+                          {{"id", "o1"}},
+                          {{"qty", 3}, {"photo", Blob{1, 2}}},
                           sync::Stamp{sync::Hlc::from_parts(1000, 2), ""}};
   push.mutations.push_back({7, mutation});
   auto decoded = codec->decode(codec->encode(ClientMessage{push}));
@@ -47,13 +50,18 @@ TEST_F(JsonCodecTest, MalformedFramesAreErrorsThatNameTheProblem) {
   EXPECT_EQ(error_of("{not json"), ErrorCode::malformed_message);
   EXPECT_EQ(error_of("[1,2]"), ErrorCode::malformed_message);
   EXPECT_EQ(error_of(R"({"type":7})"), ErrorCode::malformed_message);
-  EXPECT_EQ(error_of(R"({"type":"hello","protocol":1,"client_id":"c"})"), ErrorCode::malformed_message);
-  auto missing = codec->decode(R"({"type":"push","mutations":[{"client_seq":1,"table":"t","op":"insert","pk":{}}]})");
+  EXPECT_EQ(error_of(R"({"type":"hello","protocol":1,"client_id":"c"})"),
+            ErrorCode::malformed_message);
+  auto missing = codec->decode(
+      R"({"type":"push","mutations":[{"client_seq":1,"table":"t","op":"insert","pk":{}}]})");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(std::string(missing.error().message()), "mutations[0]: field 'hlc' is missing");
-  EXPECT_EQ(error_of(R"({"type":"push","mutations":[{"client_seq":-1}]})"), ErrorCode::malformed_message);
-  EXPECT_EQ(error_of(R"({"type":"push","mutations":[{"client_seq":1,"table":"t","op":"upsert","pk":{},"hlc":"0000000000000001"}]})"),
+  EXPECT_EQ(error_of(R"({"type":"push","mutations":[{"client_seq":-1}]})"),
             ErrorCode::malformed_message);
+  EXPECT_EQ(
+      error_of(
+          R"({"type":"push","mutations":[{"client_seq":1,"table":"t","op":"upsert","pk":{},"hlc":"0000000000000001"}]})"),
+      ErrorCode::malformed_message);
 }
 
 TEST_F(JsonCodecTest, UnknownMessageTypeHasItsOwnCode) {
@@ -80,7 +88,8 @@ TEST_F(JsonCodecTest, ChangesFrameSplicesPreEncodedChangesIntoValidJson) {
 }
 
 TEST_F(JsonCodecTest, ErrorMessageCarriesTheStableCodeName) {
-  auto text = codec->encode(ServerMessage{ErrorMessage{ErrorCode::frame_too_large, "too big", true}});
+  auto text =
+      codec->encode(ServerMessage{ErrorMessage{ErrorCode::frame_too_large, "too big", true}});
   auto json = nlohmann::json::parse(text);
   EXPECT_EQ(json["code"], "frame_too_large");
   EXPECT_EQ(json["fatal"], true);

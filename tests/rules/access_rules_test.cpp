@@ -8,12 +8,14 @@ namespace {
 TableSchema products() {
   TableSchema table;
   table.name = "products";
-  table.columns = {{"id", ColumnType::text, "TEXT", false, false, 1}, {"name", ColumnType::text, "TEXT", false, false, 0}};
+  table.columns = {{"id", ColumnType::text, "TEXT", false, false, 1},
+                   {"name", ColumnType::text, "TEXT", false, false, 0}};
   table.primary_key = {"id"};
   return table;
 }
 
-TableSchema past_orders(const std::string& owner = "owner_id", ColumnType owner_type = ColumnType::text) {
+TableSchema past_orders(const std::string& owner = "owner_id",
+                        ColumnType owner_type = ColumnType::text) {
   TableSchema table;
   table.name = "past_orders";
   table.columns = {{"id", ColumnType::text, "TEXT", false, false, 1},
@@ -23,8 +25,12 @@ TableSchema past_orders(const std::string& owner = "owner_id", ColumnType owner_
   return table;
 }
 
-auth::Claims user(std::string id) { return auth::Claims{std::move(id), auth::Role::user, {}, {}}; }
-auth::Claims admin() { return auth::Claims{"root", auth::Role::admin, {}, {}}; }
+auth::Claims user(std::string id) {
+  return auth::Claims{std::move(id), auth::Role::user, {}, {}};
+}
+auth::Claims admin() {
+  return auth::Claims{"root", auth::Role::admin, {}, {}};
+}
 
 sync::Mutation insert(Row values) {
   return sync::Mutation{"past_orders", sync::Op::insert, {{"id", "o1"}}, std::move(values), {}};
@@ -63,7 +69,8 @@ TEST(AccessRules, SnapshotFilterIsTheUsersIdTypedLikeTheColumn) {
 TEST(AccessRules, UsersCannotWritePublicTablesAdminsCan) {
   AccessRules rules({});
   sync::Mutation m{"products", sync::Op::insert, {{"id", "p"}}, {{"name", "x"}}, {}};
-  EXPECT_EQ(rules.authorize_write(user("bob"), products(), nullptr, m).error().code(), ErrorCode::forbidden);
+  EXPECT_EQ(rules.authorize_write(user("bob"), products(), nullptr, m).error().code(),
+            ErrorCode::forbidden);
   EXPECT_TRUE(rules.authorize_write(admin(), products(), nullptr, m).ok());
 }
 
@@ -77,10 +84,12 @@ TEST(AccessRules, InsertWithoutOwnerGetsTheUsersId) {
 TEST(AccessRules, RowsCannotBeWrittenForOrGivenToAnotherUser) {
   AccessRules rules({});
   auto m = insert({{"item", "pen"}, {"owner_id", "bob"}});
-  EXPECT_EQ(rules.authorize_write(user("alice"), past_orders(), nullptr, m).error().code(), ErrorCode::forbidden);
+  EXPECT_EQ(rules.authorize_write(user("alice"), past_orders(), nullptr, m).error().code(),
+            ErrorCode::forbidden);
   Row mine{{"id", "o1"}, {"owner_id", "alice"}};
   sync::Mutation give{"past_orders", sync::Op::update, {{"id", "o1"}}, {{"owner_id", "bob"}}, {}};
-  EXPECT_EQ(rules.authorize_write(user("alice"), past_orders(), &mine, give).error().code(), ErrorCode::forbidden);
+  EXPECT_EQ(rules.authorize_write(user("alice"), past_orders(), &mine, give).error().code(),
+            ErrorCode::forbidden);
 }
 
 TEST(AccessRules, AnotherUsersRowLooksAbsent) {
@@ -89,10 +98,14 @@ TEST(AccessRules, AnotherUsersRowLooksAbsent) {
   sync::Mutation edit{"past_orders", sync::Op::update, {{"id", "o1"}}, {{"item", "x"}}, {}};
   sync::Mutation remove{"past_orders", sync::Op::remove, {{"id", "o1"}}, {}, {}};
   auto overwrite = insert({{"item", "x"}});
-  EXPECT_EQ(rules.authorize_write(user("alice"), past_orders(), &theirs, edit).error().code(), ErrorCode::not_found);
-  EXPECT_EQ(rules.authorize_write(user("alice"), past_orders(), &theirs, remove).error().code(), ErrorCode::not_found);
-  EXPECT_EQ(rules.authorize_write(user("alice"), past_orders(), &theirs, overwrite).error().code(), ErrorCode::not_found);
-  EXPECT_EQ(rules.authorize_write(user("alice"), past_orders(), nullptr, edit).error().code(), ErrorCode::not_found);
+  EXPECT_EQ(rules.authorize_write(user("alice"), past_orders(), &theirs, edit).error().code(),
+            ErrorCode::not_found);
+  EXPECT_EQ(rules.authorize_write(user("alice"), past_orders(), &theirs, remove).error().code(),
+            ErrorCode::not_found);
+  EXPECT_EQ(rules.authorize_write(user("alice"), past_orders(), &theirs, overwrite).error().code(),
+            ErrorCode::not_found);
+  EXPECT_EQ(rules.authorize_write(user("alice"), past_orders(), nullptr, edit).error().code(),
+            ErrorCode::not_found);
 }
 
 TEST(AccessRules, ChangeOfOwnerIsADeleteForTheOldOwnerAndAnInsertForTheNew) {

@@ -37,7 +37,8 @@ TEST_F(HubTest, EachChangeIsEncodedOnceAndSharedByEverySubscriber) {
   hub.publish(0, 3, changes(1, 3));
   ASSERT_EQ(a->batches.size(), 1u);
   EXPECT_EQ(a->batches[0].get(), b->batches[0].get()) << "one batch object, not a copy each";
-  EXPECT_EQ(a->batches[0]->changes[2].encoded, codec->encode_change(a->batches[0]->changes[2].change));
+  EXPECT_EQ(a->batches[0]->changes[2].encoded,
+            codec->encode_change(a->batches[0]->changes[2].change));
   EXPECT_EQ(hub.head(), 3u);
 }
 

@@ -6,8 +6,15 @@ namespace tandem::storage {
 namespace {
 
 TEST(ChangeLogCodec, UpdateKeepsOnlyTheOldValuesOfChangedColumns) {
-  LogEntry entry{7, "t", "update", R"({"id":1})", R"({"id":1,"a":"x","b":2})",
-                 std::string_view(R"({"id":1,"a":"x","b":1})"), "0000000000010000", "c1", 5};
+  LogEntry entry{7,
+                 "t",
+                 "update",
+                 R"({"id":1})",
+                 R"({"id":1,"a":"x","b":2})",
+                 std::string_view(R"({"id":1,"a":"x","b":1})"),
+                 "0000000000010000",
+                 "c1",
+                 5};
   auto changes = decode_log_entry(entry);
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0].old, (Row{{"b", 1}}));
@@ -16,7 +23,8 @@ TEST(ChangeLogCodec, UpdateKeepsOnlyTheOldValuesOfChangedColumns) {
 }
 
 TEST(ChangeLogCodec, HexBlobsDecodeToBytes) {
-  LogEntry entry{1, "t", "insert", R"({"id":1})", R"({"id":1,"b":{"$hex":"0aff"}})", std::nullopt, "", "", 0};
+  LogEntry entry{1,  "t", "insert", R"({"id":1})", R"({"id":1,"b":{"$hex":"0aff"}})", std::nullopt,
+                 "", "",  0};
   auto changes = decode_log_entry(entry);
   EXPECT_EQ(changes[0].row.at("b"), Value(Blob{0x0a, 0xff}));
 }

@@ -20,19 +20,25 @@ sync::Mutation make(sync::Op op, Row pk, Row values = {}) {
 }
 
 TEST(MutationValidation, AcceptsAMutationNamingTheWholeKey) {
-  EXPECT_TRUE(validate_mutation(orders(), make(sync::Op::insert, {{"shop", "a"}, {"number", 1}}, {{"item", "x"}})).ok());
+  EXPECT_TRUE(validate_mutation(
+                  orders(), make(sync::Op::insert, {{"shop", "a"}, {"number", 1}}, {{"item", "x"}}))
+                  .ok());
 }
 
 TEST(MutationValidation, RefusesAPartialKeyANullKeyOrAnUnknownKeyColumn) {
   EXPECT_FALSE(validate_mutation(orders(), make(sync::Op::remove, {{"shop", "a"}})).ok());
-  EXPECT_FALSE(validate_mutation(orders(), make(sync::Op::remove, {{"shop", "a"}, {"number", nullptr}})).ok());
-  EXPECT_FALSE(validate_mutation(orders(), make(sync::Op::remove, {{"shop", "a"}, {"item", 1}})).ok());
+  EXPECT_FALSE(
+      validate_mutation(orders(), make(sync::Op::remove, {{"shop", "a"}, {"number", nullptr}}))
+          .ok());
+  EXPECT_FALSE(
+      validate_mutation(orders(), make(sync::Op::remove, {{"shop", "a"}, {"item", 1}})).ok());
 }
 
 TEST(MutationValidation, RefusesUnknownColumnsKeyChangesAndEmptyUpdates) {
   auto key = Row{{"shop", "a"}, {"number", 1}};
-  EXPECT_EQ(validate_mutation(orders(), make(sync::Op::update, key, {{"colour", "red"}})).error().code(),
-            ErrorCode::invalid_mutation);
+  EXPECT_EQ(
+      validate_mutation(orders(), make(sync::Op::update, key, {{"colour", "red"}})).error().code(),
+      ErrorCode::invalid_mutation);
   EXPECT_FALSE(validate_mutation(orders(), make(sync::Op::update, key, {{"number", 2}})).ok());
   EXPECT_FALSE(validate_mutation(orders(), make(sync::Op::update, key, {})).ok());
   EXPECT_FALSE(validate_mutation(orders(), make(sync::Op::remove, key, {{"item", "x"}})).ok());

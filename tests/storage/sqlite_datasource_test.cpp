@@ -41,14 +41,18 @@ class SqliteDatasourceTest : public ::testing::Test {
     request.mutations = std::move(mutations);
     request.authorize = [](const TableSchema&, const Row*, sync::Mutation&) { return ok_status(); };
     std::promise<PushResult> promise;
-    source->submit(std::move(request), [&](PushResult result) { promise.set_value(std::move(result)); });
+    source->submit(std::move(request),
+                   [&](PushResult result) { promise.set_value(std::move(result)); });
     return promise.get_future().get();
   }
 
   ClientMutation mutation(std::uint64_t seq, Op op, std::string id, Row values,
                           std::string table = "products") {
-    return ClientMutation{seq, sync::Mutation{std::move(table), op, {{"id", std::move(id)}},
-                                              std::move(values), sync::Stamp{clock.now(), "c1"}}};
+    return ClientMutation{seq, sync::Mutation{std::move(table),
+                                              op,
+                                              {{"id", std::move(id)}},
+                                              std::move(values),
+                                              sync::Stamp{clock.now(), "c1"}}};
   }
 
   std::vector<Row> all_rows(const std::string& table) {
@@ -132,7 +136,8 @@ TEST_F(SqliteDatasourceTest, ClientIdOfAnotherUserIsRefusedWholesale) {
 TEST_F(SqliteDatasourceTest, OlderWriteIsSupersededAndReportsTheCurrentRow) {
   auto older = sync::Stamp{clock.now(), "c2"};
   push("c1", {mutation(1, Op::insert, "p1", {{"name", "new"}})});
-  ClientMutation late{1, sync::Mutation{"products", Op::update, {{"id", "p1"}}, {{"name", "old"}}, older}};
+  ClientMutation late{
+      1, sync::Mutation{"products", Op::update, {{"id", "p1"}}, {{"name", "old"}}, older}};
   auto result = push("c2", {late});
   ASSERT_EQ(result.exceptions.size(), 1u);
   EXPECT_EQ(result.exceptions[0].kind, MutationOutcome::Kind::superseded);
@@ -179,7 +184,9 @@ TEST_F(SqliteDatasourceTest, OutsideWriteBeatsAnOlderClientWriteThatArrivesLater
     SqliteConnection other(path, SqliteConnection::Mode::read_write);
     other.exec("UPDATE products SET name = 'from psql' WHERE id = 'p1'");
   }
-  ClientMutation late{1, sync::Mutation{"products", Op::update, {{"id", "p1"}}, {{"name", "offline"}}, offline_stamp}};
+  ClientMutation late{
+      1,
+      sync::Mutation{"products", Op::update, {{"id", "p1"}}, {{"name", "offline"}}, offline_stamp}};
   auto result = push("c2", {late});
   EXPECT_EQ(all_rows("products").at(0).at("name"), Value("from psql"));
   EXPECT_EQ(result.exceptions.size(), 1u);
@@ -203,8 +210,9 @@ TEST_F(SqliteDatasourceTest, UpdateThatChangesThePrimaryKeyBecomesDeleteAndInser
 TEST_F(SqliteDatasourceTest, SnapshotPagesResumeAfterTheLastKeyAndFilterByOwner) {
   std::vector<ClientMutation> batch;
   for (int i = 0; i < 25; ++i) {
-    batch.push_back(mutation(static_cast<std::uint64_t>(i + 1), Op::insert, fmt::format("o{:02}", i),
-                             {{"item", "x"}, {"owner_id", i % 2 == 0 ? "alice" : "bob"}}, "past_orders"));
+    batch.push_back(
+        mutation(static_cast<std::uint64_t>(i + 1), Op::insert, fmt::format("o{:02}", i),
+                 {{"item", "x"}, {"owner_id", i % 2 == 0 ? "alice" : "bob"}}, "past_orders"));
   }
   push("c1", batch);
   auto tables = source->tables();
@@ -216,12 +224,14 @@ TEST_F(SqliteDatasourceTest, SnapshotPagesResumeAfterTheLastKeyAndFilterByOwner)
   std::vector<Row> seen;
   for (;;) {
     auto page = source->read_snapshot(request);
-    for (auto& row : page.rows) seen.push_back(row);
+    for (auto& row : page.rows)
+      seen.push_back(row);
     if (page.done) break;
     request.after_key = tables[0].key_of(seen.back());
   }
   ASSERT_EQ(seen.size(), 13u);
-  for (const auto& row : seen) EXPECT_EQ(row.at("owner_id"), Value("alice"));
+  for (const auto& row : seen)
+    EXPECT_EQ(row.at("owner_id"), Value("alice"));
   EXPECT_EQ(seen.front().at("id"), Value("o00"));
   EXPECT_EQ(seen.back().at("id"), Value("o24"));
 }
@@ -243,7 +253,8 @@ TEST_F(SqliteDatasourceTest, HardResetLogsRowsThatExistedBeforeTracking) {
   ASSERT_TRUE(source->track("legacy").ok());
   auto head = source->head_seq();
   std::uint64_t reported = 0;
-  auto report = source->hard_reset("legacy", [&](std::uint64_t done, std::uint64_t) { reported = done; });
+  auto report =
+      source->hard_reset("legacy", [&](std::uint64_t done, std::uint64_t) { reported = done; });
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->rows, 3u);
   EXPECT_EQ(reported, 3u);

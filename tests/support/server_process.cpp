@@ -30,9 +30,9 @@ ServerProcess::ServerProcess(std::string data_dir, std::vector<std::string> extr
   auto port_file = m_data_dir + "/port";
   std::filesystem::remove(port_file);
   m_log_path = m_data_dir + "/server.log";
-  std::vector<std::string> args = {binary_path(), "serve",        "--address", "127.0.0.1",
-                                   "--port",      "0",            "--port-file", port_file,
-                                   "--data-dir",  m_data_dir,     "--jwt-secret", kTestSecret,
+  std::vector<std::string> args = {binary_path(), "serve",    "--address",    "127.0.0.1",
+                                   "--port",      "0",        "--port-file",  port_file,
+                                   "--data-dir",  m_data_dir, "--jwt-secret", kTestSecret,
                                    "--threads",   "2"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   m_pid = ::fork();
@@ -41,7 +41,8 @@ ServerProcess::ServerProcess(std::string data_dir, std::vector<std::string> extr
     ::dup2(log, STDERR_FILENO);
     ::dup2(log, STDOUT_FILENO);
     std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
+    for (auto& arg : args)
+      argv.push_back(arg.data());
     argv.push_back(nullptr);
     ::execv(argv[0], argv.data());
     ::_exit(127);

@@ -16,7 +16,10 @@ SyncTestClient::SyncTestClient(std::uint16_t port, std::string token, std::strin
 }
 
 SyncTestClient::Json SyncTestClient::hello(std::optional<Json> checkpoint_override) {
-  Json hello = {{"type", "hello"}, {"protocol", 1}, {"token", m_token}, {"client_id", m_client_id},
+  Json hello = {{"type", "hello"},
+                {"protocol", 1},
+                {"token", m_token},
+                {"client_id", m_client_id},
                 {"checkpoint", checkpoint_override ? *checkpoint_override : m_checkpoint}};
   m_socket.send_text(hello.dump());
   auto reply = receive(std::chrono::seconds(10));
@@ -30,12 +33,15 @@ std::optional<SyncTestClient::Json> SyncTestClient::receive(std::chrono::millise
   auto message = Json::parse(*text);
   // TANDEM_TEST_TRACE=1 prints every message a test client receives.
   static const bool trace = std::getenv("TANDEM_TEST_TRACE") != nullptr;
-  if (trace) std::fprintf(stderr, "[%s] <- %s\n", m_client_id.c_str(), text->substr(0, 400).c_str());
+  if (trace)
+    std::fprintf(stderr, "[%s] <- %s\n", m_client_id.c_str(), text->substr(0, 400).c_str());
   apply(message);
   return message;
 }
 
-static std::string key_of(const nlohmann::json& pk) { return pk.dump(); }
+static std::string key_of(const nlohmann::json& pk) {
+  return pk.dump();
+}
 
 void SyncTestClient::apply(const Json& message) {
   const auto& type = message.at("type");
@@ -69,22 +75,34 @@ void SyncTestClient::apply(const Json& message) {
     m_errors.push_back(message);
   } else if (type == "ack") {
     m_acks.push_back(message);
+  } else if (type == "pong") {
+    ++m_pongs;
   }
 }
 
-bool SyncTestClient::sync_until(std::optional<std::uint64_t> seq, std::chrono::milliseconds timeout) {
+bool SyncTestClient::sync_until(std::optional<std::uint64_t> seq,
+                                std::chrono::milliseconds timeout) {
   std::uint64_t target = seq ? *seq : m_welcome.value("server_seq", std::uint64_t{0});
-  return wait_for([&] { return !m_in_snapshot && !m_checkpoint.is_null() && cursor() >= target; }, timeout);
+  return wait_for([&] { return !m_in_snapshot && !m_checkpoint.is_null() && cursor() >= target; },
+                  timeout);
 }
 
-bool SyncTestClient::wait_for(const std::function<bool()>& predicate, std::chrono::milliseconds timeout) {
+bool SyncTestClient::wait_for(const std::function<bool()>& predicate,
+                              std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!predicate()) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     receive(left);
   }
   return true;
+}
+
+bool SyncTestClient::ping(std::chrono::milliseconds timeout) {
+  auto before = m_pongs;
+  m_socket.send_text(R"({"type":"ping"})");
+  return wait_for([&] { return m_pongs > before; }, timeout);
 }
 
 std::uint64_t SyncTestClient::cursor() const {
@@ -97,7 +115,8 @@ std::string SyncTestClient::next_hlc() {
   return sync::Hlc(m_last_hlc).to_string();
 }
 
-SyncTestClient::Json SyncTestClient::push(std::vector<Json> mutations, std::chrono::milliseconds timeout) {
+SyncTestClient::Json SyncTestClient::push(std::vector<Json> mutations,
+                                          std::chrono::milliseconds timeout) {
   Json array = Json::array();
   for (auto& mutation : mutations) {
     mutation["client_seq"] = m_next_seq++;
@@ -107,7 +126,8 @@ SyncTestClient::Json SyncTestClient::push(std::vector<Json> mutations, std::chro
   return push_raw(Json{{"type", "push"}, {"mutations", std::move(array)}}, timeout);
 }
 
-SyncTestClient::Json SyncTestClient::push_raw(Json push_message, std::chrono::milliseconds timeout) {
+SyncTestClient::Json SyncTestClient::push_raw(Json push_message,
+                                              std::chrono::milliseconds timeout) {
   auto acks = m_acks.size();
   auto errors = m_errors.size();
   m_socket.send_text(push_message.dump());
@@ -118,10 +138,12 @@ SyncTestClient::Json SyncTestClient::push_raw(Json push_message, std::chrono::mi
 }
 
 SyncTestClient::Json SyncTestClient::insert(const std::string& table, Json pk, Json values) {
-  return Json{{"table", table}, {"op", "insert"}, {"pk", std::move(pk)}, {"values", std::move(values)}};
+  return Json{
+      {"table", table}, {"op", "insert"}, {"pk", std::move(pk)}, {"values", std::move(values)}};
 }
 SyncTestClient::Json SyncTestClient::update(const std::string& table, Json pk, Json values) {
-  return Json{{"table", table}, {"op", "update"}, {"pk", std::move(pk)}, {"values", std::move(values)}};
+  return Json{
+      {"table", table}, {"op", "update"}, {"pk", std::move(pk)}, {"values", std::move(values)}};
 }
 SyncTestClient::Json SyncTestClient::remove(const std::string& table, Json pk) {
   return Json{{"table", table}, {"op", "delete"}, {"pk", std::move(pk)}};

@@ -36,7 +36,8 @@ class SyncTestClient {
 
   // Sends a push of mutations (JSON objects without client_seq: it is assigned) and waits
   // for its ack; returns the ack (or the error message).
-  Json push(std::vector<Json> mutations, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  Json push(std::vector<Json> mutations,
+            std::chrono::milliseconds timeout = std::chrono::seconds(10));
   // Sends a raw push (client_seq included) and returns the next ack or error.
   Json push_raw(Json push_message, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
@@ -56,6 +57,9 @@ class SyncTestClient {
   std::uint64_t cursor() const;
   const std::vector<Json>& errors() const { return m_errors; }
   std::size_t changes_received() const { return m_changes_received; }
+  std::size_t pongs() const { return m_pongs; }
+  // Sends a ping and waits for its pong.
+  bool ping(std::chrono::milliseconds timeout = std::chrono::seconds(5));
   const Json& welcome() const { return m_welcome; }
 
  private:
@@ -74,6 +78,7 @@ class SyncTestClient {
   std::uint64_t m_next_seq = 1;
   std::uint64_t m_last_hlc = 0;
   std::size_t m_changes_received = 0;
+  std::size_t m_pongs = 0;
 };
 
 }  // namespace tandem::testing

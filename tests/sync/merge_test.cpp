@@ -18,10 +18,13 @@ Mutation insert(Row values, Stamp stamp) {
 Mutation update(Row values, Stamp stamp) {
   return Mutation{"t", Op::update, {{"id", 1}}, std::move(values), std::move(stamp)};
 }
-Mutation remove(Stamp stamp) { return Mutation{"t", Op::remove, {{"id", 1}}, {}, std::move(stamp)}; }
+Mutation remove(Stamp stamp) {
+  return Mutation{"t", Op::remove, {{"id", 1}}, {}, std::move(stamp)};
+}
 
 RowState apply_all(const std::vector<Mutation>& mutations, RowState state = {}) {
-  for (const auto& m : mutations) merge(state, m);
+  for (const auto& m : mutations)
+    merge(state, m);
   return state;
 }
 
@@ -125,10 +128,13 @@ TEST(ConflictMerge, AnyArrivalOrderOfOneMutationSetGivesTheSameRow) {
       Stamp stamp = at(1 + random() % 20, nodes[random() % nodes.size()]);
       stamp.hlc = Hlc(stamp.hlc.raw() + static_cast<std::uint64_t>(i));  // unique per node
       switch (random() % 4) {
-        case 0: mutations.push_back(remove(stamp)); break;
+        case 0:
+          mutations.push_back(remove(stamp));
+          break;
         case 1: {
           Row values;
-          for (const auto& c : columns) values[c] = static_cast<std::int64_t>(random() % 5);
+          for (const auto& c : columns)
+            values[c] = static_cast<std::int64_t>(random() % 5);
           mutations.push_back(insert(values, stamp));
           break;
         }

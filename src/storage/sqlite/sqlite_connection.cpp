@@ -19,7 +19,9 @@ void throw_sqlite_error(sqlite3* db, int rc, std::string_view what) {
   throw Error(code, fmt::format("{}: {}", what, detail));
 }
 
-SqliteStatement::~SqliteStatement() { sqlite3_finalize(m_stmt); }
+SqliteStatement::~SqliteStatement() {
+  sqlite3_finalize(m_stmt);
+}
 
 void SqliteStatement::fail(int rc) const {
   throw_sqlite_error(m_db, rc, fmt::format("sqlite statement '{}'", sqlite3_sql(m_stmt)));
@@ -28,9 +30,15 @@ void SqliteStatement::fail(int rc) const {
 void SqliteStatement::bind(int index, const Value& value) {
   int rc = SQLITE_OK;
   switch (value.kind()) {
-    case Value::Kind::null: rc = sqlite3_bind_null(m_stmt, index); break;
-    case Value::Kind::integer: rc = sqlite3_bind_int64(m_stmt, index, value.as_integer()); break;
-    case Value::Kind::real: rc = sqlite3_bind_double(m_stmt, index, value.as_real()); break;
+    case Value::Kind::null:
+      rc = sqlite3_bind_null(m_stmt, index);
+      break;
+    case Value::Kind::integer:
+      rc = sqlite3_bind_int64(m_stmt, index, value.as_integer());
+      break;
+    case Value::Kind::real:
+      rc = sqlite3_bind_double(m_stmt, index, value.as_real());
+      break;
     case Value::Kind::text: {
       const auto& text = value.as_text();
       rc = sqlite3_bind_text64(m_stmt, index, text.data(), text.size(), SQLITE_TRANSIENT,
@@ -47,8 +55,8 @@ void SqliteStatement::bind(int index, const Value& value) {
 }
 
 void SqliteStatement::bind_text(int index, std::string_view text) {
-  int rc = sqlite3_bind_text64(m_stmt, index, text.data(), text.size(), SQLITE_TRANSIENT,
-                               SQLITE_UTF8);
+  int rc =
+      sqlite3_bind_text64(m_stmt, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
   if (rc != SQLITE_OK) fail(rc);
 }
 
@@ -81,29 +89,37 @@ void SqliteStatement::reset() {
   sqlite3_clear_bindings(m_stmt);
 }
 
-int SqliteStatement::column_count() const { return sqlite3_column_count(m_stmt); }
+int SqliteStatement::column_count() const {
+  return sqlite3_column_count(m_stmt);
+}
 const char* SqliteStatement::column_name(int index) const {
   return sqlite3_column_name(m_stmt, index);
 }
 
 Value SqliteStatement::column(int index) const {
   switch (sqlite3_column_type(m_stmt, index)) {
-    case SQLITE_INTEGER: return Value{static_cast<std::int64_t>(sqlite3_column_int64(m_stmt, index))};
-    case SQLITE_FLOAT: return Value{sqlite3_column_double(m_stmt, index)};
+    case SQLITE_INTEGER:
+      return Value{static_cast<std::int64_t>(sqlite3_column_int64(m_stmt, index))};
+    case SQLITE_FLOAT:
+      return Value{sqlite3_column_double(m_stmt, index)};
     case SQLITE_TEXT: {
       const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(m_stmt, index));
-      return Value{std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, index)))};
+      return Value{
+          std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, index)))};
     }
     case SQLITE_BLOB: {
       const auto* data = static_cast<const std::uint8_t*>(sqlite3_column_blob(m_stmt, index));
       auto size = static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, index));
       return Value{Blob(data, data + size)};
     }
-    default: return Value{};
+    default:
+      return Value{};
   }
 }
 
-std::int64_t SqliteStatement::column_int(int index) const { return sqlite3_column_int64(m_stmt, index); }
+std::int64_t SqliteStatement::column_int(int index) const {
+  return sqlite3_column_int64(m_stmt, index);
+}
 
 std::string SqliteStatement::column_text(int index) const {
   const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(m_stmt, index));
@@ -117,13 +133,15 @@ bool SqliteStatement::column_is_null(int index) const {
 
 SqliteConnection::SqliteConnection(const std::string& path, Mode mode) : m_path(path) {
   int flags = SQLITE_OPEN_NOMUTEX;
-  flags |= mode == Mode::read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  flags |=
+      mode == Mode::read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   int rc = sqlite3_open_v2(path.c_str(), &m_db, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string detail = m_db ? sqlite3_errmsg(m_db) : sqlite3_errstr(rc);
     sqlite3_close(m_db);
     m_db = nullptr;
-    throw Error(ErrorCode::unavailable, fmt::format("cannot open SQLite database '{}': {}", path, detail));
+    throw Error(ErrorCode::unavailable,
+                fmt::format("cannot open SQLite database '{}': {}", path, detail));
   }
   sqlite3_extended_result_codes(m_db, 1);
   // Readers and the writer share the file: wait for locks rather than fail at once.
@@ -157,13 +175,18 @@ std::unique_ptr<SqliteStatement> SqliteConnection::prepare(std::string_view sql)
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v3(m_db, sql.data(), static_cast<int>(sql.size()),
                               SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-  if (rc != SQLITE_OK) throw_sqlite_error(m_db, rc, fmt::format("prepare '{}'", sql.substr(0, 200)));
+  if (rc != SQLITE_OK)
+    throw_sqlite_error(m_db, rc, fmt::format("prepare '{}'", sql.substr(0, 200)));
   return std::make_unique<SqliteStatement>(m_db, stmt);
 }
 
-void SqliteConnection::clear_cache() { m_cache.clear(); }
+void SqliteConnection::clear_cache() {
+  m_cache.clear();
+}
 
-std::int64_t SqliteConnection::changes() const { return sqlite3_changes64(m_db); }
+std::int64_t SqliteConnection::changes() const {
+  return sqlite3_changes64(m_db);
+}
 
 SqliteTransaction::SqliteTransaction(SqliteConnection& connection, bool immediate)
     : m_connection(connection) {

@@ -59,7 +59,9 @@ SqliteDatasource::SqliteDatasource(SqliteOptions options, sync::HlcClock& clock)
   m_writer = std::thread([this] { writer_loop(); });
 }
 
-SqliteDatasource::~SqliteDatasource() { close(); }
+SqliteDatasource::~SqliteDatasource() {
+  close();
+}
 
 void SqliteDatasource::close() {
   {
@@ -74,7 +76,8 @@ void SqliteDatasource::close() {
 void SqliteDatasource::install_all(SqliteConnection& connection) {
   std::vector<std::string> names;
   auto& list = connection.cached("SELECT name FROM tandem_tracked_tables ORDER BY name");
-  while (list.step()) names.push_back(list.column_text(0));
+  while (list.step())
+    names.push_back(list.column_text(0));
   std::map<std::string, TableSchema, std::less<>> tables;
   for (const auto& name : names) {
     auto schema = sqlite_schema::introspect(connection, name);
@@ -95,7 +98,8 @@ void SqliteDatasource::install_all(SqliteConnection& connection) {
 std::vector<TableSchema> SqliteDatasource::tables() {
   std::shared_lock lock(m_schema_mutex);
   std::vector<TableSchema> result;
-  for (const auto& [name, schema] : m_tables) result.push_back(schema);
+  for (const auto& [name, schema] : m_tables)
+    result.push_back(schema);
   return result;
 }
 
@@ -162,11 +166,11 @@ Result<HardResetReport> SqliteDatasource::hard_reset(
     auto total = static_cast<std::uint64_t>(count.column_int(0));
     count.reset();
     SqliteTransaction txn(connection);
-    auto& copy = connection.cached(fmt::format(
-        "INSERT INTO tandem_changes(tbl, op, pk, row, old, hlc, node, at_ms) "
-        "SELECT '{}', 'insert', {}, {}, NULL, '0000000000000000', '', {} FROM {} AS t",
-        schema->name, sqlite_schema::key_json_sql(*schema, "t"),
-        sqlite_schema::row_json_sql(*schema, "t"), sqlite_schema::kNowMillisSql, name));
+    auto& copy = connection.cached(
+        fmt::format("INSERT INTO tandem_changes(tbl, op, pk, row, old, hlc, node, at_ms) "
+                    "SELECT '{}', 'insert', {}, {}, NULL, '0000000000000000', '', {} FROM {} AS t",
+                    schema->name, sqlite_schema::key_json_sql(*schema, "t"),
+                    sqlite_schema::row_json_sql(*schema, "t"), sqlite_schema::kNowMillisSql, name));
     copy.run();
     txn.commit();
     refresh_head(connection);
@@ -258,7 +262,8 @@ void SqliteDatasource::run_pushes(std::vector<PushJob>& jobs) {
       job = std::move(single.front());
     }
   }
-  for (std::size_t i = 0; i < jobs.size(); ++i) jobs[i].done(std::move(results[i]));
+  for (std::size_t i = 0; i < jobs.size(); ++i)
+    jobs[i].done(std::move(results[i]));
 }
 
 std::vector<PushResult> SqliteDatasource::apply_pushes(std::vector<PushJob>& jobs) {
@@ -274,7 +279,8 @@ std::vector<PushResult> SqliteDatasource::apply_pushes(std::vector<PushJob>& job
         return it == m_tables.end() ? nullptr : &it->second;
       },
       m_clock);
-  for (auto& job : jobs) results.push_back(applier.apply(write, job.request));
+  for (auto& job : jobs)
+    results.push_back(applier.apply(write, job.request));
   write.clear_write_context();
   txn.commit();
   refresh_head(connection);
@@ -291,10 +297,10 @@ void SqliteDatasource::fold_external_changes(SqliteConnection& connection) {
   };
   std::vector<Pending> entries;
   while (pending.step()) {
-    entries.push_back(Pending{static_cast<std::uint64_t>(pending.column_int(0)), pending.column_text(1),
-                              pending.column_text(2), pending.column_text(3), pending.column_text(4),
-                              pending.column_is_null(5) ? std::nullopt
-                                                        : std::optional(pending.column_text(5))});
+    entries.push_back(
+        Pending{static_cast<std::uint64_t>(pending.column_int(0)), pending.column_text(1),
+                pending.column_text(2), pending.column_text(3), pending.column_text(4),
+                pending.column_is_null(5) ? std::nullopt : std::optional(pending.column_text(5))});
   }
   if (entries.empty()) return;
   SqliteWriteTxn write(connection);
@@ -304,14 +310,18 @@ void SqliteDatasource::fold_external_changes(SqliteConnection& connection) {
     // Stamped now, by this server's clock: later than every write the server has seen, as
     // the outside write really is.
     sync::Stamp stamp{m_clock.now(), std::string(kDatabaseNode)};
-    LogEntry log_entry{entry.seq, entry.table, entry.op, entry.pk, entry.row,
-                       entry.old ? std::optional<std::string_view>(*entry.old) : std::nullopt,
-                       "", "", 0};
+    LogEntry log_entry{
+        entry.seq, entry.table,
+        entry.op,  entry.pk,
+        entry.row, entry.old ? std::optional<std::string_view>(*entry.old) : std::nullopt,
+        "",        "",
+        0};
     for (auto& change : decode_log_entry(log_entry)) {
       change.stamp = stamp;
       auto key_text = encode_key([&] {
         std::vector<Value> key;
-        for (const auto& [column, value] : change.pk) key.push_back(value);
+        for (const auto& [column, value] : change.pk)
+          key.push_back(value);
         return key;
       }());
       // Key order in change.pk is by column name; the metadata key needs primary-key order.
@@ -356,7 +366,8 @@ void SqliteDatasource::refresh_head(SqliteConnection& connection) {
 }
 
 void SqliteDatasource::prune_log(SqliteConnection& connection) {
-  auto cutoff = now_millis() - std::chrono::duration_cast<std::chrono::milliseconds>(m_options.retention).count();
+  auto cutoff = now_millis() -
+                std::chrono::duration_cast<std::chrono::milliseconds>(m_options.retention).count();
   std::uint64_t head = head_seq();
   SqliteTransaction txn(connection);
   auto& last = connection.cached(
@@ -449,7 +460,8 @@ SqliteDatasource::ReaderLease SqliteDatasource::lease_reader() {
   return ReaderLease(*this, std::move(reader));
 }
 
-std::vector<sync::Change> SqliteDatasource::read_changes(std::uint64_t after_seq, std::size_t limit) {
+std::vector<sync::Change> SqliteDatasource::read_changes(std::uint64_t after_seq,
+                                                         std::size_t limit) {
   auto head = head_seq();
   std::vector<sync::Change> changes;
   if (head <= after_seq) return changes;
@@ -469,10 +481,17 @@ std::vector<sync::Change> SqliteDatasource::read_changes(std::uint64_t after_seq
     if (!statement.column_is_null(5)) old = statement.column_text(5);
     auto hlc = statement.column_text(6);
     auto node = statement.column_text(7);
-    LogEntry entry{static_cast<std::uint64_t>(statement.column_int(0)), table, op, pk, row,
-                   old ? std::optional<std::string_view>(*old) : std::nullopt, hlc, node,
+    LogEntry entry{static_cast<std::uint64_t>(statement.column_int(0)),
+                   table,
+                   op,
+                   pk,
+                   row,
+                   old ? std::optional<std::string_view>(*old) : std::nullopt,
+                   hlc,
+                   node,
                    statement.column_int(8)};
-    for (auto& change : decode_log_entry(entry)) changes.push_back(std::move(change));
+    for (auto& change : decode_log_entry(entry))
+      changes.push_back(std::move(change));
   }
   statement.reset();
   return changes;
@@ -501,7 +520,8 @@ SnapshotPage SqliteDatasource::read_snapshot(const SnapshotRequest& request) {
   }
   if (request.after_key) conditions.push_back(fmt::format("({}) > ({})", key_list, key_params));
   std::string where;
-  for (const auto& condition : conditions) where += (where.empty() ? " WHERE " : " AND ") + condition;
+  for (const auto& condition : conditions)
+    where += (where.empty() ? " WHERE " : " AND ") + condition;
   auto sql = fmt::format("SELECT {} FROM {}{} ORDER BY {} LIMIT {}", columns,
                          quote_identifier(table.name), where, key_list, request.limit + 1);
 

@@ -6,11 +6,11 @@
 // connections and may run on any thread. wait_for_changes has one caller (the publisher).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <future>
-#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -29,7 +29,7 @@ struct SqliteOptions {
   // FULL: a commit survives power loss; NORMAL: survives a crash of the process only.
   bool synchronous_full = true;
   std::size_t reader_connections = 4;
-  std::size_t max_group_commit = 256;  // pushes per transaction at most
+  std::size_t max_group_commit = 256;           // pushes per transaction at most
   std::chrono::milliseconds poll_interval{20};  // how often outside writes are looked for
   std::chrono::hours retention{24 * 7};         // change log entries older than this go
 };
@@ -55,7 +55,8 @@ class SqliteDatasource final : public Datasource {
   std::uint64_t head_seq() override;
   std::uint64_t horizon_seq() override;
   std::vector<sync::Change> read_changes(std::uint64_t after_seq, std::size_t limit) override;
-  std::uint64_t wait_for_changes(std::uint64_t after_seq, std::chrono::milliseconds timeout) override;
+  std::uint64_t wait_for_changes(std::uint64_t after_seq,
+                                 std::chrono::milliseconds timeout) override;
 
   SnapshotPage read_snapshot(const SnapshotRequest& request) override;
   DatasourceHealth health() override;

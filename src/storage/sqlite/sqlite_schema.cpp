@@ -78,7 +78,8 @@ Result<TableSchema> introspect(SqliteConnection& connection, const std::string& 
     return Error(ErrorCode::not_found, fmt::format("no table named '{}' in the database", table));
   }
   if (exists.column_text(0) != "table") {
-    return Error(ErrorCode::bad_request, fmt::format("'{}' is a view; only tables can be tracked", table));
+    return Error(ErrorCode::bad_request,
+                 fmt::format("'{}' is a view; only tables can be tracked", table));
   }
   exists.reset();
 
@@ -107,7 +108,8 @@ Result<TableSchema> introspect(SqliteConnection& connection, const std::string& 
                              table));
   }
   std::sort(key_columns.begin(), key_columns.end());
-  for (auto& [position, name] : key_columns) schema.primary_key.push_back(std::move(name));
+  for (auto& [position, name] : key_columns)
+    schema.primary_key.push_back(std::move(name));
   return schema;
 }
 
@@ -135,7 +137,8 @@ std::string trigger_name(const std::string& table, std::string_view op) {
 
 std::vector<std::string> column_names(const TableSchema& table) {
   std::vector<std::string> names;
-  for (const auto& column : table.columns) names.push_back(column.name);
+  for (const auto& column : table.columns)
+    names.push_back(column.name);
   return names;
 }
 
@@ -161,12 +164,12 @@ void install_capture(SqliteConnection& connection, const TableSchema& table) {
   // The stamp comes from tandem_write_context, which Tandem fills inside its own write
   // transactions and clears before commit; other writers find it empty.
   constexpr const char* kContext = "FROM tandem_write_context w WHERE w.id = 1";
-  connection.exec(fmt::format(
-      "CREATE TRIGGER {} AFTER INSERT ON {} BEGIN "
-      "INSERT INTO tandem_changes(tbl, op, pk, row, old, hlc, node, at_ms) "
-      "SELECT '{}', 'insert', {}, {}, NULL, w.hlc, w.node, {} {}; END",
-      trigger_name(table.name, "insert"), name, table.name, key_json_sql(table, "NEW"),
-      row_json_sql(table, "NEW"), kNowMillisSql, kContext));
+  connection.exec(
+      fmt::format("CREATE TRIGGER {} AFTER INSERT ON {} BEGIN "
+                  "INSERT INTO tandem_changes(tbl, op, pk, row, old, hlc, node, at_ms) "
+                  "SELECT '{}', 'insert', {}, {}, NULL, w.hlc, w.node, {} {}; END",
+                  trigger_name(table.name, "insert"), name, table.name, key_json_sql(table, "NEW"),
+                  row_json_sql(table, "NEW"), kNowMillisSql, kContext));
 
   std::string changed;
   for (const auto& column : table.columns) {
@@ -180,12 +183,12 @@ void install_capture(SqliteConnection& connection, const TableSchema& table) {
       trigger_name(table.name, "update"), name, changed, table.name, key_json_sql(table, "NEW"),
       row_json_sql(table, "NEW"), row_json_sql(table, "OLD"), kNowMillisSql, kContext));
 
-  connection.exec(fmt::format(
-      "CREATE TRIGGER {} AFTER DELETE ON {} BEGIN "
-      "INSERT INTO tandem_changes(tbl, op, pk, row, old, hlc, node, at_ms) "
-      "SELECT '{}', 'delete', {}, {}, NULL, w.hlc, w.node, {} {}; END",
-      trigger_name(table.name, "delete"), name, table.name, key_json_sql(table, "OLD"),
-      row_json_sql(table, "OLD"), kNowMillisSql, kContext));
+  connection.exec(
+      fmt::format("CREATE TRIGGER {} AFTER DELETE ON {} BEGIN "
+                  "INSERT INTO tandem_changes(tbl, op, pk, row, old, hlc, node, at_ms) "
+                  "SELECT '{}', 'delete', {}, {}, NULL, w.hlc, w.node, {} {}; END",
+                  trigger_name(table.name, "delete"), name, table.name, key_json_sql(table, "OLD"),
+                  row_json_sql(table, "OLD"), kNowMillisSql, kContext));
 }
 
 }  // namespace tandem::storage::sqlite_schema

@@ -11,7 +11,8 @@ std::string key_predicate(const TableSchema& table, int first) {
   std::string sql;
   for (std::size_t i = 0; i < table.primary_key.size(); ++i) {
     sql += i == 0 ? " WHERE " : " AND ";
-    sql += fmt::format("{} = ?{}", quote_identifier(table.primary_key[i]), first + static_cast<int>(i));
+    sql += fmt::format("{} = ?{}", quote_identifier(table.primary_key[i]),
+                       first + static_cast<int>(i));
   }
   return sql;
 }
@@ -21,7 +22,8 @@ std::optional<ClientRecord> SqliteWriteTxn::load_client(std::string_view client_
       m_connection.cached("SELECT user_id, last_seq FROM tandem_clients WHERE client_id = ?1");
   statement.bind_text(1, client_id);
   if (!statement.step()) return std::nullopt;
-  ClientRecord record{statement.column_text(0), static_cast<std::uint64_t>(statement.column_int(1))};
+  ClientRecord record{statement.column_text(0),
+                      static_cast<std::uint64_t>(statement.column_int(1))};
   statement.reset();
   return record;
 }
@@ -38,15 +40,17 @@ void SqliteWriteTxn::save_client(std::string_view client_id, const ClientRecord&
   statement.run();
 }
 
-std::optional<Row> SqliteWriteTxn::load_row(const TableSchema& table, const std::vector<Value>& key) {
+std::optional<Row> SqliteWriteTxn::load_row(const TableSchema& table,
+                                            const std::vector<Value>& key) {
   std::string columns;
   for (const auto& column : table.columns) {
     if (!columns.empty()) columns += ", ";
     columns += quote_identifier(column.name);
   }
-  auto& statement = m_connection.cached(
-      fmt::format("SELECT {} FROM {}{}", columns, quote_identifier(table.name), key_predicate(table, 1)));
-  for (std::size_t i = 0; i < key.size(); ++i) statement.bind(static_cast<int>(i) + 1, key[i]);
+  auto& statement = m_connection.cached(fmt::format(
+      "SELECT {} FROM {}{}", columns, quote_identifier(table.name), key_predicate(table, 1)));
+  for (std::size_t i = 0; i < key.size(); ++i)
+    statement.bind(static_cast<int>(i) + 1, key[i]);
   if (!statement.step()) return std::nullopt;
   Row row;
   for (std::size_t i = 0; i < table.columns.size(); ++i) {
@@ -115,8 +119,10 @@ void SqliteWriteTxn::write_row(const TableSchema& table, const std::vector<Value
                                const sync::RowState& state, const sync::MergeEffect& effect) {
   auto name = quote_identifier(table.name);
   if (effect.kind == sync::MergeEffect::Kind::deleted) {
-    auto& statement = m_connection.cached(fmt::format("DELETE FROM {}{}", name, key_predicate(table, 1)));
-    for (std::size_t i = 0; i < key.size(); ++i) statement.bind(static_cast<int>(i) + 1, key[i]);
+    auto& statement =
+        m_connection.cached(fmt::format("DELETE FROM {}{}", name, key_predicate(table, 1)));
+    for (std::size_t i = 0; i < key.size(); ++i)
+      statement.bind(static_cast<int>(i) + 1, key[i]);
     statement.run();
     return;
   }
@@ -141,8 +147,10 @@ void SqliteWriteTxn::write_row(const TableSchema& table, const std::vector<Value
       params += fmt::format("?{}", values.size() + 1);
       values.push_back(value);
     }
-    auto& statement = m_connection.cached(fmt::format("INSERT INTO {} ({}) VALUES ({})", name, columns, params));
-    for (std::size_t i = 0; i < values.size(); ++i) statement.bind(static_cast<int>(i) + 1, *values[i]);
+    auto& statement =
+        m_connection.cached(fmt::format("INSERT INTO {} ({}) VALUES ({})", name, columns, params));
+    for (std::size_t i = 0; i < values.size(); ++i)
+      statement.bind(static_cast<int>(i) + 1, *values[i]);
     statement.run();
     return;
   }
@@ -160,8 +168,10 @@ void SqliteWriteTxn::write_row(const TableSchema& table, const std::vector<Value
     int first_key = static_cast<int>(values.size()) + 1;
     auto& statement = m_connection.cached(
         fmt::format("UPDATE {} SET {}{}", name, assignments, key_predicate(table, first_key)));
-    for (std::size_t i = 0; i < values.size(); ++i) statement.bind(static_cast<int>(i) + 1, values[i]);
-    for (std::size_t i = 0; i < key.size(); ++i) statement.bind(first_key + static_cast<int>(i), key[i]);
+    for (std::size_t i = 0; i < values.size(); ++i)
+      statement.bind(static_cast<int>(i) + 1, values[i]);
+    for (std::size_t i = 0; i < key.size(); ++i)
+      statement.bind(first_key + static_cast<int>(i), key[i]);
     statement.run();
   }
 }
@@ -174,13 +184,17 @@ void SqliteWriteTxn::store_row_state(const TableSchema& table, const std::vector
   save_metadata(table.name, encode_key(key), state);
 }
 
-void SqliteWriteTxn::savepoint() { m_connection.cached("SAVEPOINT tandem_mutation").run(); }
+void SqliteWriteTxn::savepoint() {
+  m_connection.cached("SAVEPOINT tandem_mutation").run();
+}
 
 void SqliteWriteTxn::rollback_to_savepoint() {
   m_connection.cached("ROLLBACK TO tandem_mutation").run();
   m_connection.cached("RELEASE tandem_mutation").run();
 }
 
-void SqliteWriteTxn::release_savepoint() { m_connection.cached("RELEASE tandem_mutation").run(); }
+void SqliteWriteTxn::release_savepoint() {
+  m_connection.cached("RELEASE tandem_mutation").run();
+}
 
 }  // namespace tandem::storage
