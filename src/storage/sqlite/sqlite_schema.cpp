@@ -158,37 +158,36 @@ void drop_capture(SqliteConnection& connection, const std::string& table) {
   }
 }
 
-void install_capture(SqliteConnection& connection, const TableSchema& table) {
-  drop_capture(connection, table.name);
-  auto name = quote_identifier(table.name);
+namespace {
+
+// One capture trigger: after `op`, append the change to the log. `image` is the row the
+// entry holds (NEW, or OLD for a delete); `old_sql` the row before an update, else NULL.
+void create_capture_trigger(SqliteConnection& connection, const TableSchema& table,
+                            std::string_view op, const std::string& when, const std::string& image,
+                            const std::string& old_sql) {
   // The stamp comes from tandem_write_context, which Tandem fills inside its own write
   // transactions and clears before commit; other writers find it empty.
-  constexpr const char* kContext = "FROM tandem_write_context w WHERE w.id = 1";
-  connection.exec(
-      fmt::format("CREATE TRIGGER {} AFTER INSERT ON {} BEGIN "
-                  "INSERT INTO tandem_changes(tbl, op, pk, row, old, hlc, node, at_ms) "
-                  "SELECT '{}', 'insert', {}, {}, NULL, w.hlc, w.node, {} {}; END",
-                  trigger_name(table.name, "insert"), name, table.name, key_json_sql(table, "NEW"),
-                  row_json_sql(table, "NEW"), kNowMillisSql, kContext));
+  connection.exec(fmt::format(
+      "CREATE TRIGGER {} AFTER {} ON {}{} BEGIN "
+      "INSERT INTO tandem_changes(tbl, op, pk, row, old, hlc, node, at_ms) "
+      "SELECT '{}', '{}', {}, {}, {}, w.hlc, w.node, {} "
+      "FROM tandem_write_context w WHERE w.id = 1; END",
+      trigger_name(table.name, op), op, quote_identifier(table.name), when, table.name, op,
+      key_json_sql(table, image), row_json_sql(table, image), old_sql, kNowMillisSql));
+}
 
+}  // namespace
+
+void install_capture(SqliteConnection& connection, const TableSchema& table) {
+  drop_capture(connection, table.name);
   std::string changed;
   for (const auto& column : table.columns) {
-    if (!changed.empty()) changed += " OR ";
+    changed += changed.empty() ? " WHEN " : " OR ";
     changed += fmt::format("OLD.{0} IS NOT NEW.{0}", quote_identifier(column.name));
   }
-  connection.exec(fmt::format(
-      "CREATE TRIGGER {} AFTER UPDATE ON {} WHEN {} BEGIN "
-      "INSERT INTO tandem_changes(tbl, op, pk, row, old, hlc, node, at_ms) "
-      "SELECT '{}', 'update', {}, {}, {}, w.hlc, w.node, {} {}; END",
-      trigger_name(table.name, "update"), name, changed, table.name, key_json_sql(table, "NEW"),
-      row_json_sql(table, "NEW"), row_json_sql(table, "OLD"), kNowMillisSql, kContext));
-
-  connection.exec(
-      fmt::format("CREATE TRIGGER {} AFTER DELETE ON {} BEGIN "
-                  "INSERT INTO tandem_changes(tbl, op, pk, row, old, hlc, node, at_ms) "
-                  "SELECT '{}', 'delete', {}, {}, NULL, w.hlc, w.node, {} {}; END",
-                  trigger_name(table.name, "delete"), name, table.name, key_json_sql(table, "OLD"),
-                  row_json_sql(table, "OLD"), kNowMillisSql, kContext));
+  create_capture_trigger(connection, table, "insert", "", "NEW", "NULL");
+  create_capture_trigger(connection, table, "update", changed, "NEW", row_json_sql(table, "OLD"));
+  create_capture_trigger(connection, table, "delete", "", "OLD", "NULL");
 }
 
 }  // namespace tandem::storage::sqlite_schema
