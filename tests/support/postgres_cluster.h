@@ -1,0 +1,51 @@
+// A throwaway PostgreSQL 15 cluster for one test: initdb in a temporary directory, started
+// on a free loopback port with wal_level=logical, stopped and removed on destruction.
+// PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace tandem::testing {
+
+class PostgresCluster {
+ public:
+  struct Options {
+    bool logical_replication = true;  // wal_level=logical (else replica)
+  };
+
+  PostgresCluster() : PostgresCluster(Options{}) {}
+  explicit PostgresCluster(Options options);
+  ~PostgresCluster();
+  PostgresCluster(const PostgresCluster&) = delete;
+  PostgresCluster& operator=(const PostgresCluster&) = delete;
+
+  std::uint16_t port() const { return m_port; }
+  // postgres://postgres@127.0.0.1:PORT/DATABASE
+  std::string url(const std::string& database = "postgres") const;
+
+  // Runs SQL with psql (as a separate client program would); throws with psql's output
+  // when it fails. Returns what psql printed (unaligned, tuples only).
+  std::string psql(const std::string& sql, const std::string& database = "postgres") const;
+
+  // Creates a database and returns its URL.
+  std::string create_database(const std::string& name) const;
+
+  // Stops and starts the server on the same port and data directory.
+  void restart();
+
+ private:
+  void start();
+  void stop();
+
+  Options m_options;
+  std::filesystem::path m_root;  // holds data/ and the socket
+  std::uint16_t m_port = 0;
+};
+
+// Where PostgreSQL's server programs live (Debian keeps them off PATH).
+std::filesystem::path postgres_bin_dir();
+
+}  // namespace tandem::testing
