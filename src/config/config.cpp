@@ -153,6 +153,44 @@ std::vector<OptionSpec> make_specs() {
       number<int>("storage.retention_hours", {"TANDEM_RETENTION_HOURS"}, "retention-hours",
                   "keep change-log entries this long; older clients resnapshot", 1, 24 * 3650,
                   [](Config& c, int v) { c.retention = std::chrono::hours(v); }));
+  specs.push_back(OptionSpec{
+      "storage.url",
+      {"TANDEM_DATABASE_URL", "POSTGRES_DATABASE_URL"},
+      "database-url",
+      "postgres://user:password@host:port/database (default: embedded SQLite)",
+      [](Config& c, const std::string& v) -> Status {
+        if (!v.empty() && !v.starts_with("postgres://") && !v.starts_with("postgresql://")) {
+          return invalid("database URL must start with postgres:// or postgresql://");
+        }
+        c.database_url = v;
+        return ok_status();
+      }});
+  specs.push_back(
+      OptionSpec{"storage.capture",
+                 {"TANDEM_CAPTURE"},
+                 "capture",
+                 "PostgreSQL change capture: logical (replication slot) or trigger",
+                 [](Config& c, const std::string& v) -> Status {
+                   if (v != "logical" && v != "trigger") {
+                     return invalid(fmt::format("capture must be logical or trigger, not '{}'", v));
+                   }
+                   c.capture = v;
+                   return ok_status();
+                 }});
+  specs.push_back(OptionSpec{
+      "storage.replication_slot",
+      {"TANDEM_REPLICATION_SLOT"},
+      "replication-slot",
+      "PostgreSQL logical replication slot name ([a-z0-9_], at most 63)",
+      [](Config& c, const std::string& v) -> Status {
+        bool valid = !v.empty() && v.size() <= 63;
+        for (char ch : v)
+          valid = valid && ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_');
+        if (!valid)
+          return invalid(fmt::format("replication slot '{}' must be 1-63 of [a-z0-9_]", v));
+        c.replication_slot = v;
+        return ok_status();
+      }});
   specs.push_back(OptionSpec{"storage.track",
                              {"TANDEM_TRACK_TABLES"},
                              "track",

@@ -41,6 +41,10 @@ struct Config {
   bool synchronous_full = true;
   std::chrono::hours retention{24 * 7};
   std::vector<std::string> track_tables;  // tracked at start-up (in addition to the registry)
+  // postgres://... selects the PostgreSQL datasource; empty means embedded SQLite.
+  std::string database_url;
+  std::string capture = "logical";  // PostgreSQL change capture: logical or trigger
+  std::string replication_slot = "tandem";
 
   // [auth]
   auth::JwtOptions jwt;

@@ -2,11 +2,18 @@
 // `past_orders` table (owner column from the rules), created and filled when missing.
 #pragma once
 
+#include <functional>
+#include <string>
 #include "rules/access_rules.h"
-#include "storage/sqlite/sqlite_datasource.h"
+
+#include "storage/datasource.h"
 
 namespace tandem::server {
 
-void install_demo(storage::SqliteDatasource& datasource, const rules::RulesOptions& rules);
+// `execute` runs SQL as any other program would (outside Tandem's write path); the SQL is
+// valid in both SQLite and PostgreSQL.
+void install_demo(storage::Datasource& datasource,
+                  const std::function<void(const std::string&)>& execute,
+                  const rules::RulesOptions& rules);
 
 }  // namespace tandem::server

@@ -11,13 +11,13 @@
 #include "protocol/codec.h"
 #include "rules/access_rules.h"
 #include "server/change_publisher.h"
+#include "server/datasource_factory.h"
 #include "server/demo.h"
 #include "server/dev_secret.h"
 #include "server/hub.h"
 #include "server/metrics.h"
 #include "server/sync_session.h"
 #include "server/work_pool.h"
-#include "storage/sqlite/sqlite_datasource.h"
 
 namespace tandem::server {
 
@@ -39,7 +39,7 @@ struct Server::Impl {
   std::unique_ptr<protocol::Codec> codec;
   rules::AccessRules rules;
   std::shared_ptr<const auth::TokenVerifier> verifier;
-  std::unique_ptr<storage::SqliteDatasource> datasource;
+  std::unique_ptr<storage::Datasource> datasource;
   Hub hub;
   WorkPool pool;
   Metrics metrics;
@@ -50,22 +50,7 @@ struct Server::Impl {
 };
 
 void Server::Impl::open_datasource() {
-  auto path = config.effective_database_path();
-  std::error_code error;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), error);
-  storage::SqliteOptions options;
-  options.path = path;
-  options.synchronous_full = config.synchronous_full;
-  options.retention = config.retention;
-  datasource = std::make_unique<storage::SqliteDatasource>(options, clock);
-  if (config.demo) install_demo(*datasource, config.rules);
-  for (const auto& table : config.track_tables) {
-    auto tracked = datasource->track(table);
-    if (!tracked) {
-      throw Error(ErrorCode::config_invalid,
-                  fmt::format("cannot track table '{}': {}", table, tracked.error().message()));
-    }
-  }
+  datasource = server::open_datasource(config, clock);
 }
 
 void Server::Impl::handle_health(net::HttpResponder respond) {

@@ -22,7 +22,9 @@ struct CommandResult {
   std::string output;
 };
 
-bool running_as_root() { return ::geteuid() == 0; }
+bool running_as_root() {
+  return ::geteuid() == 0;
+}
 
 // Runs argv (as the postgres user when we are root), output captured into a file.
 CommandResult run(std::vector<std::string> argv, const std::filesystem::path& log) {
@@ -38,7 +40,8 @@ CommandResult run(std::vector<std::string> argv, const std::filesystem::path& lo
     // PostgreSQL's programs refuse a working directory their user cannot read.
     if (::chdir("/tmp") != 0) ::_exit(126);
     std::vector<char*> args;
-    for (auto& arg : argv) args.push_back(arg.data());
+    for (auto& arg : argv)
+      args.push_back(arg.data());
     args.push_back(nullptr);
     ::execv(args[0], args.data());
     ::_exit(127);
@@ -79,7 +82,9 @@ void give_to_postgres(const std::filesystem::path& path) {
 
 }  // namespace
 
-std::filesystem::path postgres_bin_dir() { return "/usr/lib/postgresql/15/bin"; }
+std::filesystem::path postgres_bin_dir() {
+  return "/usr/lib/postgresql/15/bin";
+}
 
 PostgresCluster::PostgresCluster(Options options) : m_options(options) {
   std::random_device random;
@@ -95,7 +100,8 @@ PostgresCluster::PostgresCluster(Options options) : m_options(options) {
   std::filesystem::create_directory(m_root / "data");
   std::filesystem::create_directory(m_root / "socket");
   std::filesystem::create_directory(m_root / "logs");
-  for (const char* dir : {"data", "socket", "logs"}) give_to_postgres(m_root / dir);
+  for (const char* dir : {"data", "socket", "logs"})
+    give_to_postgres(m_root / dir);
   auto initdb = run({(postgres_bin_dir() / "initdb").string(), "-A", "trust", "--no-sync", "-U",
                      "postgres", "-E", "UTF8", "--locale", "C", "-D", (m_root / "data").string()},
                     m_root / "logs" / "initdb.log");
@@ -128,14 +134,15 @@ PostgresCluster::~PostgresCluster() {
 }
 
 void PostgresCluster::start() {
-  std::string settings = "-p " + std::to_string(m_port) + " -k " + (m_root / "socket").string() +
-                         " -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off" +
-                         " -c wal_level=" + (m_options.logical_replication ? "logical" : "replica") +
-                         " -c max_wal_senders=10 -c max_replication_slots=10 -c max_connections=200";
-  auto result = run({(postgres_bin_dir() / "pg_ctl").string(), "-w", "-t", "60", "-D",
-                     (m_root / "data").string(), "-l", (m_root / "logs" / "server.log").string(),
-                     "-o", settings, "start"},
-                    m_root / "logs" / "pg_ctl.log");
+  std::string settings =
+      "-p " + std::to_string(m_port) + " -k " + (m_root / "socket").string() +
+      " -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off" +
+      " -c wal_level=" + (m_options.logical_replication ? "logical" : "replica") +
+      " -c max_wal_senders=10 -c max_replication_slots=10 -c max_connections=200";
+  auto result = run(
+      {(postgres_bin_dir() / "pg_ctl").string(), "-w", "-t", "60", "-D", (m_root / "data").string(),
+       "-l", (m_root / "logs" / "server.log").string(), "-o", settings, "start"},
+      m_root / "logs" / "pg_ctl.log");
   if (result.status != 0) {
     std::ifstream in(m_root / "logs" / "server.log");
     std::stringstream server_log;
@@ -170,10 +177,9 @@ std::string PostgresCluster::psql(const std::string& sql, const std::string& dat
   std::filesystem::permissions(sql_file, std::filesystem::perms::owner_read |
                                              std::filesystem::perms::owner_write |
                                              std::filesystem::perms::others_read);
-  auto result =
-      run({"/usr/bin/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url(database),
-           "-f", sql_file.string()},
-          m_root / "logs" / (name + ".log"));
+  auto result = run({"/usr/bin/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d",
+                     url(database), "-f", sql_file.string()},
+                    m_root / "logs" / (name + ".log"));
   if (result.status != 0) throw std::runtime_error("psql failed: " + result.output);
   return result.output;
 }

@@ -1,0 +1,64 @@
+#include "server/datasource_factory.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "common/logging.h"
+#include "server/demo.h"
+#include "storage/postgres/pg_datasource.h"
+#include "storage/sqlite/sqlite_datasource.h"
+
+namespace tandem::server {
+namespace {
+
+std::unique_ptr<storage::Datasource> open_sqlite(const config::Config& config,
+                                                 sync::HlcClock& clock) {
+  auto path = config.effective_database_path();
+  std::error_code error;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), error);
+  storage::SqliteOptions options;
+  options.path = path;
+  options.synchronous_full = config.synchronous_full;
+  options.retention = config.retention;
+  auto datasource = std::make_unique<storage::SqliteDatasource>(options, clock);
+  if (config.demo) {
+    install_demo(
+        *datasource, [&](const std::string& sql) { datasource->execute(sql); }, config.rules);
+  }
+  return datasource;
+}
+
+std::unique_ptr<storage::Datasource> open_postgres(const config::Config& config,
+                                                   sync::HlcClock& clock) {
+  storage::postgres::PostgresOptions options;
+  options.url = config.database_url;
+  options.capture = config.capture == "trigger" ? storage::postgres::CaptureMode::trigger
+                                                : storage::postgres::CaptureMode::logical;
+  options.slot = config.replication_slot;
+  options.retention = config.retention;
+  auto datasource = std::make_unique<storage::postgres::PostgresDatasource>(options, clock);
+  if (config.demo) {
+    install_demo(
+        *datasource, [&](const std::string& sql) { datasource->execute(sql); }, config.rules);
+  }
+  return datasource;
+}
+
+}  // namespace
+
+std::unique_ptr<storage::Datasource> open_datasource(const config::Config& config,
+                                                     sync::HlcClock& clock) {
+  auto datasource =
+      config.database_url.empty() ? open_sqlite(config, clock) : open_postgres(config, clock);
+  for (const auto& table : config.track_tables) {
+    auto tracked = datasource->track(table);
+    if (!tracked) {
+      throw Error(ErrorCode::config_invalid,
+                  fmt::format("cannot track table '{}': {}", table, tracked.error().message()));
+    }
+  }
+  return datasource;
+}
+
+}  // namespace tandem::server

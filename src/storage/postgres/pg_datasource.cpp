@@ -1,0 +1,571 @@
+#include "storage/postgres/pg_datasource.h"
+
+#include <fmt/format.h>
+
+#include "common/identifier.h"
+#include "common/logging.h"
+#include "storage/postgres/pg_capture.h"
+#include "storage/postgres/pg_change_log.h"
+#include "storage/postgres/pg_logical_capture.h"
+#include "storage/postgres/pg_rows.h"
+#include "storage/postgres/pg_write_txn.h"
+#include "storage/push_applier.h"
+
+namespace tandem::storage::postgres {
+namespace {
+
+// BEGIN ... COMMIT on one connection; rolls back when left without commit().
+class PgTransaction {
+ public:
+  explicit PgTransaction(PgConnection& connection) : m_connection(connection) {
+    m_connection.exec_prepared("BEGIN", {});
+  }
+  ~PgTransaction() {
+    if (m_open) {
+      try {
+        m_connection.exec("ROLLBACK");
+      } catch (...) {
+      }
+    }
+  }
+  void commit() {
+    m_connection.exec_prepared("COMMIT", {});
+    m_open = false;
+  }
+
+ private:
+  PgConnection& m_connection;
+  bool m_open = true;
+};
+
+std::int64_t now_millis() {
+  return static_cast<std::int64_t>(sync::HlcClock::system_millis());
+}
+
+}  // namespace
+
+class PostgresDatasource::ReaderLease {
+ public:
+  ReaderLease(PostgresDatasource& owner, std::unique_ptr<PgConnection> connection)
+      : m_owner(owner), m_connection(std::move(connection)) {}
+  ReaderLease(ReaderLease&&) = default;
+  ~ReaderLease() {
+    // A broken connection is dropped; the next lease opens a fresh one.
+    if (!m_connection || m_connection->broken()) return;
+    std::lock_guard lock(m_owner.m_readers_mutex);
+    m_owner.m_idle_readers.push_back(std::move(m_connection));
+  }
+  PgConnection& operator*() { return *m_connection; }
+  PgConnection* operator->() { return m_connection.get(); }
+
+ private:
+  PostgresDatasource& m_owner;
+  std::unique_ptr<PgConnection> m_connection;
+};
+
+PostgresDatasource::ReaderLease PostgresDatasource::lease_reader() {
+  {
+    std::lock_guard lock(m_readers_mutex);
+    if (!m_idle_readers.empty()) {
+      auto connection = std::move(m_idle_readers.back());
+      m_idle_readers.pop_back();
+      return ReaderLease(*this, std::move(connection));
+    }
+  }
+  return ReaderLease(
+      *this, std::make_unique<PgConnection>(ConnectOptions{m_options.url, false, "tandem-reader"}));
+}
+
+PostgresDatasource::PostgresDatasource(PostgresOptions options, sync::HlcClock& clock)
+    : m_options(std::move(options)), m_clock(clock) {
+  m_writer_connection =
+      std::make_unique<PgConnection>(ConnectOptions{m_options.url, false, "tandem-writer"});
+  auto& writer = *m_writer_connection;
+  create_tandem_tables(writer);
+  if (m_options.capture == CaptureMode::logical) {
+    auto level = writer.exec("SHOW wal_level");
+    if (level.text(0, 0) != "logical") {
+      throw Error(ErrorCode::config_invalid,
+                  fmt::format("logical capture needs wal_level=logical (the server has '{}'); "
+                              "set it and restart PostgreSQL, or use capture mode 'trigger'",
+                              level.text(0, 0)));
+    }
+  }
+  load_tables(writer);
+  install_capture(writer);
+  m_last_seq = read_last_seq(writer);
+  m_head = m_last_seq;
+  m_clock.advance_to(max_clock());
+  if (m_options.capture == CaptureMode::logical) {
+    m_logical = std::make_unique<LogicalCapture>(
+        LogicalCaptureOptions{m_options.url, m_options.slot},
+        [this](std::string_view name) -> const PgTable* {
+          std::shared_lock lock(m_schema_mutex);
+          return find_table(name);
+        },
+        m_clock, [this](std::uint64_t seq) { publish_head(seq); });
+    m_logical->start();
+  } else {
+    // Rows captured while the server was down are logged before anyone reads.
+    PgTransaction txn(writer);
+    move_capture(writer);
+    txn.commit();
+    m_head = m_last_seq;
+  }
+  log::info("postgres datasource ready",
+            {{"capture", std::string(capture_mode_name(m_options.capture))},
+             {"tables", m_tables.size()},
+             {"head_seq", m_head}});
+  m_writer = std::thread([this] { writer_loop(); });
+}
+
+PostgresDatasource::~PostgresDatasource() {
+  close();
+}
+
+void PostgresDatasource::close() {
+  {
+    std::lock_guard lock(m_queue_mutex);
+    if (m_stopping && !m_writer.joinable()) return;
+    m_stopping = true;
+  }
+  m_queue_cv.notify_all();
+  if (m_writer.joinable()) m_writer.join();
+  if (m_logical) m_logical->stop();
+}
+
+const PgTable* PostgresDatasource::find_table(std::string_view name) const {
+  auto it = m_tables.find(name);
+  return it == m_tables.end() ? nullptr : &it->second;
+}
+
+void PostgresDatasource::load_tables(PgConnection& connection) {
+  std::map<std::string, PgTable, std::less<>> tables;
+  for (const auto& name : tracked_table_names(connection)) {
+    auto table = introspect(connection, name);
+    if (!table) {
+      log::warn("tracked table is unusable; it is skipped until fixed",
+                {{"table", name}, {"reason", std::string(table.error().message())}});
+      continue;
+    }
+    tables.emplace(name, std::move(*table));
+  }
+  std::unique_lock lock(m_schema_mutex);
+  m_tables = std::move(tables);
+}
+
+void PostgresDatasource::install_capture(PgConnection& connection) {
+  std::vector<std::string> names;
+  {
+    std::shared_lock lock(m_schema_mutex);
+    for (const auto& [name, table] : m_tables)
+      names.push_back(name);
+  }
+  for (const auto& name : names) {
+    if (replica_identity(connection, name) != "f") set_replica_identity(connection, name, "f");
+    if (m_options.capture == CaptureMode::trigger) install_capture_trigger(connection, name);
+  }
+  if (m_options.capture == CaptureMode::logical) sync_publication(connection, names);
+}
+
+std::vector<TableSchema> PostgresDatasource::tables() {
+  std::shared_lock lock(m_schema_mutex);
+  std::vector<TableSchema> result;
+  for (const auto& [name, table] : m_tables)
+    result.push_back(table.schema);
+  return result;
+}
+
+Result<TableSchema> PostgresDatasource::track(std::string_view table) {
+  std::string name(table);
+  return run_on_writer([this, name](PgConnection& connection) -> Result<TableSchema> {
+    auto introspected = introspect(connection, name);
+    if (!introspected) return introspected.error();
+    PgTransaction txn(connection);
+    connection.exec(
+        "INSERT INTO tandem.tracked_tables (name, previous_replica_identity) VALUES ($1, $2) "
+        "ON CONFLICT (name) DO NOTHING",
+        {name, replica_identity(connection, name)});
+    load_tables(connection);
+    install_capture(connection);
+    txn.commit();
+    log::info("table tracked", {{"table", name}, {"columns", introspected->schema.columns.size()}});
+    return introspected->schema;
+  });
+}
+
+Status PostgresDatasource::untrack(std::string_view table) {
+  std::string name(table);
+  return run_on_writer([this, name](PgConnection& connection) -> Status {
+    PgTransaction txn(connection);
+    auto removed = connection.exec(
+        "DELETE FROM tandem.tracked_tables WHERE name = $1 RETURNING previous_replica_identity",
+        {name});
+    if (removed.rows() == 0)
+      return Error(ErrorCode::not_found, fmt::format("table '{}' is not tracked", name));
+    if (is_valid_identifier(name) && introspect(connection, name)) {
+      drop_capture_trigger(connection, name);
+      set_replica_identity(connection, name, std::string(removed.text(0, 0)));
+    }
+    load_tables(connection);
+    install_capture(connection);
+    txn.commit();
+    log::info("table untracked", {{"table", name}});
+    return ok_status();
+  });
+}
+
+std::vector<TableSchema> PostgresDatasource::reload() {
+  run_on_writer([this](PgConnection& connection) {
+    PgTransaction txn(connection);
+    load_tables(connection);
+    install_capture(connection);
+    txn.commit();
+    // Prepared statements name columns; ALTER TABLE invalidates them.
+    m_writer_connection =
+        std::make_unique<PgConnection>(ConnectOptions{m_options.url, false, "tandem-writer"});
+  });
+  {
+    std::lock_guard lock(m_readers_mutex);
+    m_idle_readers.clear();
+  }
+  return tables();
+}
+
+Result<HardResetReport> PostgresDatasource::hard_reset(
+    std::string_view table, std::function<void(std::uint64_t, std::uint64_t)> progress) {
+  PgTable copy;
+  {
+    std::shared_lock lock(m_schema_mutex);
+    const PgTable* found = find_table(table);
+    if (!found) return Error(ErrorCode::not_found, fmt::format("table '{}' is not tracked", table));
+    copy = *found;
+  }
+  auto reader = lease_reader();
+  auto total = static_cast<std::uint64_t>(
+      reader->exec(fmt::format("SELECT count(*) FROM {}", quote_identifier(copy.schema.name)))
+          .integer(0, 0));
+  if (progress) progress(0, total);
+  // Rows are logged as inserts at the zero stamp: they are the state before any tracked
+  // write, so every client write made since wins over them on every replica. Page by page,
+  // each page one writer job, so that pushes keep flowing during a long reset.
+  std::uint64_t done = 0;
+  std::optional<std::vector<Value>> after;
+  for (;;) {
+    SnapshotRequest request;
+    request.table = &copy.schema;
+    request.after_key = after;
+    request.limit = 2000;
+    auto page = read_snapshot(request);
+    if (!page.rows.empty()) {
+      std::vector<CapturedChange> changes;
+      for (auto& row : page.rows) {
+        CapturedChange change;
+        change.table = copy.schema.name;
+        change.op = sync::Op::insert;
+        change.new_row = row;
+        change.stamp = sync::Stamp{};
+        change.at_ms = now_millis();
+        changes.push_back(std::move(change));
+      }
+      after = copy.schema.key_of(page.rows.back());
+      append_owned_by_capture(std::move(changes));
+      done += page.rows.size();
+      if (progress) progress(done, std::max(done, total));
+    }
+    if (page.done) break;
+  }
+  log::info("hard reset", {{"table", copy.schema.name}, {"rows", done}});
+  return HardResetReport{done};
+}
+
+void PostgresDatasource::append_owned_by_capture(std::vector<CapturedChange> changes) {
+  if (m_logical) {
+    m_logical->append(std::move(changes));
+    return;
+  }
+  run_on_writer([this, &changes](PgConnection& connection) {
+    PgTransaction txn(connection);
+    auto lookup = [this](std::string_view name) -> const PgTable* {
+      std::shared_lock lock(m_schema_mutex);
+      return find_table(name);
+    };
+    auto records = record_changes(connection, lookup, m_clock, std::move(changes));
+    auto last = append_changes(connection, m_last_seq, records);
+    txn.commit();
+    m_last_seq = last;
+    publish_head(last);
+  });
+}
+
+void PostgresDatasource::post_job(Job job) {
+  {
+    std::lock_guard lock(m_queue_mutex);
+    if (m_stopping) throw Error(ErrorCode::shutting_down, "the datasource is closing");
+    m_jobs.push_back(std::move(job));
+  }
+  m_queue_cv.notify_one();
+}
+
+void PostgresDatasource::submit(PushRequest request, std::function<void(PushResult)> done) {
+  {
+    std::lock_guard lock(m_queue_mutex);
+    if (!m_stopping) {
+      m_push_queue.push_back(PushJob{std::move(request), std::move(done)});
+      m_queue_cv.notify_one();
+      return;
+    }
+  }
+  PushResult refused;
+  refused.error = Error(ErrorCode::shutting_down, "the server is shutting down");
+  done(std::move(refused));
+}
+
+void PostgresDatasource::writer_loop() {
+  auto wait = m_options.capture == CaptureMode::trigger ? m_options.poll_interval
+                                                        : std::chrono::milliseconds(1000);
+  for (;;) {
+    std::vector<Job> jobs;
+    std::vector<PushJob> pushes;
+    {
+      std::unique_lock lock(m_queue_mutex);
+      m_queue_cv.wait_for(lock, wait,
+                          [&] { return m_stopping || !m_jobs.empty() || !m_push_queue.empty(); });
+      while (!m_jobs.empty()) {
+        jobs.push_back(std::move(m_jobs.front()));
+        m_jobs.pop_front();
+      }
+      while (!m_push_queue.empty() && pushes.size() < m_options.max_group_commit) {
+        pushes.push_back(std::move(m_push_queue.front()));
+        m_push_queue.pop_front();
+      }
+      if (m_stopping && jobs.empty() && pushes.empty()) break;
+    }
+    try {
+      if (m_writer_connection->broken()) {
+        m_writer_connection =
+            std::make_unique<PgConnection>(ConnectOptions{m_options.url, false, "tandem-writer"});
+      }
+      for (auto& job : jobs)
+        job(*m_writer_connection);
+      if (!pushes.empty()) {
+        run_pushes(pushes);
+      } else if (m_options.capture == CaptureMode::trigger) {
+        PgTransaction txn(*m_writer_connection);
+        move_capture(*m_writer_connection);
+        txn.commit();
+        publish_head(m_last_seq);
+      }
+      if (std::chrono::steady_clock::now() - m_last_prune > std::chrono::minutes(1)) {
+        m_last_prune = std::chrono::steady_clock::now();
+        prune_log(*m_writer_connection);
+      }
+    } catch (const Error& error) {
+      log::error("postgres writer", {{"error", std::string(error.message())}});
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+}
+
+void PostgresDatasource::run_pushes(std::vector<PushJob>& jobs) {
+  std::vector<PushResult> results;
+  try {
+    results = apply_pushes(jobs);
+  } catch (const Error& error) {
+    if (error.code() == ErrorCode::unavailable) {
+      // The connection is gone: nothing committed that we know of; the clients retry their
+      // pushes, and exactly-once makes that safe.
+      for (auto& job : jobs) {
+        PushResult failed;
+        failed.error = error;
+        job.done(std::move(failed));
+      }
+      throw;
+    }
+    // One push's failure must not fail the others that shared its transaction.
+    log::warn("group commit failed; retrying pushes one by one",
+              {{"error", std::string(error.message())}});
+    results.clear();
+    for (auto& job : jobs) {
+      std::vector<PushJob> single;
+      single.push_back(std::move(job));
+      try {
+        results.push_back(std::move(apply_pushes(single).front()));
+      } catch (const Error& single_error) {
+        PushResult failed;
+        failed.error = single_error;
+        results.push_back(std::move(failed));
+      }
+      job = std::move(single.front());
+    }
+  }
+  for (std::size_t i = 0; i < jobs.size(); ++i)
+    jobs[i].done(std::move(results[i]));
+}
+
+std::vector<PushResult> PostgresDatasource::apply_pushes(std::vector<PushJob>& jobs) {
+  auto& connection = *m_writer_connection;
+  if (m_logical) m_logical->barrier();
+  std::vector<PushResult> results;
+  PgTransaction txn(connection);
+  if (m_options.capture == CaptureMode::trigger) move_capture(connection);
+  // Only the writer thread changes m_tables, so it reads them without the lock here.
+  auto lookup = [this](std::string_view name) { return find_table(name); };
+  PgWriteTxn write(connection, lookup, m_options.capture,
+                   [this, &connection] { ensure_folded(connection); });
+  PushApplier applier(
+      [this](std::string_view name) -> const TableSchema* {
+        const PgTable* table = find_table(name);
+        return table ? &table->schema : nullptr;
+      },
+      m_clock);
+  for (auto& job : jobs)
+    results.push_back(applier.apply(write, job.request));
+  if (m_options.capture == CaptureMode::trigger) move_capture(connection);
+  txn.commit();
+  if (m_options.capture == CaptureMode::trigger) publish_head(m_last_seq);
+  return results;
+}
+
+void PostgresDatasource::ensure_folded(PgConnection& connection) {
+  if (m_logical) {
+    m_logical->barrier();
+  } else {
+    move_capture(connection);
+  }
+}
+
+void PostgresDatasource::move_capture(PgConnection& connection) {
+  auto lookup = [this](std::string_view name) { return find_table(name); };
+  // The caller publishes the new head after its transaction commits: readers must never be
+  // told about entries they cannot see yet.
+  m_last_seq = move_captured(connection, lookup, m_clock, m_last_seq);
+}
+
+void PostgresDatasource::publish_head(std::uint64_t seq) {
+  {
+    std::lock_guard lock(m_head_mutex);
+    if (seq <= m_head) return;
+    m_head = seq;
+  }
+  m_head_cv.notify_all();
+}
+
+void PostgresDatasource::prune_log(PgConnection& connection) {
+  auto hours = std::to_string(m_options.retention.count());
+  auto pruned = connection.exec(
+      "WITH gone AS (DELETE FROM tandem.changes WHERE logged_at < now() - make_interval(hours => "
+      "$1::int) RETURNING seq) SELECT max(seq) FROM gone",
+      {hours});
+  if (!pruned.is_null(0, 0)) {
+    write_meta(connection, "horizon_seq", std::string(pruned.text(0, 0)));
+    log::info("change log pruned", {{"horizon_seq", std::string(pruned.text(0, 0))}});
+  }
+}
+
+std::uint64_t PostgresDatasource::head_seq() {
+  std::lock_guard lock(m_head_mutex);
+  return m_head;
+}
+
+std::uint64_t PostgresDatasource::horizon_seq() {
+  auto reader = lease_reader();
+  auto value = read_meta(*reader, "horizon_seq");
+  return value ? std::stoull(*value) : 0;
+}
+
+std::vector<sync::Change> PostgresDatasource::read_changes(std::uint64_t after_seq,
+                                                           std::size_t limit) {
+  auto head = head_seq();
+  auto reader = lease_reader();
+  auto changes = postgres::read_changes(*reader, after_seq, limit);
+  // Entries past the published head may belong to a capture transaction that is not
+  // acknowledged to readers yet; they are delivered with the next head.
+  while (!changes.empty() && changes.back().seq > head)
+    changes.pop_back();
+  return changes;
+}
+
+std::uint64_t PostgresDatasource::wait_for_changes(std::uint64_t after_seq,
+                                                   std::chrono::milliseconds timeout) {
+  std::unique_lock lock(m_head_mutex);
+  m_head_cv.wait_for(lock, timeout, [&] { return m_head > after_seq; });
+  return m_head;
+}
+
+SnapshotPage PostgresDatasource::read_snapshot(const SnapshotRequest& request) {
+  PgTable table;
+  {
+    std::shared_lock lock(m_schema_mutex);
+    const PgTable* found = find_table(request.table->name);
+    if (!found) return SnapshotPage{{}, true};
+    table = *found;
+  }
+  Params params;
+  std::string where;
+  if (request.filter_column) {
+    params.push_back(to_param(table, *request.filter_column, request.filter_value));
+    where += fmt::format(" WHERE {} = $1::{}", quote_identifier(*request.filter_column),
+                         table.type_of(*request.filter_column).name);
+  }
+  std::string key_list;
+  for (const auto& column : table.schema.primary_key) {
+    if (!key_list.empty()) key_list += ", ";
+    key_list += quote_identifier(column);
+  }
+  if (request.after_key) {
+    std::string after;
+    for (std::size_t i = 0; i < table.schema.primary_key.size(); ++i) {
+      const auto& column = table.schema.primary_key[i];
+      params.push_back(to_param(table, column, (*request.after_key).at(i)));
+      if (!after.empty()) after += ", ";
+      after += fmt::format("${}::{}", params.size(), table.type_of(column).name);
+    }
+    where += fmt::format("{} ({}) > ({})", where.empty() ? " WHERE" : " AND", key_list, after);
+  }
+  auto sql = fmt::format("SELECT {} FROM {}{} ORDER BY {} LIMIT {}", text_columns_sql(table),
+                         quote_identifier(table.schema.name), where, key_list, request.limit + 1);
+  auto reader = lease_reader();
+  auto result = reader->exec(sql, params);
+  SnapshotPage page;
+  int rows = result.rows();
+  page.done = static_cast<std::size_t>(rows) <= request.limit;
+  for (int row = 0; row < rows && static_cast<std::size_t>(row) < request.limit; ++row)
+    page.rows.push_back(row_from_result(table, result, row, 0));
+  return page;
+}
+
+DatasourceHealth PostgresDatasource::health() {
+  DatasourceHealth health;
+  health.head_seq = head_seq();
+  {
+    std::shared_lock lock(m_schema_mutex);
+    health.tracked_tables = m_tables.size();
+  }
+  try {
+    auto reader = lease_reader();
+    reader->exec("SELECT 1");
+    health.reachable = true;
+    auto horizon = read_meta(*reader, "horizon_seq");
+    health.oldest_seq = horizon ? std::stoull(*horizon) + 1 : 1;
+    health.detail = fmt::format("capture: {}", capture_mode_name(m_options.capture));
+    if (m_logical) health.detail += "; " + m_logical->describe(*reader);
+  } catch (const Error& error) {
+    health.detail = std::string(error.message());
+  }
+  return health;
+}
+
+sync::Hlc PostgresDatasource::max_clock() {
+  auto reader = lease_reader();
+  auto result = reader->exec(
+      "SELECT max(hlc) FROM (SELECT hlc FROM tandem.changes ORDER BY seq DESC LIMIT 10000) recent");
+  if (result.is_null(0, 0)) return sync::Hlc{};
+  return sync::Hlc::parse(result.text(0, 0)).value_or(sync::Hlc{});
+}
+
+void PostgresDatasource::execute(const std::string& sql) {
+  run_on_writer([&](PgConnection& connection) { connection.exec(sql); });
+}
+
+}  // namespace tandem::storage::postgres

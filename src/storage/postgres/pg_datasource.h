@@ -1,0 +1,150 @@
+// The production datasource: PostgreSQL through libpq.
+//
+// Threads: one writer thread owns the read-write connection and applies every write
+// (pushes with group commit, tracking, hard resets) in order. The capture path appends to
+// tandem.changes and is the only owner of `seq`: in trigger mode it runs on the writer
+// thread (moving committed rows of tandem.capture into the log inside each transaction and
+// every poll interval); in logical mode a capture thread reads the `pgoutput` stream
+// (pg_logical_capture.h). Reads use a small pool of connections and may run on any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <vector>
+
+#include "storage/datasource.h"
+#include "storage/postgres/pg_capture.h"
+#include "storage/postgres/pg_connection.h"
+#include "storage/postgres/pg_schema.h"
+#include "sync/hlc.h"
+
+namespace tandem::storage::postgres {
+
+class LogicalCapture;
+
+struct PostgresOptions {
+  std::string url;  // postgres://user:password@host:port/database
+  CaptureMode capture = CaptureMode::logical;
+  std::string slot = "tandem";  // logical mode: the replication slot's name
+  std::size_t reader_connections = 4;
+  std::size_t max_group_commit = 256;
+  std::chrono::milliseconds poll_interval{10};  // trigger mode: how often capture is moved
+  std::chrono::hours retention{24 * 7};
+};
+
+class PostgresDatasource final : public Datasource {
+ public:
+  // Connects, creates the tandem schema, loads the tracked tables and starts capture.
+  // Throws Error(unavailable) when PostgreSQL cannot be reached and Error(config_invalid)
+  // when logical capture is asked for but the server does not allow it.
+  PostgresDatasource(PostgresOptions options, sync::HlcClock& clock);
+  ~PostgresDatasource() override;
+
+  std::string_view kind() const override { return "postgres"; }
+
+  std::vector<TableSchema> tables() override;
+  Result<TableSchema> track(std::string_view table) override;
+  Status untrack(std::string_view table) override;
+  std::vector<TableSchema> reload() override;
+  Result<HardResetReport> hard_reset(
+      std::string_view table, std::function<void(std::uint64_t, std::uint64_t)> progress) override;
+
+  void submit(PushRequest request, std::function<void(PushResult)> done) override;
+
+  std::uint64_t head_seq() override;
+  std::uint64_t horizon_seq() override;
+  std::vector<sync::Change> read_changes(std::uint64_t after_seq, std::size_t limit) override;
+  std::uint64_t wait_for_changes(std::uint64_t after_seq,
+                                 std::chrono::milliseconds timeout) override;
+
+  SnapshotPage read_snapshot(const SnapshotRequest& request) override;
+  DatasourceHealth health() override;
+  sync::Hlc max_clock() override;
+  void close() override;
+
+  CaptureMode capture_mode() const { return m_options.capture; }
+
+  // Runs SQL on the writer connection outside Tandem's capture context, like any other
+  // program (demo set-up, tests).
+  void execute(const std::string& sql);
+
+ private:
+  struct PushJob {
+    PushRequest request;
+    std::function<void(PushResult)> done;
+  };
+  using Job = std::function<void(PgConnection&)>;
+
+  template <typename Fn>
+  auto run_on_writer(Fn job) -> decltype(job(std::declval<PgConnection&>()));
+  void post_job(Job job);
+  void writer_loop();
+  void run_pushes(std::vector<PushJob>& jobs);
+  std::vector<PushResult> apply_pushes(std::vector<PushJob>& jobs);
+  void ensure_folded(PgConnection& connection);
+  void append_owned_by_capture(std::vector<CapturedChange> changes);
+  void move_capture(PgConnection& connection);
+  void load_tables(PgConnection& connection);
+  void install_capture(PgConnection& connection);
+  void prune_log(PgConnection& connection);
+  void publish_head(std::uint64_t seq);
+  const PgTable* find_table(std::string_view name) const;  // caller holds m_schema_mutex
+
+  class ReaderLease;
+  ReaderLease lease_reader();
+
+  PostgresOptions m_options;
+  sync::HlcClock& m_clock;
+
+  std::unique_ptr<PgConnection> m_writer_connection;
+  std::thread m_writer;
+  std::mutex m_queue_mutex;
+  std::condition_variable m_queue_cv;
+  std::deque<PushJob> m_push_queue;
+  std::deque<Job> m_jobs;
+  bool m_stopping = false;
+
+  std::mutex m_readers_mutex;
+  std::vector<std::unique_ptr<PgConnection>> m_idle_readers;
+
+  mutable std::shared_mutex m_schema_mutex;
+  std::map<std::string, PgTable, std::less<>> m_tables;
+
+  std::mutex m_head_mutex;
+  std::condition_variable m_head_cv;
+  std::uint64_t m_head = 0;
+  std::uint64_t m_last_seq = 0;  // trigger mode: the writer's own counter (writer thread only)
+  std::chrono::steady_clock::time_point m_last_prune{};
+
+  std::unique_ptr<LogicalCapture> m_logical;
+};
+
+template <typename Fn>
+auto PostgresDatasource::run_on_writer(Fn job) -> decltype(job(std::declval<PgConnection&>())) {
+  using R = decltype(job(std::declval<PgConnection&>()));
+  auto promise = std::make_shared<std::promise<R>>();
+  auto future = promise->get_future();
+  post_job([promise, job = std::move(job)](PgConnection& connection) mutable {
+    try {
+      if constexpr (std::is_void_v<R>) {
+        job(connection);
+        promise->set_value();
+      } else {
+        promise->set_value(job(connection));
+      }
+    } catch (...) {
+      promise->set_exception(std::current_exception());
+    }
+  });
+  return future.get();
+}
+
+}  // namespace tandem::storage::postgres

@@ -1,0 +1,111 @@
+#include "storage/postgres/pg_rows.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/identifier.h"
+#include "storage/row_state_codec.h"
+
+namespace tandem::storage::postgres {
+
+std::string text_columns_sql(const PgTable& table, const std::string& alias) {
+  std::string sql;
+  for (const auto& column : table.schema.columns) {
+    if (!sql.empty()) sql += ", ";
+    if (!alias.empty()) sql += alias + ".";
+    sql += quote_identifier(column.name) + "::text";
+  }
+  return sql;
+}
+
+std::string key_predicate_sql(const PgTable& table, int first) {
+  std::string sql;
+  for (std::size_t i = 0; i < table.schema.primary_key.size(); ++i) {
+    const auto& column = table.schema.primary_key[i];
+    sql += i == 0 ? " WHERE " : " AND ";
+    sql += fmt::format("{} = ${}::{}", quote_identifier(column), first + static_cast<int>(i),
+                       table.type_of(column).name);
+  }
+  return sql;
+}
+
+Param to_param(const PgTable& table, const std::string& column, const Value& value) {
+  auto text = value_to_pg_text(table.type_of(column), value);
+  if (!text) {
+    throw Error(ErrorCode::invalid_mutation,
+                fmt::format("column '{}': {}", column, text.error().message()));
+  }
+  return *text;
+}
+
+Params key_params(const PgTable& table, const std::vector<Value>& key) {
+  Params params;
+  for (std::size_t i = 0; i < key.size(); ++i)
+    params.push_back(to_param(table, table.schema.primary_key[i], key[i]));
+  return params;
+}
+
+namespace {
+
+Value convert(const PgTable& table, std::size_t index, std::string_view text) {
+  auto value = value_from_pg_text(table.types[index], text);
+  if (!value) {
+    throw Error(
+        ErrorCode::internal,
+        fmt::format("table '{}', column '{}': cannot read '{}': {}", table.schema.name,
+                    table.schema.columns[index].name, text.substr(0, 80), value.error().message()));
+  }
+  return std::move(*value);
+}
+
+}  // namespace
+
+Row row_from_result(const PgTable& table, const PgResult& result, int row, int first_column) {
+  Row values;
+  for (std::size_t i = 0; i < table.schema.columns.size(); ++i) {
+    int column = first_column + static_cast<int>(i);
+    auto text = result.optional_text(row, column);
+    values.emplace(table.schema.columns[i].name, text ? convert(table, i, *text) : Value{});
+  }
+  return values;
+}
+
+Row row_from_text_json(const PgTable& table, std::string_view json_text) {
+  auto json = nlohmann::json::parse(json_text, nullptr, false);
+  if (!json.is_object()) throw Error(ErrorCode::internal, "corrupt captured row: not an object");
+  Row values;
+  for (std::size_t i = 0; i < table.schema.columns.size(); ++i) {
+    const auto& name = table.schema.columns[i].name;
+    auto it = json.find(name);
+    // A column added after the capture was written has no value in it: NULL, as in the row.
+    if (it == json.end() || it->is_null()) {
+      values.emplace(name, Value{});
+      continue;
+    }
+    if (!it->is_string()) throw Error(ErrorCode::internal, "corrupt captured row: not text");
+    values.emplace(name, convert(table, i, it->get_ref<const std::string&>()));
+  }
+  return values;
+}
+
+std::optional<StoredMetadata> load_metadata(PgConnection& connection, const std::string& table,
+                                            const std::string& key, bool lock) {
+  auto result = connection.exec_prepared(
+      lock ? "SELECT state, writer_xid FROM tandem.rows WHERE tbl = $1 AND pk = $2 FOR UPDATE"
+           : "SELECT state, writer_xid FROM tandem.rows WHERE tbl = $1 AND pk = $2",
+      {table, key});
+  if (result.rows() == 0) return std::nullopt;
+  return StoredMetadata{std::string(result.text(0, 0)), result.integer(0, 1)};
+}
+
+void save_metadata(PgConnection& connection, const std::string& table, const std::string& key,
+                   const sync::RowState& state, std::int64_t writer_xid) {
+  connection.exec_prepared(
+      "INSERT INTO tandem.rows (tbl, pk, state, writer_xid) VALUES ($1, $2, $3, $4::bigint) "
+      "ON CONFLICT (tbl, pk) DO UPDATE SET state = excluded.state, writer_xid = "
+      "excluded.writer_xid",
+      {table, key, encode_row_state(state), std::to_string(writer_xid)});
+}
+
+}  // namespace tandem::storage::postgres

@@ -1,0 +1,231 @@
+// The server on PostgreSQL, end to end, in both capture modes: a throwaway cluster per test,
+// the real binary, psql and libpq as "other programs", and protocol clients over WebSockets.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "storage/postgres/pg_connection.h"
+#include "support/postgres_cluster.h"
+#include "support/server_process.h"
+#include "support/sync_test_client.h"
+#include "support/temp_dir.h"
+
+namespace tandem::testing {
+namespace {
+
+using Json = nlohmann::json;
+using storage::postgres::ConnectOptions;
+using storage::postgres::PgConnection;
+
+class PostgresEndToEnd : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    url = cluster.create_database("app");
+    cluster.psql(
+        "CREATE TABLE events (id text PRIMARY KEY, writer int NOT NULL, n int NOT NULL, "
+        "payload text)",
+        "app");
+    start();
+  }
+
+  void start() {
+    server = std::make_unique<ServerProcess>(
+        dir.path().string(),
+        std::vector<std::string>{"--database-url", url, "--capture", GetParam(), "--demo", "true",
+                                 "--track", "events"});
+  }
+
+  std::unique_ptr<SyncTestClient> synced(const std::string& user, const std::string& client_id,
+                                         auth::Role role = auth::Role::user) {
+    auto client = std::make_unique<SyncTestClient>(server->port(), ServerProcess::token(user, role),
+                                                   client_id);
+    auto welcome = client->hello();
+    EXPECT_EQ(welcome["type"], "welcome") << welcome.dump() << server->log();
+    EXPECT_TRUE(client->sync_until()) << "snapshot did not complete";
+    return client;
+  }
+
+  std::string psql(const std::string& sql) { return cluster.psql(sql, "app"); }
+
+  PostgresCluster cluster;
+  TempDir dir;
+  std::string url;
+  std::unique_ptr<ServerProcess> server;
+};
+
+TEST_P(PostgresEndToEnd, PsqlInsertUpdateDeleteReachASubscribedClient) {
+  auto admin = synced("ops", "ops-1", auth::Role::admin);
+  auto alice = synced("alice", "alice-1");
+  psql("INSERT INTO products (id, name, price) VALUES ('p-new', 'Scale', '35.00')");
+  ASSERT_TRUE(alice->wait_for([&] {
+    return alice->row("products", {{"id", "p-new"}});
+  })) << server->log();
+  EXPECT_EQ((*alice->row("products", {{"id", "p-new"}}))["name"], "Scale");
+
+  psql("UPDATE products SET price = '31.00' WHERE id = 'p-new'");
+  ASSERT_TRUE(alice->wait_for([&] {
+    auto row = alice->row("products", {{"id", "p-new"}});
+    return row && (*row)["price"] == "31.00";
+  }));
+  psql("DELETE FROM products WHERE id = 'p-new'");
+  ASSERT_TRUE(alice->wait_for([&] { return !alice->row("products", {{"id", "p-new"}}); }));
+  EXPECT_TRUE(admin->wait_for([&] { return !admin->row("products", {{"id", "p-new"}}); }));
+}
+
+TEST_P(PostgresEndToEnd, AClientUploadLandsInPostgresAndPsqlSeesIt) {
+  auto alice = synced("alice", "alice-1");
+  auto ack = alice->push({SyncTestClient::insert("past_orders", {{"id", "o-new"}},
+                                                 {{"item_name", "Filter"}, {"quantity", 3}})});
+  ASSERT_EQ(ack["type"], "ack") << ack.dump();
+  EXPECT_TRUE(ack["exceptions"].empty()) << ack.dump();
+  EXPECT_EQ(psql("SELECT item_name, quantity, owner_id FROM past_orders WHERE id = 'o-new'"),
+            "Filter|3|alice\n");
+  // The write also comes back through capture, stamped with the client's clock and id.
+  ASSERT_TRUE(alice->wait_for([&] { return alice->row("past_orders", {{"id", "o-new"}}); }));
+}
+
+TEST_P(PostgresEndToEnd, AUserNeverReadsOrWritesAnotherUsersRows) {
+  auto alice = synced("alice", "alice-1");
+  auto bob = synced("bob", "bob-1");
+  EXPECT_TRUE(alice->row("past_orders", {{"id", "o-alice-1"}}));
+  EXPECT_FALSE(alice->row("past_orders", {{"id", "o-bob-1"}}));
+  psql(
+      "INSERT INTO past_orders (id, item_name, owner_id) VALUES ('o-bob-2', 'Mug', 'bob'), "
+      "('o-alice-2', 'Cup', 'alice')");
+  ASSERT_TRUE(bob->wait_for([&] { return bob->row("past_orders", {{"id", "o-bob-2"}}); }));
+  ASSERT_TRUE(alice->wait_for([&] { return alice->row("past_orders", {{"id", "o-alice-2"}}); }));
+  EXPECT_FALSE(alice->row("past_orders", {{"id", "o-bob-2"}}));
+
+  auto ack =
+      alice->push({SyncTestClient::update("past_orders", {{"id", "o-bob-2"}}, {{"quantity", 99}}),
+                   SyncTestClient::insert("past_orders", {{"id", "o-evil"}},
+                                          {{"item_name", "X"}, {"owner_id", "bob"}}),
+                   SyncTestClient::update("products", {{"id", "p-kettle"}}, {{"price", "0.01"}})});
+  ASSERT_EQ(ack["type"], "ack") << ack.dump();
+  ASSERT_EQ(ack["exceptions"].size(), 3u) << ack.dump();
+  for (const auto& exception : ack["exceptions"]) {
+    EXPECT_EQ(exception["status"], "rejected");
+    if (exception["table"] == "past_orders") {
+      EXPECT_TRUE(exception["row"].is_null());
+    }
+  }
+  EXPECT_EQ(psql("SELECT quantity FROM past_orders WHERE id = 'o-bob-2'"), "1\n");
+  EXPECT_EQ(psql("SELECT count(*) FROM past_orders WHERE id = 'o-evil'"), "0\n");
+  EXPECT_EQ(psql("SELECT price FROM products WHERE id = 'p-kettle'"), "59.00\n");
+  EXPECT_TRUE(bob->ping());
+  EXPECT_FALSE(bob->row("past_orders", {{"id", "o-alice-2"}}));
+}
+
+TEST_P(PostgresEndToEnd, ConcurrentWritersReachTheClientExactlyOnceInCommitOrder) {
+  constexpr int kWriters = 8;
+  constexpr int kTransactions = 1000;
+  auto admin = synced("ops", "ops-1", auth::Role::admin);
+  admin->record_changes(true);
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (int writer = 0; writer < kWriters; ++writer) {
+    writers.emplace_back([&, writer] {
+      try {
+        PgConnection connection(ConnectOptions{url});
+        for (int n = 0; n < kTransactions; ++n) {
+          connection.exec("INSERT INTO events (id, writer, n) VALUES ($1, $2::int, $3::int)",
+                          {std::to_string(writer) + "-" + std::to_string(n), std::to_string(writer),
+                           std::to_string(n)});
+        }
+      } catch (const std::exception&) {
+        ++failures;
+      }
+    });
+  }
+  for (auto& thread : writers)
+    thread.join();
+  ASSERT_EQ(failures, 0);
+  ASSERT_TRUE(admin->wait_for([&] { return admin->rows("events") == kWriters * kTransactions; },
+                              std::chrono::seconds(60)))
+      << admin->rows("events") << " rows\n"
+      << server->log();
+  std::map<int, int> last_n;
+  std::set<std::string> seen;
+  for (const auto& change : admin->changes()) {
+    if (change["table"] != "events") continue;
+    EXPECT_EQ(change["op"], "insert");
+    auto id = change["pk"]["id"].get<std::string>();
+    EXPECT_TRUE(seen.insert(id).second) << "delivered twice: " << id;
+    int writer = change["row"]["writer"].get<int>();
+    int n = change["row"]["n"].get<int>();
+    auto previous = last_n.find(writer);
+    if (previous != last_n.end()) {
+      EXPECT_EQ(n, previous->second + 1) << "writer " << writer;
+    }
+    last_n[writer] = n;
+  }
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kWriters * kTransactions));
+}
+
+TEST_P(PostgresEndToEnd, ALargeRowIsCapturedAndDelivered) {
+  auto admin = synced("ops", "ops-1", auth::Role::admin);
+  std::string payload(20000, 'x');
+  for (std::size_t i = 0; i < payload.size(); i += 7)
+    payload[i] = static_cast<char>('a' + i % 26);
+  PgConnection connection(ConnectOptions{url});
+  connection.exec("INSERT INTO events (id, writer, n, payload) VALUES ('big', 0, 0, $1)",
+                  {payload});
+  // An update that leaves the large (TOASTed) value alone still delivers the whole row.
+  connection.exec("UPDATE events SET n = 1 WHERE id = 'big'");
+  ASSERT_TRUE(admin->wait_for([&] {
+    auto row = admin->row("events", {{"id", "big"}});
+    return row && (*row)["n"] == 1;
+  })) << server->log();
+  EXPECT_EQ((*admin->row("events", {{"id", "big"}}))["payload"], payload);
+}
+
+TEST_P(PostgresEndToEnd, KillingTheServerMidStreamLosesAndDuplicatesNothing) {
+  constexpr int kRows = 3000;
+  auto admin = synced("ops", "ops-1", auth::Role::admin);
+  admin->record_changes(true);
+  std::thread writer([&] {
+    PgConnection connection(ConnectOptions{url});
+    for (int n = 0; n < kRows; ++n) {
+      connection.exec("INSERT INTO events (id, writer, n) VALUES ($1, 0, $2::int)",
+                      {"k-" + std::to_string(n), std::to_string(n)});
+    }
+  });
+  ASSERT_TRUE(admin->wait_for([&] { return admin->rows("events") > 200; }));
+  server->kill9();
+  // Writes go on while the server is down; they wait in the slot or the capture table.
+  writer.join();
+  auto checkpoint = admin->checkpoint();
+  auto changes_before = admin->changes();
+  start();
+  auto again = std::make_unique<SyncTestClient>(
+      server->port(), ServerProcess::token("ops", auth::Role::admin), "ops-1");
+  again->record_changes(true);
+  again->set_checkpoint(checkpoint);
+  auto welcome = again->hello();
+  ASSERT_EQ(welcome["type"], "welcome") << welcome.dump();
+  EXPECT_FALSE(welcome["snapshot"].get<bool>());
+  ASSERT_TRUE(
+      again->wait_for([&] { return again->changes().size() + changes_before.size() >= kRows; },
+                      std::chrono::seconds(60)))
+      << server->log();
+  std::map<std::string, int> inserts;
+  auto count = [&](const std::vector<Json>& changes) {
+    for (const auto& change : changes) {
+      if (change["table"] == "events") ++inserts[change["pk"]["id"].template get<std::string>()];
+    }
+  };
+  count(changes_before);
+  count(again->changes());
+  EXPECT_EQ(inserts.size(), static_cast<std::size_t>(kRows));
+  for (const auto& [id, count] : inserts)
+    EXPECT_EQ(count, 1) << id;
+}
+
+INSTANTIATE_TEST_SUITE_P(CaptureModes, PostgresEndToEnd, ::testing::Values("logical", "trigger"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace tandem::testing
