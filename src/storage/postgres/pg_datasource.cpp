@@ -97,14 +97,7 @@ PostgresDatasource::PostgresDatasource(PostgresOptions options, sync::HlcClock& 
   m_head = m_last_seq;
   m_clock.advance_to(max_clock());
   if (m_options.capture == CaptureMode::logical) {
-    m_logical = std::make_unique<LogicalCapture>(
-        LogicalCaptureOptions{m_options.url, m_options.slot},
-        [this](std::string_view name) -> const PgTable* {
-          std::shared_lock lock(m_schema_mutex);
-          return find_table(name);
-        },
-        m_clock, [this](std::uint64_t seq) { publish_head(seq); });
-    m_logical->start();
+    if (!m_tables.empty()) start_logical_capture();
   } else {
     // Rows captured while the server was down are logged before anyone reads.
     PgTransaction txn(writer);
@@ -189,6 +182,7 @@ Result<TableSchema> PostgresDatasource::track(std::string_view table) {
     load_tables(connection);
     install_capture(connection);
     txn.commit();
+    follow_tracking(connection);
     log::info("table tracked", {{"table", name}, {"columns", introspected->schema.columns.size()}});
     return introspected->schema;
   });
@@ -210,6 +204,7 @@ Status PostgresDatasource::untrack(std::string_view table) {
     load_tables(connection);
     install_capture(connection);
     txn.commit();
+    follow_tracking(connection);
     log::info("table untracked", {{"table", name}});
     return ok_status();
   });
@@ -280,7 +275,9 @@ Result<HardResetReport> PostgresDatasource::hard_reset(
 }
 
 void PostgresDatasource::append_owned_by_capture(std::vector<CapturedChange> changes) {
-  if (m_logical) {
+  if (m_options.capture == CaptureMode::logical) {
+    std::lock_guard lock(m_logical_mutex);
+    if (!m_logical) throw Error(ErrorCode::unavailable, "logical capture is not running");
     m_logical->append(std::move(changes));
     return;
   }
@@ -505,13 +502,15 @@ SnapshotPage PostgresDatasource::read_snapshot(const SnapshotRequest& request) {
   std::string where;
   if (request.filter_column) {
     params.push_back(to_param(table, *request.filter_column, request.filter_value));
-    where += fmt::format(" WHERE {} = $1::{}", quote_identifier(*request.filter_column),
+    where += fmt::format(" WHERE t.{} = $1::{}", quote_identifier(*request.filter_column),
                          table.type_of(*request.filter_column).name);
   }
+  // Qualified by the table alias: the select list casts every column to text under its own
+  // name, and an unqualified ORDER BY would sort by that text (10 before 9).
   std::string key_list;
   for (const auto& column : table.schema.primary_key) {
     if (!key_list.empty()) key_list += ", ";
-    key_list += quote_identifier(column);
+    key_list += "t." + quote_identifier(column);
   }
   if (request.after_key) {
     std::string after;
@@ -523,7 +522,7 @@ SnapshotPage PostgresDatasource::read_snapshot(const SnapshotRequest& request) {
     }
     where += fmt::format("{} ({}) > ({})", where.empty() ? " WHERE" : " AND", key_list, after);
   }
-  auto sql = fmt::format("SELECT {} FROM {}{} ORDER BY {} LIMIT {}", text_columns_sql(table),
+  auto sql = fmt::format("SELECT {} FROM {} AS t{} ORDER BY {} LIMIT {}", text_columns_sql(table, "t"),
                          quote_identifier(table.schema.name), where, key_list, request.limit + 1);
   auto reader = lease_reader();
   auto result = reader->exec(sql, params);
@@ -549,6 +548,7 @@ DatasourceHealth PostgresDatasource::health() {
     auto horizon = read_meta(*reader, "horizon_seq");
     health.oldest_seq = horizon ? std::stoull(*horizon) + 1 : 1;
     health.detail = fmt::format("capture: {}", capture_mode_name(m_options.capture));
+    std::lock_guard lock(m_logical_mutex);
     if (m_logical) health.detail += "; " + m_logical->describe(*reader);
   } catch (const Error& error) {
     health.detail = std::string(error.message());

@@ -90,6 +90,10 @@ class PostgresDatasource final : public Datasource {
   void run_pushes(std::vector<PushJob>& jobs);
   std::vector<PushResult> apply_pushes(std::vector<PushJob>& jobs);
   void ensure_folded(PgConnection& connection);
+  void start_logical_capture();
+  // Logical mode: starts capture when the first table is tracked, stops it and drops the
+  // slot when the last one is untracked.
+  void follow_tracking(PgConnection& connection);
   void append_owned_by_capture(std::vector<CapturedChange> changes);
   void move_capture(PgConnection& connection);
   void load_tables(PgConnection& connection);
@@ -124,6 +128,9 @@ class PostgresDatasource final : public Datasource {
   std::uint64_t m_last_seq = 0;  // trigger mode: the writer's own counter (writer thread only)
   std::chrono::steady_clock::time_point m_last_prune{};
 
+  // Replaced only by the writer thread, under m_logical_mutex; other threads use it under
+  // that mutex (the capture thread never takes it).
+  std::mutex m_logical_mutex;
   std::unique_ptr<LogicalCapture> m_logical;
 };
 
