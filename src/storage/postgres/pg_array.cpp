@@ -1,5 +1,7 @@
 #include "storage/postgres/pg_array.h"
 
+#include "storage/postgres/json_text.h"
+
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
@@ -196,7 +198,7 @@ class LiteralReader {
 
 // ---- JSON -> PostgreSQL literal --------------------------------------------------------
 
-// Walks JSON text that nlohmann has already accepted as valid, keeping each value's source
+// Walks JSON text that is_json_text has already accepted, keeping each value's source
 // span: numbers and objects go to PostgreSQL verbatim.
 class JsonWriter {
  public:
@@ -349,7 +351,11 @@ class JsonWriter {
     while (m_json[m_pos] != '"')
       m_pos += m_json[m_pos] == '\\' ? 2 : 1;
     ++m_pos;
-    return nlohmann::json::parse(m_json.substr(start, m_pos - start)).get<std::string>();
+    try {
+      return nlohmann::json::parse(m_json.substr(start, m_pos - start)).get<std::string>();
+    } catch (const nlohmann::json::exception&) {
+      fail("a string has an invalid \\u escape (a lone surrogate)");
+    }
   }
 
   std::string_view number_span() {
@@ -401,7 +407,7 @@ Result<std::string> to_json(std::string_view literal, ElementKind kind, char del
 }
 
 Result<std::string> from_json(std::string_view json, ElementKind kind, char delimiter) {
-  if (!nlohmann::json::accept(json))
+  if (!is_json_text(json))
     return Error(ErrorCode::invalid_mutation, "an array value must be JSON text; this is not JSON");
   try {
     return JsonWriter(json, kind, delimiter).write();
