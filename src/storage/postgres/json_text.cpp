@@ -152,7 +152,8 @@ class Checker {
 
   bool digits() {
     std::size_t start = m_pos;
-    while (peek() >= '0' && peek() <= '9') ++m_pos;
+    while (peek() >= '0' && peek() <= '9')
+      ++m_pos;
     return m_pos > start;
   }
 
@@ -169,7 +170,8 @@ class Checker {
     return true;
   }
   void skip_space() {
-    while (peek() == ' ' || peek() == '\t' || peek() == '\n' || peek() == '\r') ++m_pos;
+    while (peek() == ' ' || peek() == '\t' || peek() == '\n' || peek() == '\r')
+      ++m_pos;
   }
 
   std::string_view m_text;

@@ -1,6 +1,7 @@
 #include "storage/postgres/pg_array.h"
 
 #include "storage/postgres/json_text.h"
+#include "storage/postgres/pg_datetime.h"
 
 #include <fmt/format.h>
 
@@ -27,6 +28,19 @@ bool iequals(std::string_view a, std::string_view b) {
     if (x != y) return false;
   }
   return true;
+}
+
+std::optional<datetime::Kind> datetime_kind(ElementKind kind) {
+  switch (kind) {
+    case ElementKind::date:
+      return datetime::Kind::date;
+    case ElementKind::timestamp:
+      return datetime::Kind::timestamp;
+    case ElementKind::timestamptz:
+      return datetime::Kind::timestamptz;
+    default:
+      return std::nullopt;
+  }
 }
 
 bool is_special_number(std::string_view text) {
@@ -163,6 +177,14 @@ class LiteralReader {
           return;
         }
         fail(fmt::format("element '{}' is not a boolean", text));
+      case ElementKind::date:
+      case ElementKind::timestamp:
+      case ElementKind::timestamptz: {
+        auto wire = datetime::from_pg(*datetime_kind(m_kind), text);
+        if (!wire) fail(std::string(wire.error().message()));
+        out += nlohmann::json(*wire).dump();
+        return;
+      }
       case ElementKind::json:
       case ElementKind::string:
         break;
@@ -290,6 +312,10 @@ class JsonWriter {
         return;
       case ElementKind::number:
         fail(fmt::format("element {} is a boolean, not a number", index));
+      case ElementKind::date:
+      case ElementKind::timestamp:
+      case ElementKind::timestamptz:
+        fail(fmt::format("element {} is a boolean, not a date/time", index));
       case ElementKind::json:
       case ElementKind::string:
         quote(out, value ? "true" : "false");
@@ -308,6 +334,10 @@ class JsonWriter {
           return;
         }
         fail(fmt::format("element {} ({}) is not a boolean (0 or 1)", index, number));
+      case ElementKind::date:
+      case ElementKind::timestamp:
+      case ElementKind::timestamptz:
+        fail(fmt::format("element {} is a number, not a date/time", index));
       case ElementKind::json:
       case ElementKind::string:
         quote(out, number);
@@ -328,6 +358,14 @@ class JsonWriter {
           return;
         }
         fail(fmt::format("element {} is not a boolean", index));
+      case ElementKind::date:
+      case ElementKind::timestamp:
+      case ElementKind::timestamptz: {
+        auto pg = datetime::to_pg(*datetime_kind(m_kind), text);
+        if (!pg) fail(fmt::format("element {}: {}", index, pg.error().message()));
+        quote(out, *pg);
+        return;
+      }
       case ElementKind::json:
       case ElementKind::string:
         break;

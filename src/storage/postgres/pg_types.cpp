@@ -110,6 +110,12 @@ array::ElementKind element_kind(const PgType& type) {
     case Family::json:
     case Family::jsonb:
       return array::ElementKind::json;
+    case Family::date:
+      return array::ElementKind::date;
+    case Family::timestamp:
+      return array::ElementKind::timestamp;
+    case Family::timestamptz:
+      return array::ElementKind::timestamptz;
     default:
       return array::ElementKind::string;
   }
@@ -375,8 +381,7 @@ PgText json_to_pg(const PgType& type, const Value& value) {
     return refused(type, value, "JSON has no NaN or Infinity");
   auto text = text_of(type, value);
   if (!text) return text.error();
-  if (!is_json_text(*text))
-    return refused(type, value, fmt::format("'{}' is not JSON", *text));
+  if (!is_json_text(*text)) return refused(type, value, fmt::format("'{}' is not JSON", *text));
   return std::optional<std::string>(std::move(*text));
 }
 

@@ -53,9 +53,8 @@ std::vector<TypeCases> type_cases() {
        {"'3.141592653589793'", "'-0'", "'1e308'", "'5e-324'", "'NaN'", "'-Infinity'", "'0.1'",
         "'1.2345678901234568e+17'", "'123456789012345678'", "'2.2250738585072014e-308'"}},
       {"numeric",
-       {"'1.500'", "'1234567890123456789012345678901234567890.0123456789'", "'NaN'",
-        "'Infinity'", "'-Infinity'", "'-0.000001'", "'0.00000000000000000000000000000000000001'",
-        "'1e20'"}},
+       {"'1.500'", "'1234567890123456789012345678901234567890.0123456789'", "'NaN'", "'Infinity'",
+        "'-Infinity'", "'-0.000001'", "'0.00000000000000000000000000000000000001'", "'1e20'"}},
       {"numeric(10,2)", {"'12.30'", "'-99999999.99'"}},
       {"boolean", {"true", "false"}},
       {"text",
@@ -68,7 +67,8 @@ std::vector<TypeCases> type_cases() {
        {"'2024-01-02 03:04:05.123456+00'", "'2024-01-02 03:04:05.5+05:30'",
         "'0044-03-15 12:00:00+00 BC'", "'294276-12-31 23:59:59.999999+00'",
         "'4714-11-24 00:00:00+00 BC'", "'infinity'", "'-infinity'", "'1900-01-01 00:00:00+00'",
-        "'2000-01-01 00:00:00.000001+00'", "'0001-01-01 00:00:00+00'", "'1970-01-01 00:00:00.1+00'"}},
+        "'2000-01-01 00:00:00.000001+00'", "'0001-01-01 00:00:00+00'",
+        "'1970-01-01 00:00:00.1+00'"}},
       {"timestamp",
        {"'2024-01-02 03:04:05.1'", "'0001-01-01 00:00:00 BC'", "'294276-12-31 23:59:59.999999'",
         "'infinity'", "'1999-12-31 23:59:59.999999'"}},
@@ -76,7 +76,8 @@ std::vector<TypeCases> type_cases() {
       {"date",
        {"'2024-02-29'", "'0044-03-15 BC'", "'5874897-12-31'", "'4714-11-24 BC'", "'infinity'",
         "'-infinity'", "'0001-01-01'"}},
-      {"uuid", {"'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'", "'00000000-0000-0000-0000-000000000000'"}},
+      {"uuid",
+       {"'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'", "'00000000-0000-0000-0000-000000000000'"}},
       {"json",
        {R"('{"a": [1, 2.50, "é😀\u00e9"],  "b": {"c": null}, "a": 1e400}')", R"('"s"')", "'[]'",
         "' 5 '"}},
@@ -161,8 +162,12 @@ class PgTypesCluster : public ::testing::Test {
     auto rows = rows_of(s_cluster->psql(query));
     if (rows.size() != 1 || rows[0].size() != 7) throw std::runtime_error("cannot describe");
     const auto& r = rows[0];
-    return PgType{static_cast<std::uint32_t>(std::stoul(r[0])), r[1], r[2].empty() ? '\0' : r[2][0],
-                  static_cast<std::uint32_t>(std::stoul(r[3])), r[4], r[5].empty() ? '\0' : r[5][0],
+    return PgType{static_cast<std::uint32_t>(std::stoul(r[0])),
+                  r[1],
+                  r[2].empty() ? '\0' : r[2][0],
+                  static_cast<std::uint32_t>(std::stoul(r[3])),
+                  r[4],
+                  r[5].empty() ? '\0' : r[5][0],
                   r[6].empty() ? ',' : r[6][0]};
   }
 
@@ -223,7 +228,8 @@ TEST_F(PgTypesCluster, EveryValueSurvivesTheRoundTripThroughTandem) {
 TEST_F(PgTypesCluster, TimestamptzReadsTheSameUnderAnyTimeZone) {
   auto utc = read_all(kSessionSettings);
   auto cases = type_cases();
-  for (const char* zone : {"Asia/Kolkata", "America/Los_Angeles", "Europe/Paris", "Pacific/Chatham"}) {
+  for (const char* zone :
+       {"Asia/Kolkata", "America/Los_Angeles", "Europe/Paris", "Pacific/Chatham"}) {
     auto local = read_all(fmt::format("SET DateStyle=ISO; SET TimeZone='{}';\n", zone));
     for (std::size_t t = 0; t < cases.size(); ++t) {
       if (cases[t].sql_type.rfind("timestamptz", 0) != 0) continue;
@@ -254,11 +260,11 @@ TEST_F(PgTypesCluster, ByteaReadsTheSameInEscapeFormat) {
 }
 
 TEST_F(PgTypesCluster, BuiltinDescriptionsMatchTheCatalog) {
-  std::vector<std::uint32_t> oids{pg_oid::boolean, pg_oid::bytea,  pg_oid::name,   pg_oid::int8,
-                                  pg_oid::int2,    pg_oid::int4,   pg_oid::text,   pg_oid::json,
-                                  pg_oid::float4,  pg_oid::float8, pg_oid::bpchar, pg_oid::varchar,
-                                  pg_oid::date,    pg_oid::timestamp, pg_oid::timestamptz,
-                                  pg_oid::numeric, pg_oid::uuid,   pg_oid::jsonb};
+  std::vector<std::uint32_t> oids{
+      pg_oid::boolean, pg_oid::bytea,   pg_oid::name, pg_oid::int8,      pg_oid::int2,
+      pg_oid::int4,    pg_oid::text,    pg_oid::json, pg_oid::float4,    pg_oid::float8,
+      pg_oid::bpchar,  pg_oid::varchar, pg_oid::date, pg_oid::timestamp, pg_oid::timestamptz,
+      pg_oid::numeric, pg_oid::uuid,    pg_oid::jsonb};
   std::string sql;
   for (auto oid : oids) {
     sql += fmt::format(
@@ -271,8 +277,12 @@ TEST_F(PgTypesCluster, BuiltinDescriptionsMatchTheCatalog) {
   auto rows = rows_of(s_cluster->psql(sql));
   ASSERT_EQ(rows.size(), oids.size() * 2);
   for (const auto& r : rows) {
-    PgType catalog{static_cast<std::uint32_t>(std::stoul(r[0])), r[1], r[2][0],
-                   static_cast<std::uint32_t>(std::stoul(r[3])), r[4], r[5].empty() ? '\0' : r[5][0],
+    PgType catalog{static_cast<std::uint32_t>(std::stoul(r[0])),
+                   r[1],
+                   r[2][0],
+                   static_cast<std::uint32_t>(std::stoul(r[3])),
+                   r[4],
+                   r[5].empty() ? '\0' : r[5][0],
                    r[6][0]};
     // Without a modifier format_type says "character", which as a cast means char(1) and
     // would truncate; the builtin description casts to the unlimited "bpchar".

@@ -76,7 +76,9 @@ void expect_unreadable(std::uint32_t oid, std::string_view pg_output, std::strin
       << result.error().message();
 }
 
-Value blob(std::initializer_list<std::uint8_t> bytes) { return Value{Blob(bytes)}; }
+Value blob(std::initializer_list<std::uint8_t> bytes) {
+  return Value{Blob(bytes)};
+}
 
 // ---- one table per type ----------------------------------------------------------------
 
@@ -91,18 +93,18 @@ TEST(PgTypesRoundTrip, Integers) {
 }
 
 TEST(PgTypesRoundTrip, FloatsAreRealsExceptNanAndInfinityWhichAreText) {
-  expect_round_trips(pg_oid::float8,
-                     {{"3.141592653589793", 3.141592653589793, "3.141592653589793"},
-                      {"0.1", 0.1, "0.1"},
-                      {"-0", -0.0, "-0"},
-                      {"1e+308", 1e308, "1e+308"},
-                      {"5e-324", 5e-324, "5e-324"},
-                      {"1.7976931348623157e+308", 1.7976931348623157e308,
-                       "1.7976931348623157e+308"},
-                      {"1.2345678901234568e+17", 1.2345678901234568e17, "1.2345678901234568e+17"},
-                      {"NaN", "NaN", "NaN"},
-                      {"Infinity", "Infinity", "Infinity"},
-                      {"-Infinity", "-Infinity", "-Infinity"}});
+  expect_round_trips(
+      pg_oid::float8,
+      {{"3.141592653589793", 3.141592653589793, "3.141592653589793"},
+       {"0.1", 0.1, "0.1"},
+       {"-0", -0.0, "-0"},
+       {"1e+308", 1e308, "1e+308"},
+       {"5e-324", 5e-324, "5e-324"},
+       {"1.7976931348623157e+308", 1.7976931348623157e308, "1.7976931348623157e+308"},
+       {"1.2345678901234568e+17", 1.2345678901234568e17, "1.2345678901234568e+17"},
+       {"NaN", "NaN", "NaN"},
+       {"Infinity", "Infinity", "Infinity"},
+       {"-Infinity", "-Infinity", "-Infinity"}});
   expect_round_trips(pg_oid::float4, {{"3.4028235e+38", 3.4028235e38, "3.4028235e+38"},
                                       {"1.1", 1.1, "1.1"},
                                       {"-1.5e-07", -1.5e-07, "-1.5e-07"},
@@ -150,8 +152,7 @@ TEST(PgTypesRoundTrip, TimestamptzIsUtcWithZAndTrimmedFraction) {
         "2000-02-29 23:59:59.000001+00"},
        {"0044-03-15 12:00:00+00 BC", "-000043-03-15T12:00:00Z", "0044-03-15 12:00:00.000000+00 BC"},
        {"0001-01-01 00:30:00+01", "0000-12-31T23:30:00Z", "0001-12-31 23:30:00.000000+00 BC"},
-       {"4714-11-24 00:00:00+00 BC", "-004713-11-24T00:00:00Z",
-        "4714-11-24 00:00:00.000000+00 BC"},
+       {"4714-11-24 00:00:00+00 BC", "-004713-11-24T00:00:00Z", "4714-11-24 00:00:00.000000+00 BC"},
        {"294276-12-31 23:59:59.999999+00", "+294276-12-31T23:59:59.999999Z",
         "294276-12-31 23:59:59.999999+00"},
        {"10000-01-01 00:00:00+00", "+010000-01-01T00:00:00Z", "10000-01-01 00:00:00.000000+00"},
@@ -160,12 +161,12 @@ TEST(PgTypesRoundTrip, TimestamptzIsUtcWithZAndTrimmedFraction) {
 }
 
 TEST(PgTypesRoundTrip, TimestampHasNoZone) {
-  expect_round_trips(pg_oid::timestamp,
-                     {{"2024-01-02 03:04:05.1", "2024-01-02T03:04:05.1", "2024-01-02 03:04:05.100000"},
-                      {"2024-01-02 00:00:00", "2024-01-02T00:00:00", "2024-01-02 00:00:00.000000"},
-                      {"0001-01-01 00:00:00 BC", "0000-01-01T00:00:00",
-                       "0001-01-01 00:00:00.000000 BC"},
-                      {"infinity", "infinity", "infinity"}});
+  expect_round_trips(
+      pg_oid::timestamp,
+      {{"2024-01-02 03:04:05.1", "2024-01-02T03:04:05.1", "2024-01-02 03:04:05.100000"},
+       {"2024-01-02 00:00:00", "2024-01-02T00:00:00", "2024-01-02 00:00:00.000000"},
+       {"0001-01-01 00:00:00 BC", "0000-01-01T00:00:00", "0001-01-01 00:00:00.000000 BC"},
+       {"infinity", "infinity", "infinity"}});
 }
 
 TEST(PgTypesRoundTrip, Dates) {
@@ -193,18 +194,17 @@ TEST(PgTypesRoundTrip, ByteaIsABlob) {
 }
 
 TEST(PgTypesRoundTrip, ArraysAreJson) {
-  expect_round_trips(1007, {{"{1,2,NULL}", "[1,2,null]", "{1,2,NULL}"},
-                            {"{}", "[]", "{}"},
-                            {"{{1,2},{3,4}}", "[[1,2],[3,4]]", "{{1,2},{3,4}}"},
-                            {"{{{1},{2}},{{3},{4}}}", "[[[1],[2]],[[3],[4]]]",
-                             "{{{1},{2}},{{3},{4}}}"},
-                            {"{-2147483648}", "[-2147483648]", "{-2147483648}"}});
-  expect_round_trips(
-      1009, {{R"({"a,b","c\"d","e\\f","{}",NULL,"NULL"," x ","",plain,é😀})",
-              R"(["a,b","c\"d","e\\f","{}",null,"NULL"," x ","","plain","é😀"])",
-              R"({"a,b","c\"d","e\\f","{}",NULL,"NULL"," x ","","plain","é😀"})"},
-             {R"({{a,"b}"},{NULL,"c d"}})", R"([["a","b}"],[null,"c d"]])",
-              R"({{"a","b}"},{NULL,"c d"}})"}});
+  expect_round_trips(1007,
+                     {{"{1,2,NULL}", "[1,2,null]", "{1,2,NULL}"},
+                      {"{}", "[]", "{}"},
+                      {"{{1,2},{3,4}}", "[[1,2],[3,4]]", "{{1,2},{3,4}}"},
+                      {"{{{1},{2}},{{3},{4}}}", "[[[1],[2]],[[3],[4]]]", "{{{1},{2}},{{3},{4}}}"},
+                      {"{-2147483648}", "[-2147483648]", "{-2147483648}"}});
+  expect_round_trips(1009, {{R"({"a,b","c\"d","e\\f","{}",NULL,"NULL"," x ","",plain,é😀})",
+                             R"(["a,b","c\"d","e\\f","{}",null,"NULL"," x ","","plain","é😀"])",
+                             R"({"a,b","c\"d","e\\f","{}",NULL,"NULL"," x ","","plain","é😀"})"},
+                            {R"({{a,"b}"},{NULL,"c d"}})", R"([["a","b}"],[null,"c d"]])",
+                             R"({{"a","b}"},{NULL,"c d"}})"}});
   expect_round_trips(1000, {{"{t,f,NULL}", "[true,false,null]", "{t,f,NULL}"}});
   expect_round_trips(
       1231, {{"{1.500,NaN,12345678901234567890123456789012345678901.5,-Infinity}",
@@ -212,9 +212,13 @@ TEST(PgTypesRoundTrip, ArraysAreJson) {
               R"({1.500,"NaN",12345678901234567890123456789012345678901.5,"-Infinity"})"}});
   expect_round_trips(1022, {{"{-0,1e+100,Infinity,0.1}", R"([-0,1e+100,"Infinity",0.1])",
                              R"({-0,1e+100,"Infinity",0.1})"}});
-  expect_round_trips(1185, {{R"({"2024-01-02 03:04:05+00",NULL})",
-                             R"(["2024-01-02 03:04:05+00",null])",
-                             R"({"2024-01-02 03:04:05+00",NULL})"}});
+  expect_round_trips(1185, {{R"({"2024-01-02 03:04:05+05:30",NULL,infinity})",
+                             R"(["2024-01-01T21:34:05Z",null,"infinity"])",
+                             R"({"2024-01-01 21:34:05.000000+00",NULL,"infinity"})"}});
+  expect_round_trips(1182, {{R"({2024-01-02,"0044-03-15 BC"})", R"(["2024-01-02","-000043-03-15"])",
+                             R"({"2024-01-02","0044-03-15 BC"})"}});
+  expect_round_trips(1115, {{R"({"2024-01-02 03:04:05.5"})", R"(["2024-01-02T03:04:05.5"])",
+                             R"({"2024-01-02 03:04:05.500000"})"}});
   expect_round_trips(3807, {{R"({"{\"a\": 1}","[1, 2]"})", R"(["{\"a\": 1}","[1, 2]"])",
                              R"({"{\"a\": 1}","[1, 2]"})"}});
 }
@@ -245,6 +249,7 @@ TEST(PgTypesReading, UnexpectedOutputIsAnInternalError) {
   expect_unreadable(1000, "{t,x}", "not a boolean");
   expect_unreadable(1009, R"({"a)", "unterminated");
   expect_unreadable(1007, "{{{{{{{1}}}}}}}", "6 dimensions");
+  expect_unreadable(1185, "{\"2024-01-02 03:04:05\"}", "DateStyle ISO");
 }
 
 TEST(PgTypesReading, ArrayElementsMayBeSpacedOrEscapedOnInput) {
@@ -355,7 +360,8 @@ TEST(PgTypesWriting, TimestampsAcceptIsoVariantsAndNormalizeToUtc) {
 TEST(PgTypesWriting, UuidsAreValidated) {
   expect_param(pg_oid::uuid, "{A0EEBC99-9C0B4EF8-BB6D6BB9-BD380A11}",
                "{A0EEBC99-9C0B4EF8-BB6D6BB9-BD380A11}");
-  expect_param(pg_oid::uuid, "a0eebc999c0b4ef8bb6d6bb9bd380a11", "a0eebc999c0b4ef8bb6d6bb9bd380a11");
+  expect_param(pg_oid::uuid, "a0eebc999c0b4ef8bb6d6bb9bd380a11",
+               "a0eebc999c0b4ef8bb6d6bb9bd380a11");
   expect_refused(pg_oid::uuid, "not-a-uuid", "'not-a-uuid' is not a UUID");
   expect_refused(pg_oid::uuid, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1", "not a UUID");
   expect_refused(pg_oid::uuid, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11-", "not a UUID");
@@ -372,14 +378,33 @@ TEST(PgTypesWriting, JsonMustBeJson) {
 }
 
 TEST(PgTypesWriting, JsonSyntaxIsCheckedAsPostgreSqlDoes) {
-  for (std::string ok : {"1e400", " [1, -0.5E+3, \"\\u00e9\\n\"] ", "{}", "[]", "\"\"", "true",
-                         "{\"a\": {\"b\": [null, false]}}", "123456789012345678901234567890",
-                         "\"é😀\""})
+  for (std::string ok :
+       {"1e400", " [1, -0.5E+3, \"\\u00e9\\n\"] ", "{}", "[]", "\"\"", "true",
+        "{\"a\": {\"b\": [null, false]}}", "123456789012345678901234567890", "\"é😀\""})
     expect_param(pg_oid::json, Value(ok), ok);
-  for (std::string bad : {"", " ", "{\"a\":1,}", "[1,]", "01", "1.", ".5", "-", "1e", "+1",
-                          "[1] x", "\"\\u12\"", "\"\\x\"", "\"tab\there\"", "'s'", "NaN",
-                          "{1: 2}", "[\"\xff\"]", "[\"\xc3\"]", "[\"\xed\xa0\x80\"]",
-                          "[\"\xc0\xaf\"]", "tru", "nul"})
+  for (std::string bad : {"",
+                          " ",
+                          "{\"a\":1,}",
+                          "[1,]",
+                          "01",
+                          "1.",
+                          ".5",
+                          "-",
+                          "1e",
+                          "+1",
+                          "[1] x",
+                          "\"\\u12\"",
+                          "\"\\x\"",
+                          "\"tab\there\"",
+                          "'s'",
+                          "NaN",
+                          "{1: 2}",
+                          "[\"\xff\"]",
+                          "[\"\xc3\"]",
+                          "[\"\xed\xa0\x80\"]",
+                          "[\"\xc0\xaf\"]",
+                          "tru",
+                          "nul"})
     expect_refused(pg_oid::json, Value(bad), "is not JSON");
   expect_refused(pg_oid::jsonb, Value(std::string(1001, '[') + std::string(1001, ']')), "not JSON");
   expect_param(pg_oid::jsonb, Value(std::string(1000, '[') + std::string(1000, ']')),
@@ -411,6 +436,9 @@ TEST(PgTypesWriting, ArraysAreRectangularJsonArraysOfTheRightElements) {
   expect_refused(1009, R"([{"a":1}])", "element 0 is an object");
   expect_refused(1009, R"(["a\u0000b"])", "NUL");
   expect_refused(1007, "[[[[[[[1]]]]]]]", "more than 6");
+  expect_refused(1182, R"(["2024-02-30"])", "element 0: '2024-02-30' is not a date");
+  expect_refused(1185, "[1]", "element 0 is a number, not a date/time");
+  expect_refused(1185, "[true]", "element 0 is a boolean, not a date/time");
 }
 
 // ---- classification ------------------------------------------------------------------

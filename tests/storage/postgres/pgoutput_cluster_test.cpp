@@ -53,7 +53,8 @@ SELECT 'slot' FROM pg_create_logical_replication_slot('s', 'pgoutput');
       auto second = line.find('|', first + 1);
       Change change;
       change.lsn = parse_lsn(line.substr(0, first)).value();
-      change.xid = static_cast<std::uint32_t>(std::stoul(line.substr(first + 1, second - first - 1)));
+      change.xid =
+          static_cast<std::uint32_t>(std::stoul(line.substr(first + 1, second - first - 1)));
       auto bytes = hex_decode(line.substr(second + 1)).value();
       change.bytes.assign(bytes.begin(), bytes.end());
       auto decoded = decode_pgoutput(change.bytes);
@@ -74,12 +75,17 @@ SELECT 'slot' FROM pg_create_logical_replication_slot('s', 'pgoutput');
 template <typename T>
 const T& as(const Change& change) {
   if (!std::holds_alternative<T>(change.message))
-    throw std::runtime_error("unexpected message type at index " + std::to_string(change.message.index()));
+    throw std::runtime_error("unexpected message type at index " +
+                             std::to_string(change.message.index()));
   return std::get<T>(change.message);
 }
 
-TupleColumn text(std::string s) { return {TupleColumn::Kind::text, std::move(s)}; }
-TupleColumn null() { return {TupleColumn::Kind::null, {}}; }
+TupleColumn text(std::string s) {
+  return {TupleColumn::Kind::text, std::move(s)};
+}
+TupleColumn null() {
+  return {TupleColumn::Kind::null, {}};
+}
 
 // Checks a transaction's Begin and Commit against each other and against the clock.
 void expect_transaction(const Change& begin_change, const Change& commit_change) {
@@ -124,29 +130,32 @@ COMMIT;
   auto changes = peek();
 
   std::vector<std::size_t> kinds;
-  for (const auto& change : changes) kinds.push_back(change.message.index());
+  for (const auto& change : changes)
+    kinds.push_back(change.message.index());
   // Begin 0, Commit 1, Origin 2, Relation 3, Type 4, Insert 5, Update 6, Delete 7,
   // Truncate 8, Message 9.
-  std::vector<std::size_t> expected{0, 4, 3, 5, 1,  // insert: Type mood, Relation items
-                                    0, 6, 1,        // update, key unchanged
-                                    0, 6, 1,        // update of the key
-                                    0, 6, 1,        // big TOASTed value
-                                    0, 6, 1,        // update, big unchanged
-                                    0, 3, 5, 1,     // insert into full_items
-                                    0, 6, 1,        // update with full old row
-                                    0, 7, 1,        // delete, full
-                                    0, 7, 1,        // delete, key
+  std::vector<std::size_t> expected{0, 4, 3, 5, 1,     // insert: Type mood, Relation items
+                                    0, 6, 1,           // update, key unchanged
+                                    0, 6, 1,           // update of the key
+                                    0, 6, 1,           // big TOASTed value
+                                    0, 6, 1,           // update, big unchanged
+                                    0, 3, 5, 1,        // insert into full_items
+                                    0, 6, 1,           // update with full old row
+                                    0, 7, 1,           // delete, full
+                                    0, 7, 1,           // delete, key
                                     0, 4, 3, 3, 8, 1,  // truncate, relations sent again
                                     0, 9, 1,           // transactional message
                                     9,                 // non-transactional message
                                     0, 2, 3, 5, 1};    // insert with an origin
   std::string printed;
-  for (auto kind : kinds) printed += std::to_string(kind) + ",";
+  for (auto kind : kinds)
+    printed += std::to_string(kind) + ",";
   ASSERT_EQ(kinds, expected) << printed;
   for (std::size_t i = 0; i < changes.size(); ++i) {
     if (changes[i].message.index() == 0) {
       std::size_t end = i;
-      while (changes[end].message.index() != 1) ++end;
+      while (changes[end].message.index() != 1)
+        ++end;
       expect_transaction(changes[i], changes[end]);
     }
   }
@@ -160,18 +169,17 @@ COMMIT;
   EXPECT_EQ(items.name, "items");
   EXPECT_EQ(items.replica_identity, 'd');
   std::vector<RelationColumn> columns{
-      {1, "id", 23, -1},        {0, "name", 25, -1},     {0, "price", 1700, (10 << 16 | 2) + 4},
-      {0, "tags", 1009, -1},    {0, "data", 3802, -1},   {0, "created", 1184, -1},
-      {0, "payload", 17, -1},   {0, "flag", 16, -1},     {0, "feeling", mood_oid, -1},
+      {1, "id", 23, -1},      {0, "name", 25, -1},   {0, "price", 1700, (10 << 16 | 2) + 4},
+      {0, "tags", 1009, -1},  {0, "data", 3802, -1}, {0, "created", 1184, -1},
+      {0, "payload", 17, -1}, {0, "flag", 16, -1},   {0, "feeling", mood_oid, -1},
       {0, "big", 25, -1}};
   EXPECT_EQ(items.columns, columns);
 
   const auto& insert = as<InsertMessage>(changes[3]);
   EXPECT_EQ(insert.relation_oid, items_oid);
-  EXPECT_EQ(insert.new_tuple,
-            (TupleData{text("1"), text("a"), text("1.50"), text(R"({x,"y z"})"),
-                       text(R"({"k": 1})"), text("2024-01-02 03:04:05.123456+00"), text("\\x00ff"),
-                       text("t"), text("happy"), null()}));
+  EXPECT_EQ(insert.new_tuple, (TupleData{text("1"), text("a"), text("1.50"), text(R"({x,"y z"})"),
+                                         text(R"({"k": 1})"), text("2024-01-02 03:04:05.123456+00"),
+                                         text("\\x00ff"), text("t"), text("happy"), null()}));
   // The tuple's text goes straight into the type mapping.
   std::vector<Value> values;
   for (std::size_t c = 0; c < columns.size(); ++c) {
@@ -184,8 +192,8 @@ COMMIT;
     values.push_back(value_from_pg_text(pg_type, insert.new_tuple[c].data).value());
   }
   EXPECT_EQ(values, (std::vector<Value>{1, "a", "1.50", R"(["x","y z"])", R"({"k": 1})",
-                                        "2024-01-02T03:04:05.123456Z", Blob{0x00, 0xff}, 1,
-                                        "happy", Value{}}));
+                                        "2024-01-02T03:04:05.123456Z", Blob{0x00, 0xff}, 1, "happy",
+                                        Value{}}));
 
   const auto& same_key = as<UpdateMessage>(changes[6]);
   EXPECT_FALSE(same_key.old_kind.has_value());
@@ -194,7 +202,8 @@ COMMIT;
   const auto& new_key = as<UpdateMessage>(changes[9]);
   EXPECT_EQ(new_key.old_kind, OldTupleKind::key);
   EXPECT_EQ(new_key.old_tuple[0], text("1"));
-  for (std::size_t c = 1; c < new_key.old_tuple.size(); ++c) EXPECT_EQ(new_key.old_tuple[c], null());
+  for (std::size_t c = 1; c < new_key.old_tuple.size(); ++c)
+    EXPECT_EQ(new_key.old_tuple[c], null());
   EXPECT_EQ(new_key.new_tuple[0], text("2"));
 
   const auto& toasted = as<UpdateMessage>(changes[12]);
@@ -237,7 +246,8 @@ COMMIT;
   EXPECT_EQ(immediate.content, "now");
 
   EXPECT_EQ(as<OriginMessage>(changes[41]), (OriginMessage{0x12345678, "upstream"}));
-  EXPECT_EQ(as<InsertMessage>(changes[43]).new_tuple, (TupleData{text("3"), text("from upstream")}));
+  EXPECT_EQ(as<InsertMessage>(changes[43]).new_tuple,
+            (TupleData{text("3"), text("from upstream")}));
 
   // Every prefix of every real message is refused, never misread.
   for (const auto& change : changes) {

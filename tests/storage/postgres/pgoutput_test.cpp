@@ -38,7 +38,8 @@ class Bytes {
 
  private:
   Bytes& big_endian(std::uint64_t v, int size) {
-    for (int i = size - 1; i >= 0; --i) m_data.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    for (int i = size - 1; i >= 0; --i)
+      m_data.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
     return *this;
   }
   std::string m_data;
@@ -52,8 +53,12 @@ T decode_as(std::string_view bytes) {
   return std::get<T>(*result);
 }
 
-TupleColumn text(std::string s) { return {TupleColumn::Kind::text, std::move(s)}; }
-TupleColumn null() { return {TupleColumn::Kind::null, {}}; }
+TupleColumn text(std::string s) {
+  return {TupleColumn::Kind::text, std::move(s)};
+}
+TupleColumn null() {
+  return {TupleColumn::Kind::null, {}};
+}
 
 // Every strict prefix of a valid message is malformed, and so is the message with one more
 // byte; none of them reads out of bounds (the sanitizer build checks).
@@ -130,20 +135,14 @@ TEST(PgOutput, TypeNamesANonBuiltinType) {
 }
 
 TEST(PgOutput, InsertCarriesEveryColumnKind) {
-  auto bytes = Bytes()
-                   .tag('I')
-                   .u32(16385)
-                   .tag('N')
-                   .u16(4)
-                   .value('t', "42")
-                   .tag('n')
-                   .tag('u')
-                   .value('b', std::string("\x00\xff", 2));
+  auto bytes = Bytes().tag('I').u32(16385).tag('N').u16(4).value('t', "42").tag('n').tag('u').value(
+      'b', std::string("\x00\xff", 2));
   auto insert = decode_as<InsertMessage>(bytes);
   EXPECT_EQ(insert.relation_oid, 16385u);
-  EXPECT_EQ(insert.new_tuple,
-            (TupleData{text("42"), null(), {TupleColumn::Kind::unchanged_toast, {}},
-                       {TupleColumn::Kind::binary, std::string("\x00\xff", 2)}}));
+  EXPECT_EQ(insert.new_tuple, (TupleData{text("42"),
+                                         null(),
+                                         {TupleColumn::Kind::unchanged_toast, {}},
+                                         {TupleColumn::Kind::binary, std::string("\x00\xff", 2)}}));
   expect_every_truncation_fails(bytes);
 }
 
@@ -163,9 +162,17 @@ TEST(PgOutput, UpdateWithoutOldTuple) {
 }
 
 TEST(PgOutput, UpdateWithOldKey) {
-  auto bytes =
-      Bytes().tag('U').u32(7).tag('K').u16(2).value('t', "1").tag('n').tag('N').u16(2).value(
-          't', "2").value('t', "b");
+  auto bytes = Bytes()
+                   .tag('U')
+                   .u32(7)
+                   .tag('K')
+                   .u16(2)
+                   .value('t', "1")
+                   .tag('n')
+                   .tag('N')
+                   .u16(2)
+                   .value('t', "2")
+                   .value('t', "b");
   auto update = decode_as<UpdateMessage>(bytes);
   EXPECT_EQ(update.old_kind, OldTupleKind::key);
   EXPECT_EQ(update.old_tuple, (TupleData{text("1"), null()}));
@@ -174,8 +181,8 @@ TEST(PgOutput, UpdateWithOldKey) {
 }
 
 TEST(PgOutput, UpdateWithFullOldRow) {
-  auto bytes = Bytes().tag('U').u32(7).tag('O').u16(1).value('t', "a").tag('N').u16(1).value(
-      't', "b");
+  auto bytes =
+      Bytes().tag('U').u32(7).tag('O').u16(1).value('t', "a").tag('N').u16(1).value('t', "b");
   auto update = decode_as<UpdateMessage>(bytes);
   EXPECT_EQ(update.old_kind, OldTupleKind::full);
   EXPECT_EQ(update.old_tuple, (TupleData{text("a")}));
@@ -238,7 +245,8 @@ TEST(PgOutput, CorruptTuplesAreMalformedWithoutHugeAllocations) {
   auto negative = decode_pgoutput(Bytes().tag('I').u32(1).tag('N').u16(1).tag('t').u32(0xffffffff));
   ASSERT_FALSE(negative.ok());
   EXPECT_NE(negative.error().message().find("negative length"), std::string_view::npos);
-  auto huge_length = decode_pgoutput(Bytes().tag('I').u32(1).tag('N').u16(1).tag('t').u32(1u << 30));
+  auto huge_length =
+      decode_pgoutput(Bytes().tag('I').u32(1).tag('N').u16(1).tag('t').u32(1u << 30));
   EXPECT_FALSE(huge_length.ok());
   EXPECT_FALSE(decode_pgoutput(Bytes().tag('I').u32(1).tag('N').u16(65535)).ok());
   EXPECT_FALSE(decode_pgoutput(Bytes().tag('R').u32(1).str("").str("t").tag('d').u16(65535)).ok());
@@ -286,8 +294,8 @@ TEST(ReplicationFraming, UnknownFrameIsMalformed) {
 }
 
 TEST(ReplicationFraming, StandbyStatusUpdateIsTheDocumentedThirtyFourBytes) {
-  auto bytes = encode_standby_status_update({0x0102030405060708, 0x1112131415161718,
-                                             0x2122232425262728, 0x3132333435363738, true});
+  auto bytes = encode_standby_status_update(
+      {0x0102030405060708, 0x1112131415161718, 0x2122232425262728, 0x3132333435363738, true});
   EXPECT_EQ(bytes, Bytes()
                        .tag('r')
                        .u64(0x0102030405060708)
@@ -310,7 +318,9 @@ TEST(Lsn, FormatsAndParsesAsPostgreSqlPrintsIt) {
     EXPECT_FALSE(parse_lsn(bad).has_value()) << bad;
 }
 
-TEST(PgTime, EpochIsTwoThousandUtc) { EXPECT_EQ(kPgEpochUnixMicros, 946684800LL * 1000000); }
+TEST(PgTime, EpochIsTwoThousandUtc) {
+  EXPECT_EQ(kPgEpochUnixMicros, 946684800LL * 1000000);
+}
 
 }  // namespace
 }  // namespace tandem::storage::postgres
