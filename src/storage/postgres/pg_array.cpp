@@ -1,5 +1,8 @@
 #include "storage/postgres/pg_array.h"
 
+#include "storage/postgres/json_text.h"
+#include "storage/postgres/pg_datetime.h"
+
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
@@ -25,6 +28,19 @@ bool iequals(std::string_view a, std::string_view b) {
     if (x != y) return false;
   }
   return true;
+}
+
+std::optional<datetime::Kind> datetime_kind(ElementKind kind) {
+  switch (kind) {
+    case ElementKind::date:
+      return datetime::Kind::date;
+    case ElementKind::timestamp:
+      return datetime::Kind::timestamp;
+    case ElementKind::timestamptz:
+      return datetime::Kind::timestamptz;
+    default:
+      return std::nullopt;
+  }
 }
 
 bool is_special_number(std::string_view text) {
@@ -161,6 +177,14 @@ class LiteralReader {
           return;
         }
         fail(fmt::format("element '{}' is not a boolean", text));
+      case ElementKind::date:
+      case ElementKind::timestamp:
+      case ElementKind::timestamptz: {
+        auto wire = datetime::from_pg(*datetime_kind(m_kind), text);
+        if (!wire) fail(std::string(wire.error().message()));
+        out += nlohmann::json(*wire).dump();
+        return;
+      }
       case ElementKind::json:
       case ElementKind::string:
         break;
@@ -196,7 +220,7 @@ class LiteralReader {
 
 // ---- JSON -> PostgreSQL literal --------------------------------------------------------
 
-// Walks JSON text that nlohmann has already accepted as valid, keeping each value's source
+// Walks JSON text that is_json_text has already accepted, keeping each value's source
 // span: numbers and objects go to PostgreSQL verbatim.
 class JsonWriter {
  public:
@@ -288,6 +312,10 @@ class JsonWriter {
         return;
       case ElementKind::number:
         fail(fmt::format("element {} is a boolean, not a number", index));
+      case ElementKind::date:
+      case ElementKind::timestamp:
+      case ElementKind::timestamptz:
+        fail(fmt::format("element {} is a boolean, not a date/time", index));
       case ElementKind::json:
       case ElementKind::string:
         quote(out, value ? "true" : "false");
@@ -306,6 +334,10 @@ class JsonWriter {
           return;
         }
         fail(fmt::format("element {} ({}) is not a boolean (0 or 1)", index, number));
+      case ElementKind::date:
+      case ElementKind::timestamp:
+      case ElementKind::timestamptz:
+        fail(fmt::format("element {} is a number, not a date/time", index));
       case ElementKind::json:
       case ElementKind::string:
         quote(out, number);
@@ -326,6 +358,14 @@ class JsonWriter {
           return;
         }
         fail(fmt::format("element {} is not a boolean", index));
+      case ElementKind::date:
+      case ElementKind::timestamp:
+      case ElementKind::timestamptz: {
+        auto pg = datetime::to_pg(*datetime_kind(m_kind), text);
+        if (!pg) fail(fmt::format("element {}: {}", index, pg.error().message()));
+        quote(out, *pg);
+        return;
+      }
       case ElementKind::json:
       case ElementKind::string:
         break;
@@ -349,7 +389,11 @@ class JsonWriter {
     while (m_json[m_pos] != '"')
       m_pos += m_json[m_pos] == '\\' ? 2 : 1;
     ++m_pos;
-    return nlohmann::json::parse(m_json.substr(start, m_pos - start)).get<std::string>();
+    try {
+      return nlohmann::json::parse(m_json.substr(start, m_pos - start)).get<std::string>();
+    } catch (const nlohmann::json::exception&) {
+      fail("a string has an invalid \\u escape (a lone surrogate)");
+    }
   }
 
   std::string_view number_span() {
@@ -401,7 +445,7 @@ Result<std::string> to_json(std::string_view literal, ElementKind kind, char del
 }
 
 Result<std::string> from_json(std::string_view json, ElementKind kind, char delimiter) {
-  if (!nlohmann::json::accept(json))
+  if (!is_json_text(json))
     return Error(ErrorCode::invalid_mutation, "an array value must be JSON text; this is not JSON");
   try {
     return JsonWriter(json, kind, delimiter).write();

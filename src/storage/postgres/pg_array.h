@@ -4,6 +4,7 @@
 // `{1,NULL,3}` <-> `[1,null,3]`, `{{"a b",c},{"\"",NULL}}` <-> `[["a b","c"],["\"",null]]`.
 // Number elements keep their digits verbatim (so a 40-digit numeric survives); NaN and
 // ±Infinity become the strings "NaN", "Infinity", "-Infinity"; booleans are true/false;
+// dates and timestamps are strings in the same wire form as scalar ones (pg_datetime.h);
 // every other element is a JSON string holding its PostgreSQL text form. Arrays with
 // explicit bounds (`[0:1]={1,2}`) are refused: JSON cannot keep the lower bound.
 #pragma once
@@ -19,7 +20,10 @@ enum class ElementKind {
   number,   // int2/int4/int8/float4/float8/numeric: JSON numbers
   boolean,  // JSON true/false
   json,     // json/jsonb: JSON strings; JSON objects are also accepted on the way in
-  string,   // everything else: JSON strings
+  date,     // JSON strings in the wire form of dates and timestamps
+  timestamp,
+  timestamptz,
+  string,  // everything else: JSON strings
 };
 
 // PostgreSQL's array output -> JSON text. An `internal` error when `literal` is not an array

@@ -6,9 +6,9 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
-#include <nlohmann/json.hpp>
 
 #include "common/base64.h"
+#include "storage/postgres/json_text.h"
 #include "storage/postgres/pg_array.h"
 #include "storage/postgres/pg_datetime.h"
 
@@ -55,7 +55,7 @@ constexpr Builtin kBuiltins[] = {
     {pg_oid::json, "json", 'U', 199, Family::json},
     {pg_oid::float4, "real", 'N', 1021, Family::float4},
     {pg_oid::float8, "double precision", 'N', 1022, Family::float8},
-    {pg_oid::bpchar, "character", 'S', 1014, Family::text},
+    {pg_oid::bpchar, "bpchar", 'S', 1014, Family::text},
     {pg_oid::varchar, "character varying", 'S', 1015, Family::text},
     {pg_oid::date, "date", 'D', 1182, Family::date},
     {pg_oid::timestamp, "timestamp without time zone", 'D', 1115, Family::timestamp},
@@ -110,6 +110,12 @@ array::ElementKind element_kind(const PgType& type) {
     case Family::json:
     case Family::jsonb:
       return array::ElementKind::json;
+    case Family::date:
+      return array::ElementKind::date;
+    case Family::timestamp:
+      return array::ElementKind::timestamp;
+    case Family::timestamptz:
+      return array::ElementKind::timestamptz;
     default:
       return array::ElementKind::string;
   }
@@ -375,8 +381,7 @@ PgText json_to_pg(const PgType& type, const Value& value) {
     return refused(type, value, "JSON has no NaN or Infinity");
   auto text = text_of(type, value);
   if (!text) return text.error();
-  if (!nlohmann::json::accept(*text))
-    return refused(type, value, fmt::format("'{}' is not JSON", *text));
+  if (!is_json_text(*text)) return refused(type, value, fmt::format("'{}' is not JSON", *text));
   return std::optional<std::string>(std::move(*text));
 }
 
@@ -464,7 +469,9 @@ Result<Value> value_from_pg_text(const PgType& type, std::string_view text) {
     case Family::float8:
       return float_from_pg(text);
     case Family::boolean:
-      if (text == "t" || text == "f") return Value{std::int64_t{text == "t" ? 1 : 0}};
+      // `t`/`f` is the output function's; `true`/`false` is what a `::text` cast prints.
+      if (text == "t" || text == "true") return Value{std::int64_t{1}};
+      if (text == "f" || text == "false") return Value{std::int64_t{0}};
       return internal(fmt::format("cannot read PostgreSQL boolean '{}'", text));
     case Family::timestamptz:
       return as_value(datetime::from_pg(datetime::Kind::timestamptz, text));
