@@ -112,8 +112,42 @@ PostgresDatasource::PostgresDatasource(PostgresOptions options, sync::HlcClock& 
   m_writer = std::thread([this] { writer_loop(); });
 }
 
-PostgresDatasource::~PostgresDatasource() {
-  close();
+PostgresDatasource::~PostgresDatasource() { close(); }
+
+void PostgresDatasource::start_logical_capture() {
+  auto capture = std::make_unique<LogicalCapture>(
+      LogicalCaptureOptions{m_options.url, m_options.slot},
+      [this](std::string_view name) -> const PgTable* {
+        std::shared_lock lock(m_schema_mutex);
+        return find_table(name);
+      },
+      m_clock, [this](std::uint64_t seq) { publish_head(seq); });
+  capture->start();
+  std::lock_guard lock(m_logical_mutex);
+  m_logical = std::move(capture);
+}
+
+void PostgresDatasource::follow_tracking(PgConnection& connection) {
+  if (m_options.capture != CaptureMode::logical) return;
+  bool tracking = false;
+  {
+    std::shared_lock lock(m_schema_mutex);
+    tracking = !m_tables.empty();
+  }
+  if (tracking && !m_logical) {
+    start_logical_capture();
+  } else if (!tracking && m_logical) {
+    // Nothing is tracked: a slot left behind would make PostgreSQL keep WAL forever.
+    std::unique_ptr<LogicalCapture> capture;
+    {
+      std::lock_guard lock(m_logical_mutex);
+      capture = std::move(m_logical);
+    }
+    capture->stop();
+    LogicalCapture::drop_slot(connection, m_options.slot);
+    write_meta(connection, "capture_lsn", "0/0");
+    log::info("replication slot dropped: no table is tracked", {{"slot", m_options.slot}});
+  }
 }
 
 void PostgresDatasource::close() {
