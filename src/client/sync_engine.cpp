@@ -77,6 +77,8 @@ void SyncEngine::set_token(std::string token) {
     std::lock_guard lock(m_mutex);
     m_options.token = std::move(token);
     m_token_changed = true;
+    // Waiters must not see the failure the old token caused.
+    if (m_status.state == SyncState::failed) m_status.state = SyncState::connecting;
   }
   m_changed.notify_all();
 }
