@@ -318,6 +318,14 @@ void LocalStore::apply_change(const protocol::ChangeReceived& received,
   base.seq = change.seq;
   base.epoch = m_epoch;
   save_base(table.schema.name, key, pk, base);
+  // The echo of this replica's own write: the listeners heard of the write when it was made.
+  // When its acknowledgement came first, the echoes of a run of writes to one row replay the
+  // row's intermediate states, which are not news either.
+  if (change.stamp.node == m_client_id) {
+    std::vector<ChangeEvent> echoes;
+    refresh(table, key, pk, Origin::remote, echoes);
+    return;
+  }
   refresh(table, key, pk, Origin::remote, events);
 }
 

@@ -111,6 +111,11 @@ struct Recorded {
   bool operator==(const Recorded&) const = default;
 };
 
+void PrintTo(const Recorded& event, std::ostream* out) {
+  *out << event.table << " op=" << event.op << " " << event.pk
+       << (event.origin == TANDEM_ORIGIN_LOCAL ? " local" : " remote");
+}
+
 TEST_F(ClientEndToEnd, ListenerFiresOncePerAppliedChange) {
   auto a = replica("a", "root", auth::Role::admin);
   auto b = replica("b", "root2", auth::Role::admin);
