@@ -56,7 +56,8 @@ TEST_F(ClientEndToEnd, OfflineEditsAndConcurrentEditsConvergeToTheMergeRule) {
   b->remove("items", R"({"id":"r3"})");
   next_millisecond();
   a->update("items", R"({"id":"r3"})", R"({"a":"after the delete"})");  // an update cannot revive
-  EXPECT_EQ(a->query("SELECT b FROM items WHERE id = 'r2'"), std::vector<std::string>{R"({"b":100})"});
+  EXPECT_EQ(a->query("SELECT b FROM items WHERE id = 'r2'"),
+            std::vector<std::string>{R"({"b":100})"});
   b->wait_synced();
 
   auto options = fast_options();
@@ -167,11 +168,11 @@ TEST_F(ClientEndToEnd, WriteTheServerRefusesIsReportedWithItsRowAndUndoneLocally
   alice->wait_synced();
   std::mutex mutex;
   std::vector<std::pair<int, std::string>> errors;
-  alice->set_error_handler([&](int code, const std::string&, const std::string* table,
-                               const std::string* pk) {
-    std::lock_guard lock(mutex);
-    if (table) errors.emplace_back(code, *table + " " + *pk);
-  });
+  alice->set_error_handler(
+      [&](int code, const std::string&, const std::string* table, const std::string* pk) {
+        std::lock_guard lock(mutex);
+        if (table) errors.emplace_back(code, *table + " " + *pk);
+      });
   // Public tables are read-only for users: the replica already knows.
   try {
     alice->insert("products", R"({"id":"p-new","name":"x"})");

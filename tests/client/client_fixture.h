@@ -86,8 +86,8 @@ class ClientEndToEnd : public ::testing::Test {
     std::filesystem::create_directories(server_dir());
     exec_sql(server_dir() + "/tandem.db",
              "CREATE TABLE items (id TEXT PRIMARY KEY, a TEXT, b INTEGER, c REAL)");
-    server = std::make_unique<ServerProcess>(server_dir(),
-                                             std::vector<std::string>{"--demo", "true", "--track", "items"});
+    server = std::make_unique<ServerProcess>(
+        server_dir(), std::vector<std::string>{"--demo", "true", "--track", "items"});
   }
 
   std::string server_dir() const { return dir.file("server"); }

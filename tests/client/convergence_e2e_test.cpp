@@ -56,9 +56,12 @@ TEST_F(ClientEndToEnd, RandomEditsDisconnectsAndServerRestartsConvergeEverywhere
   std::vector<std::unique_ptr<sdk::Database>> clients;
   std::vector<bool> online;
   auto options = fast_options();
-  auto token = [](int i) { return ServerProcess::token("admin" + std::to_string(i), auth::Role::admin); };
+  auto token = [](int i) {
+    return ServerProcess::token("admin" + std::to_string(i), auth::Role::admin);
+  };
   for (int i = 0; i < kClients; ++i) {
-    clients.push_back(replica("r" + std::to_string(i), "admin" + std::to_string(i), auth::Role::admin));
+    clients.push_back(
+        replica("r" + std::to_string(i), "admin" + std::to_string(i), auth::Role::admin));
     online.push_back(true);
   }
   for (auto& client : clients)
@@ -95,8 +98,9 @@ TEST_F(ClientEndToEnd, RandomEditsDisconnectsAndServerRestartsConvergeEverywhere
     // Let sync interleave with the writes now and then.
     if (step % 40 == 39) {
       int j = writer.pick(kClients);
-      if (online[j]) eventually([&] { return clients[j]->status().pending_uploads == 0; },
-                                std::chrono::milliseconds(300));
+      if (online[j])
+        eventually([&] { return clients[j]->status().pending_uploads == 0; },
+                   std::chrono::milliseconds(300));
     }
   }
   ASSERT_EQ(restarts, 2);

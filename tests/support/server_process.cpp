@@ -39,10 +39,10 @@ void ServerProcess::restart() {
 void ServerProcess::launch(std::uint16_t port) {
   auto port_file = m_data_dir + "/port";
   std::filesystem::remove(port_file);
-  std::vector<std::string> args = {binary_path(), "serve",    "--address",    "127.0.0.1",
-                                   "--port",      std::to_string(port), "--port-file",  port_file,
-                                   "--data-dir",  m_data_dir, "--jwt-secret", kTestSecret,
-                                   "--threads",   "2"};
+  std::vector<std::string> args = {
+      binary_path(),        "serve",       "--address", "127.0.0.1",  "--port",
+      std::to_string(port), "--port-file", port_file,   "--data-dir", m_data_dir,
+      "--jwt-secret",       kTestSecret,   "--threads", "2"};
   args.insert(args.end(), m_extra_args.begin(), m_extra_args.end());
   m_pid = ::fork();
   if (m_pid == 0) {
