@@ -1,10 +1,11 @@
-// The `tandem` command: serve, token, tables.
+// The `tandem` command: serve, token, tables, client.
 #include <fmt/format.h>
 #include <signal.h>
 #include <CLI/CLI.hpp>
 
 #include <iostream>
 
+#include "cli/client_command.h"
 #include "cli/commands.h"
 #include "common/error.h"
 
@@ -13,13 +14,14 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "tandem 0.1.0");
   tandem::cli::Commands commands(app);
+  tandem::cli::ClientCommand client(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     return app.exit(error);
   }
   try {
-    return commands.run();
+    return client.parsed() ? client.run() : commands.run();
   } catch (const tandem::Error& error) {
     std::cerr << "tandem: " << error.message() << "\n";
     return error.code() == tandem::ErrorCode::config_invalid ? 2 : 1;

@@ -50,6 +50,14 @@ std::string_view error_code_name(ErrorCode code) noexcept {
   return "internal";
 }
 
+std::optional<ErrorCode> parse_error_code(std::string_view name) noexcept {
+  for (int i = 0; i <= static_cast<int>(ErrorCode::rate_limited); ++i) {
+    auto code = static_cast<ErrorCode>(i);
+    if (error_code_name(code) == name) return code;
+  }
+  return std::nullopt;
+}
+
 int http_status(ErrorCode code) noexcept {
   switch (code) {
     case ErrorCode::ok:

@@ -9,6 +9,7 @@
 //    `main`: each of those catches once and maps the code with the functions below.
 #pragma once
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -43,6 +44,9 @@ enum class ErrorCode {
 
 // Protocol name of a code, e.g. "unauthenticated".
 std::string_view error_code_name(ErrorCode code) noexcept;
+
+// The code of a protocol name (the inverse of error_code_name); none for an unknown name.
+std::optional<ErrorCode> parse_error_code(std::string_view name) noexcept;
 
 // HTTP status for a code, e.g. 401 for unauthenticated.
 int http_status(ErrorCode code) noexcept;

@@ -31,6 +31,8 @@ class Codec {
 
   // Client side.
   virtual std::string encode(const ClientMessage& message) const = 0;
+  // malformed_message (naming the field), unknown_message_type, or a server message.
+  virtual Result<ServerMessageReceived> decode_server(std::string_view frame) const = 0;
 };
 
 std::unique_ptr<Codec> make_json_codec();

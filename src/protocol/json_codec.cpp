@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "common/value_json.h"
 #include "protocol/codec.h"
 
@@ -152,6 +154,273 @@ Result<ClientMessage> decode_ping(const json& object) {
   return ClientMessage{ping};
 }
 
+// ---- server messages, decoded by clients ----------------------------------------------
+
+Result<bool> bool_field(const json& object, std::string_view name) {
+  auto value = field(object, name, json::value_t::boolean);
+  if (!value) return value.error();
+  return (*value)->get<bool>();
+}
+
+Result<Row> row_field(const json& object, std::string_view name) {
+  auto value = field(object, name, json::value_t::object);
+  if (!value) return value.error();
+  return row_from_json(**value);
+}
+
+Result<std::vector<std::string>> names_field(const json& object, std::string_view name) {
+  auto value = field(object, name, json::value_t::array);
+  if (!value) return value.error();
+  std::vector<std::string> names;
+  for (const auto& item : **value) {
+    if (!item.is_string()) return malformed(fmt::format("field '{}' must hold strings", name));
+    names.push_back(item.get<std::string>());
+  }
+  return names;
+}
+
+Result<Checkpoint> checkpoint_field(const json& object) {
+  auto value = field(object, "checkpoint", json::value_t::object);
+  if (!value) return value.error();
+  return decode_checkpoint(**value);
+}
+
+Result<ColumnSchema> decode_column(const json& object) {
+  if (!object.is_object()) return malformed("a column must be an object");
+  ColumnSchema column;
+  auto name = text_field(object, "name");
+  if (!name) return name.error();
+  column.name = std::move(*name);
+  auto type_name = text_field(object, "type");
+  if (!type_name) return type_name.error();
+  // A type a newer server added reads as `any`: values still travel as Value.
+  column.type = parse_column_type(*type_name).value_or(ColumnType::any);
+  column.declared_type = object.value("declared_type", std::string());
+  column.not_null = object.value("not_null", false);
+  column.has_default = object.value("has_default", false);
+  return column;
+}
+
+Result<TableInfo> decode_table(const json& object) {
+  if (!object.is_object()) return malformed("a table must be an object");
+  TableInfo info;
+  auto name = text_field(object, "name");
+  if (!name) return name.error();
+  info.schema.name = std::move(*name);
+  auto key = names_field(object, "primary_key");
+  if (!key) return key.error();
+  if (key->empty())
+    return malformed(fmt::format("table '{}' has no primary key", info.schema.name));
+  info.schema.primary_key = std::move(*key);
+  auto columns = field(object, "columns", json::value_t::array);
+  if (!columns) return columns.error();
+  for (const auto& item : **columns) {
+    auto column = decode_column(item);
+    if (!column) return column.error();
+    info.schema.columns.push_back(std::move(*column));
+  }
+  for (std::size_t i = 0; i < info.schema.primary_key.size(); ++i) {
+    auto column =
+        std::find_if(info.schema.columns.begin(), info.schema.columns.end(),
+                     [&](const ColumnSchema& c) { return c.name == info.schema.primary_key[i]; });
+    if (column == info.schema.columns.end()) {
+      return malformed(fmt::format("table '{}': key column '{}' is not among its columns",
+                                   info.schema.name, info.schema.primary_key[i]));
+    }
+    column->primary_key_position = static_cast<int>(i) + 1;
+  }
+  info.is_private = object.value("access", std::string()) == "private";
+  info.owner_column = object.value("owner_column", std::string());
+  info.writable = object.value("writable", false);
+  return info;
+}
+
+Result<ServerMessageReceived> decode_welcome(const json& object) {
+  Welcome welcome;
+  auto protocol = field(object, "protocol", json::value_t::number_integer);
+  if (!protocol) return protocol.error();
+  auto user = text_field(object, "user");
+  if (!user) return user.error();
+  welcome.user = std::move(*user);
+  welcome.role = object.value("role", std::string("user"));
+  auto seq = seq_field(object, "server_seq");
+  if (!seq) return seq.error();
+  welcome.server_seq = *seq;
+  auto snapshot = bool_field(object, "snapshot");
+  if (!snapshot) return snapshot.error();
+  welcome.snapshot = *snapshot;
+  auto tables = field(object, "tables", json::value_t::array);
+  if (!tables) return tables.error();
+  for (const auto& item : **tables) {
+    auto table = decode_table(item);
+    if (!table) return table.error();
+    welcome.tables.push_back(std::move(*table));
+  }
+  return ServerMessageReceived{std::move(welcome)};
+}
+
+Result<ServerMessageReceived> decode_snapshot_begin(const json& object) {
+  SnapshotBeginReceived received;
+  auto seq = seq_field(object, "seq");
+  if (!seq) return seq.error();
+  received.begin.seq = *seq;
+  auto reset = bool_field(object, "reset");
+  if (!reset) return reset.error();
+  received.begin.reset = *reset;
+  auto rows = field(object, "rows", json::value_t::number_unsigned, true);
+  if (!rows) return rows.error();
+  if (*rows) received.rows = (*rows)->get<std::uint64_t>();
+  return ServerMessageReceived{std::move(received)};
+}
+
+Result<ServerMessageReceived> decode_snapshot_rows(const json& object) {
+  SnapshotRowsReceived received;
+  auto table = text_field(object, "table");
+  if (!table) return table.error();
+  received.table = std::move(*table);
+  auto rows = field(object, "rows", json::value_t::array);
+  if (!rows) return rows.error();
+  received.rows.reserve((*rows)->size());
+  for (const auto& item : **rows) {
+    auto row = row_from_json(item);
+    if (!row) return row.error();
+    received.rows.push_back(std::move(*row));
+  }
+  auto checkpoint = checkpoint_field(object);
+  if (!checkpoint) return checkpoint.error();
+  received.checkpoint = std::move(*checkpoint);
+  return ServerMessageReceived{std::move(received)};
+}
+
+Result<ServerMessageReceived> decode_snapshot_end(const json& object) {
+  auto checkpoint = checkpoint_field(object);
+  if (!checkpoint) return checkpoint.error();
+  return ServerMessageReceived{SnapshotEnd{std::move(*checkpoint)}};
+}
+
+Result<ChangeReceived> decode_change(const json& object, std::size_t index) {
+  auto in_change = [&](const Error& error) {
+    return malformed(fmt::format("changes[{}]: {}", index, error.message()));
+  };
+  if (!object.is_object()) return malformed(fmt::format("changes[{}] must be an object", index));
+  ChangeReceived received;
+  sync::Change& change = received.change;
+  auto seq = seq_field(object, "seq");
+  if (!seq) return in_change(seq.error());
+  change.seq = *seq;
+  auto table = text_field(object, "table");
+  if (!table) return in_change(table.error());
+  change.table = std::move(*table);
+  auto op_name = text_field(object, "op");
+  if (!op_name) return in_change(op_name.error());
+  auto op = sync::parse_op(*op_name);
+  if (!op) return in_change(malformed("op must be insert, update or delete"));
+  change.op = *op;
+  auto pk = row_field(object, "pk");
+  if (!pk) return in_change(pk.error());
+  change.pk = std::move(*pk);
+  auto row = row_field(object, "row");
+  if (!row) return in_change(row.error());
+  change.row = std::move(*row);
+  auto hlc_text = text_field(object, "hlc");
+  if (!hlc_text) return in_change(hlc_text.error());
+  auto hlc = sync::Hlc::parse(*hlc_text);
+  if (!hlc) return in_change(malformed("hlc must be 16 lower-case hex digits"));
+  change.stamp.hlc = *hlc;
+  change.stamp.node = object.value("node", std::string());
+  change.committed_at_ms = object.value("at", std::int64_t{0});
+  if (change.op == sync::Op::update) {
+    auto changed = names_field(object, "changed");
+    if (!changed) return in_change(changed.error());
+    received.changed = std::move(*changed);
+  }
+  return received;
+}
+
+Result<ServerMessageReceived> decode_changes(const json& object) {
+  ChangesReceived received;
+  auto checkpoint = checkpoint_field(object);
+  if (!checkpoint) return checkpoint.error();
+  received.checkpoint = std::move(*checkpoint);
+  auto changes = field(object, "changes", json::value_t::array);
+  if (!changes) return changes.error();
+  received.changes.reserve((*changes)->size());
+  std::size_t index = 0;
+  for (const auto& item : **changes) {
+    auto change = decode_change(item, index++);
+    if (!change) return change.error();
+    received.changes.push_back(std::move(*change));
+  }
+  return ServerMessageReceived{std::move(received)};
+}
+
+Result<AckException> decode_ack_exception(const json& object) {
+  if (!object.is_object()) return malformed("an ack exception must be an object");
+  AckException item;
+  auto seq = seq_field(object, "client_seq");
+  if (!seq) return seq.error();
+  item.client_seq = *seq;
+  auto status = text_field(object, "status");
+  if (!status) return status.error();
+  if (*status != "rejected" && *status != "superseded") {
+    return malformed("an ack exception's status must be rejected or superseded");
+  }
+  item.rejected = *status == "rejected";
+  if (item.rejected) {
+    item.code = parse_error_code(object.value("code", std::string())).value_or(ErrorCode::internal);
+    item.message = object.value("message", std::string());
+  }
+  auto table = text_field(object, "table");
+  if (!table) return table.error();
+  item.table = std::move(*table);
+  auto pk = row_field(object, "pk");
+  if (!pk) return pk.error();
+  item.pk = std::move(*pk);
+  auto row = field(object, "row", json::value_t::object, true);
+  if (!row) return row.error();
+  if (*row) {
+    auto values = row_from_json(**row);
+    if (!values) return values.error();
+    item.row = std::move(*values);
+  }
+  return item;
+}
+
+Result<ServerMessageReceived> decode_ack(const json& object) {
+  Ack ack;
+  auto seq = seq_field(object, "client_seq");
+  if (!seq) return seq.error();
+  ack.client_seq = *seq;
+  auto exceptions = field(object, "exceptions", json::value_t::array, true);
+  if (!exceptions) return exceptions.error();
+  if (*exceptions) {
+    for (const auto& item : **exceptions) {
+      auto exception = decode_ack_exception(item);
+      if (!exception) return exception.error();
+      ack.exceptions.push_back(std::move(*exception));
+    }
+  }
+  return ServerMessageReceived{std::move(ack)};
+}
+
+Result<ServerMessageReceived> decode_error(const json& object) {
+  ErrorMessage error;
+  auto code = text_field(object, "code");
+  if (!code) return code.error();
+  error.code = parse_error_code(*code).value_or(ErrorCode::internal);
+  error.message = object.value("message", std::string());
+  error.fatal = object.value("fatal", false);
+  return ServerMessageReceived{std::move(error)};
+}
+
+Result<ServerMessageReceived> decode_pong(const json& object) {
+  Pong pong;
+  auto id = field(object, "id", json::value_t::number_integer, true);
+  if (!id) return id.error();
+  if (*id) pong.id = (*id)->get<std::int64_t>();
+  return ServerMessageReceived{pong};
+}
+
 json encode_checkpoint(const Checkpoint& checkpoint) {
   json object = {{"seq", checkpoint.seq}};
   if (checkpoint.snapshot) {
@@ -293,6 +562,24 @@ class JsonCodec final : public Codec {
     }
     frame += "]}";
     return frame;
+  }
+
+  Result<ServerMessageReceived> decode_server(std::string_view frame) const override {
+    json object = json::parse(frame, nullptr, false);
+    if (object.is_discarded()) return malformed("the frame is not valid JSON");
+    if (!object.is_object()) return malformed("a message must be a JSON object");
+    auto type = text_field(object, "type");
+    if (!type) return type.error();
+    if (*type == "changes") return decode_changes(object);
+    if (*type == "snapshot_rows") return decode_snapshot_rows(object);
+    if (*type == "ack") return decode_ack(object);
+    if (*type == "welcome") return decode_welcome(object);
+    if (*type == "snapshot_begin") return decode_snapshot_begin(object);
+    if (*type == "snapshot_end") return decode_snapshot_end(object);
+    if (*type == "error") return decode_error(object);
+    if (*type == "pong") return decode_pong(object);
+    return Error(ErrorCode::unknown_message_type,
+                 fmt::format("unknown message type '{}'", type->substr(0, 64)));
   }
 
   std::string encode(const ClientMessage& message) const override {

@@ -113,4 +113,32 @@ struct Pong {
 using ServerMessage =
     std::variant<Welcome, SnapshotBegin, SnapshotRows, SnapshotEnd, Ack, ErrorMessage, Pong>;
 
+// ---- server -> client, as a client decodes them ---------------------------------------
+// The server encodes snapshot pages and change frames from borrowed or pre-encoded data; a
+// client decodes them into these owning forms.
+
+struct SnapshotBeginReceived {
+  SnapshotBegin begin;
+  std::optional<std::uint64_t> rows;  // the server's estimate of the rows to come, if sent
+};
+
+struct SnapshotRowsReceived {
+  std::string table;
+  std::vector<Row> rows;
+  Checkpoint checkpoint;
+};
+
+struct ChangeReceived {
+  sync::Change change;               // `old` is empty: the wire carries only the names in `changed`
+  std::vector<std::string> changed;  // update: the columns the change wrote
+};
+
+struct ChangesReceived {
+  std::vector<ChangeReceived> changes;
+  Checkpoint checkpoint;
+};
+
+using ServerMessageReceived = std::variant<Welcome, SnapshotBeginReceived, SnapshotRowsReceived,
+                                           SnapshotEnd, ChangesReceived, Ack, ErrorMessage, Pong>;
+
 }  // namespace tandem::protocol

@@ -95,5 +95,122 @@ TEST_F(JsonCodecTest, ErrorMessageCarriesTheStableCodeName) {
   EXPECT_EQ(json["fatal"], true);
 }
 
+// ---- server messages as a client decodes them -------------------------------------------
+
+TEST_F(JsonCodecTest, ClientDecodesTheWelcomeTheServerEncodes) {
+  Welcome welcome;
+  welcome.user = "alice";
+  welcome.role = "user";
+  welcome.server_seq = 42;
+  welcome.snapshot = true;
+  TableInfo table;
+  table.schema.name = "past_orders";
+  table.schema.primary_key = {"id"};
+  table.schema.columns = {{"id", ColumnType::text, "TEXT", true, false, 1},
+                          {"qty", ColumnType::integer, "INTEGER", false, true, 0}};
+  table.is_private = true;
+  table.owner_column = "owner_id";
+  table.writable = true;
+  welcome.tables.push_back(table);
+  auto decoded = codec->decode_server(codec->encode(ServerMessage{welcome}));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message();
+  const auto& back = std::get<Welcome>(*decoded);
+  EXPECT_EQ(back.user, "alice");
+  EXPECT_EQ(back.server_seq, 42u);
+  EXPECT_TRUE(back.snapshot);
+  ASSERT_EQ(back.tables.size(), 1u);
+  EXPECT_EQ(back.tables[0].schema, table.schema);
+  EXPECT_TRUE(back.tables[0].is_private);
+  EXPECT_EQ(back.tables[0].owner_column, "owner_id");
+  EXPECT_TRUE(back.tables[0].writable);
+}
+
+TEST_F(JsonCodecTest, ClientDecodesSnapshotPagesWithTheirCheckpoint) {
+  std::vector<Row> rows = {{{"id", "p1"}, {"price", 2.5}}, {{"id", "p2"}, {"price", nullptr}}};
+  Checkpoint checkpoint{7, Checkpoint::SnapshotCursor{"products", {Value("p2")}}};
+  auto decoded = codec->decode_server(
+      codec->encode(ServerMessage{SnapshotRows{"products", &rows, checkpoint}}));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message();
+  const auto& page = std::get<SnapshotRowsReceived>(*decoded);
+  EXPECT_EQ(page.table, "products");
+  EXPECT_EQ(page.rows, rows);
+  EXPECT_EQ(page.checkpoint.seq, 7u);
+  EXPECT_EQ(page.checkpoint.snapshot->after, std::vector<Value>{Value("p2")});
+
+  auto begin = codec->decode_server(R"({"type":"snapshot_begin","seq":7,"reset":true,"rows":12})");
+  ASSERT_TRUE(begin.ok());
+  EXPECT_EQ(std::get<SnapshotBeginReceived>(*begin).rows, 12u);
+  EXPECT_TRUE(std::get<SnapshotBeginReceived>(*begin).begin.reset);
+}
+
+TEST_F(JsonCodecTest, ClientDecodesChangeFramesSplicedFromEncodedChanges) {
+  sync::Change change;
+  change.seq = 9;
+  change.table = "past_orders";
+  change.op = sync::Op::update;
+  change.pk = {{"id", "o1"}};
+  change.row = {{"id", "o1"}, {"qty", 3}};
+  change.old = {{"qty", 2}};
+  change.stamp = {sync::Hlc::from_parts(5000, 1), "phone"};
+  std::string encoded = codec->encode_change(change);
+  std::string_view parts[] = {encoded};
+  auto decoded = codec->decode_server(codec->encode_changes_frame(parts, 11));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message();
+  const auto& frame = std::get<ChangesReceived>(*decoded);
+  EXPECT_EQ(frame.checkpoint.seq, 11u);
+  ASSERT_EQ(frame.changes.size(), 1u);
+  const auto& back = frame.changes[0];
+  EXPECT_EQ(back.change.seq, 9u);
+  EXPECT_EQ(back.change.op, sync::Op::update);
+  EXPECT_EQ(back.change.row, change.row);
+  EXPECT_EQ(back.change.stamp, change.stamp);
+  EXPECT_EQ(back.changed, std::vector<std::string>{"qty"});
+}
+
+TEST_F(JsonCodecTest, ClientDecodesAcksWithTheirExceptionsAndErrors) {
+  Ack ack;
+  ack.client_seq = 19;
+  AckException rejected;
+  rejected.client_seq = 18;
+  rejected.rejected = true;
+  rejected.code = ErrorCode::forbidden;
+  rejected.message = "public table";
+  rejected.table = "products";
+  rejected.pk = {{"id", "p1"}};
+  rejected.row = Row{{"id", "p1"}, {"price", 1}};
+  AckException superseded;
+  superseded.client_seq = 19;
+  superseded.table = "products";
+  superseded.pk = {{"id", "p2"}};
+  ack.exceptions = {rejected, superseded};
+  auto decoded = codec->decode_server(codec->encode(ServerMessage{ack}));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message();
+  const auto& back = std::get<Ack>(*decoded);
+  EXPECT_EQ(back.client_seq, 19u);
+  ASSERT_EQ(back.exceptions.size(), 2u);
+  EXPECT_TRUE(back.exceptions[0].rejected);
+  EXPECT_EQ(back.exceptions[0].code, ErrorCode::forbidden);
+  EXPECT_EQ(back.exceptions[0].row, rejected.row);
+  EXPECT_FALSE(back.exceptions[1].rejected);
+  EXPECT_FALSE(back.exceptions[1].row.has_value());
+
+  auto error = codec->decode_server(
+      codec->encode(ServerMessage{ErrorMessage{ErrorCode::token_expired, "expired", true}}));
+  ASSERT_TRUE(error.ok());
+  EXPECT_EQ(std::get<ErrorMessage>(*error).code, ErrorCode::token_expired);
+  EXPECT_TRUE(std::get<ErrorMessage>(*error).fatal);
+}
+
+TEST_F(JsonCodecTest, ClientRejectsMalformedServerMessagesNamingTheField) {
+  auto missing =
+      codec->decode_server(R"({"type":"changes","checkpoint":{"seq":1},"changes":[{}]})");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code(), ErrorCode::malformed_message);
+  EXPECT_EQ(std::string(missing.error().message()), "changes[0]: field 'seq' is missing");
+  auto unknown = codec->decode_server(R"({"type":"gossip"})");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code(), ErrorCode::unknown_message_type);
+}
+
 }  // namespace
 }  // namespace tandem::protocol

@@ -25,16 +25,25 @@ std::string binary_path() {
 }  // namespace
 
 ServerProcess::ServerProcess(std::string data_dir, std::vector<std::string> extra_args)
-    : m_data_dir(std::move(data_dir)) {
+    : m_data_dir(std::move(data_dir)), m_extra_args(std::move(extra_args)) {
   std::filesystem::create_directories(m_data_dir);
+  m_log_path = m_data_dir + "/server.log";
+  launch(0);
+}
+
+void ServerProcess::restart() {
+  kill9();
+  launch(m_port);
+}
+
+void ServerProcess::launch(std::uint16_t port) {
   auto port_file = m_data_dir + "/port";
   std::filesystem::remove(port_file);
-  m_log_path = m_data_dir + "/server.log";
-  std::vector<std::string> args = {binary_path(), "serve",    "--address",    "127.0.0.1",
-                                   "--port",      "0",        "--port-file",  port_file,
-                                   "--data-dir",  m_data_dir, "--jwt-secret", kTestSecret,
-                                   "--threads",   "2"};
-  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  std::vector<std::string> args = {
+      binary_path(),        "serve",       "--address", "127.0.0.1",  "--port",
+      std::to_string(port), "--port-file", port_file,   "--data-dir", m_data_dir,
+      "--jwt-secret",       kTestSecret,   "--threads", "2"};
+  args.insert(args.end(), m_extra_args.begin(), m_extra_args.end());
   m_pid = ::fork();
   if (m_pid == 0) {
     int log = ::open(m_log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -50,9 +59,9 @@ ServerProcess::ServerProcess(std::string data_dir, std::vector<std::string> extr
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
     std::ifstream in(port_file);
-    int port = 0;
-    if (in >> port && port > 0) {
-      m_port = static_cast<std::uint16_t>(port);
+    int listening = 0;
+    if (in >> listening && listening > 0) {
+      m_port = static_cast<std::uint16_t>(listening);
       return;
     }
     if (!running()) throw std::runtime_error("tandem exited at start-up:\n" + log());

@@ -29,6 +29,8 @@ class ServerProcess {
 
   // SIGKILL: the crash a server must survive without losing acknowledged writes.
   void kill9();
+  // kill9(), then starts the server again on the same data directory and port.
+  void restart();
   // SIGTERM, then waits for exit; returns the exit status.
   int terminate();
   bool running();
@@ -37,7 +39,10 @@ class ServerProcess {
   static std::string token(const std::string& subject, auth::Role role = auth::Role::user);
 
  private:
+  void launch(std::uint16_t port);
+
   std::string m_data_dir;
+  std::vector<std::string> m_extra_args;
   std::string m_log_path;
   pid_t m_pid = -1;
   std::uint16_t m_port = 0;

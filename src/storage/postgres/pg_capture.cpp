@@ -6,7 +6,7 @@
 #include "storage/change_log_codec.h"
 #include "storage/postgres/pg_rows.h"
 #include "storage/push_applier.h"
-#include "storage/row_state_codec.h"
+#include "sync/row_state_codec.h"
 
 namespace tandem::storage::postgres {
 namespace {
@@ -31,11 +31,11 @@ std::vector<Value> key_values(const TableSchema& schema, const Row& pk) {
 // stamped now, later than every write the server has accepted, as the change really is.
 void fold(PgConnection& connection, const PgTable& table, const sync::Change& change,
           const std::optional<Row>& before, std::int64_t writer_xid) {
-  auto key_text = encode_key(key_values(table.schema, change.pk));
+  auto key_text = sync::encode_key(key_values(table.schema, change.pk));
   auto metadata = load_metadata(connection, table.schema.name, key_text, true);
   sync::RowState state;
   if (metadata) {
-    auto decoded = decode_row_state(metadata->state, before ? &*before : nullptr);
+    auto decoded = sync::decode_row_state(metadata->state, before ? &*before : nullptr);
     if (!decoded) throw decoded.error();
     state = std::move(*decoded);
   } else if (before) {

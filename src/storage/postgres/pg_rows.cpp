@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/identifier.h"
-#include "storage/row_state_codec.h"
+#include "sync/row_state_codec.h"
 
 namespace tandem::storage::postgres {
 
@@ -105,7 +105,7 @@ void save_metadata(PgConnection& connection, const std::string& table, const std
       "INSERT INTO tandem.rows (tbl, pk, state, writer_xid) VALUES ($1, $2, $3, $4::bigint) "
       "ON CONFLICT (tbl, pk) DO UPDATE SET state = excluded.state, writer_xid = "
       "excluded.writer_xid",
-      {table, key, encode_row_state(state), std::to_string(writer_xid)});
+      {table, key, sync::encode_row_state(state), std::to_string(writer_xid)});
 }
 
 }  // namespace tandem::storage::postgres

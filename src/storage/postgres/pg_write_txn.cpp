@@ -5,7 +5,7 @@
 #include "common/identifier.h"
 #include "common/logging.h"
 #include "storage/postgres/pg_rows.h"
-#include "storage/row_state_codec.h"
+#include "sync/row_state_codec.h"
 
 namespace tandem::storage::postgres {
 
@@ -53,7 +53,7 @@ std::optional<sync::RowState> PgWriteTxn::load_row_state(const TableSchema& sche
       fmt::format("SELECT xmin::text::bigint, {} FROM {}{} FOR UPDATE", text_columns_sql(table),
                   quote_identifier(table.schema.name), key_predicate_sql(table, 1));
   auto params = key_params(table, key);
-  auto key_text = encode_key(key);
+  auto key_text = sync::encode_key(key);
   constexpr int kAttempts = 4;
   for (int attempt = 1;; ++attempt) {
     auto result = m_connection.exec_prepared(select, params);
@@ -69,7 +69,7 @@ std::optional<sync::RowState> PgWriteTxn::load_row_state(const TableSchema& sche
     // tracking (fine) or an outside insert not folded yet: after one catch-up, it is the former.
     std::optional<sync::RowState> history;
     if (metadata) {
-      auto decoded = decode_row_state(metadata->state, nullptr);
+      auto decoded = sync::decode_row_state(metadata->state, nullptr);
       if (!decoded) throw decoded.error();
       history = std::move(*decoded);
     }
@@ -86,7 +86,7 @@ std::optional<sync::RowState> PgWriteTxn::load_row_state(const TableSchema& sche
         if (!row) return std::nullopt;
         return sync::RowState::preexisting(std::move(*row));
       }
-      auto state = decode_row_state(metadata->state, row ? &*row : nullptr);
+      auto state = sync::decode_row_state(metadata->state, row ? &*row : nullptr);
       if (!state) throw state.error();
       return std::move(*state);
     }
@@ -167,7 +167,7 @@ void PgWriteTxn::store_row_state(const TableSchema& schema, const std::vector<Va
     set_stamp(stamp);
     write_row(table, key, state, effect);
   }
-  auto key_text = encode_key(key);
+  auto key_text = sync::encode_key(key);
   // Metadata-only updates (a superseded write) leave the row version, and so its xmin, as is.
   std::int64_t writer = effect.kind != sync::MergeEffect::Kind::none
                             ? current_xid()

@@ -6,9 +6,9 @@
 #include "common/logging.h"
 #include "storage/change_log_codec.h"
 #include "storage/push_applier.h"
-#include "storage/row_state_codec.h"
 #include "storage/sqlite/sqlite_schema.h"
 #include "storage/sqlite/sqlite_write_txn.h"
+#include "sync/row_state_codec.h"
 
 namespace tandem::storage {
 
@@ -318,7 +318,7 @@ void SqliteDatasource::fold_external_changes(SqliteConnection& connection) {
         0};
     for (auto& change : decode_log_entry(log_entry)) {
       change.stamp = stamp;
-      auto key_text = encode_key([&] {
+      auto key_text = sync::encode_key([&] {
         std::vector<Value> key;
         for (const auto& [column, value] : change.pk)
           key.push_back(value);
@@ -328,7 +328,7 @@ void SqliteDatasource::fold_external_changes(SqliteConnection& connection) {
       {
         std::shared_lock lock(m_schema_mutex);
         if (auto it = m_tables.find(change.table); it != m_tables.end()) {
-          key_text = encode_key(it->second.key_of(change.pk));
+          key_text = sync::encode_key(it->second.key_of(change.pk));
         }
       }
       auto state = write.load_metadata(change.table, key_text);

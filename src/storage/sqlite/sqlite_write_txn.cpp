@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/identifier.h"
-#include "storage/row_state_codec.h"
+#include "sync/row_state_codec.h"
 
 namespace tandem::storage {
 
@@ -68,7 +68,7 @@ std::optional<sync::RowState> SqliteWriteTxn::load_metadata(const std::string& t
   if (!statement.step()) return std::nullopt;
   auto text = statement.column_text(0);
   statement.reset();
-  auto state = decode_row_state(text, nullptr);
+  auto state = sync::decode_row_state(text, nullptr);
   if (!state) throw state.error();
   // Without the stored row at hand, liveness comes from the history alone.
   state->exists = state->insert_stamp.has_value();
@@ -82,7 +82,7 @@ void SqliteWriteTxn::save_metadata(const std::string& table, const std::string& 
       "ON CONFLICT(tbl, pk) DO UPDATE SET state = excluded.state");
   statement.bind_text(1, table);
   statement.bind_text(2, key);
-  statement.bind_text(3, encode_row_state(state));
+  statement.bind_text(3, sync::encode_row_state(state));
   statement.run();
 }
 
@@ -91,14 +91,14 @@ std::optional<sync::RowState> SqliteWriteTxn::load_row_state(const TableSchema& 
   auto row = load_row(table, key);
   auto& statement = m_connection.cached("SELECT state FROM tandem_rows WHERE tbl = ?1 AND pk = ?2");
   statement.bind_text(1, table.name);
-  statement.bind_text(2, encode_key(key));
+  statement.bind_text(2, sync::encode_key(key));
   if (!statement.step()) {
     if (!row) return std::nullopt;
     return sync::RowState::preexisting(std::move(*row));
   }
   auto text = statement.column_text(0);
   statement.reset();
-  auto state = decode_row_state(text, row ? &*row : nullptr);
+  auto state = sync::decode_row_state(text, row ? &*row : nullptr);
   if (!state) throw state.error();
   return std::move(*state);
 }
@@ -158,7 +158,9 @@ void SqliteWriteTxn::write_row(const TableSchema& table, const std::vector<Value
     std::string assignments;
     std::vector<Value> values;
     for (const auto& column : effect.changed_columns) {
-      if (!table.has_column(column)) continue;
+      // A late delete that a newer insert survives erases every column it predates, the key
+      // included (a key column has no stamp of its own); the key never changes.
+      if (!table.has_column(column) || table.is_primary_key(column)) continue;
       if (!assignments.empty()) assignments += ", ";
       assignments += fmt::format("{} = ?{}", quote_identifier(column), values.size() + 1);
       auto it = state.values.find(column);
@@ -181,7 +183,7 @@ void SqliteWriteTxn::store_row_state(const TableSchema& table, const std::vector
                                      const sync::Stamp& stamp) {
   set_write_context(stamp);
   write_row(table, key, state, effect);
-  save_metadata(table.name, encode_key(key), state);
+  save_metadata(table.name, sync::encode_key(key), state);
 }
 
 void SqliteWriteTxn::savepoint() {

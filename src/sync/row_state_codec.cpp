@@ -1,12 +1,12 @@
-#include "storage/row_state_codec.h"
+#include "sync/row_state_codec.h"
 
 #include <nlohmann/json.hpp>
 
 #include "common/value_json.h"
 
-namespace tandem::storage {
+namespace tandem::sync {
 
-std::string encode_row_state(const sync::RowState& state) {
+std::string encode_row_state(const RowState& state) {
   nlohmann::json json = nlohmann::json::object();
   if (state.insert_stamp) json["i"] = state.insert_stamp->to_string();
   if (state.delete_stamp) json["d"] = state.delete_stamp->to_string();
@@ -20,19 +20,19 @@ std::string encode_row_state(const sync::RowState& state) {
 
 namespace {
 
-Result<sync::Stamp> stamp_from(const nlohmann::json& json) {
+Result<Stamp> stamp_from(const nlohmann::json& json) {
   if (json.is_string()) {
-    if (auto stamp = sync::Stamp::parse(json.get_ref<const std::string&>())) return *stamp;
+    if (auto stamp = Stamp::parse(json.get_ref<const std::string&>())) return *stamp;
   }
   return Error(ErrorCode::internal, "corrupt row metadata: bad stamp");
 }
 
 }  // namespace
 
-Result<sync::RowState> decode_row_state(std::string_view text, const Row* live_row) {
+Result<RowState> decode_row_state(std::string_view text, const Row* live_row) {
   auto json = nlohmann::json::parse(text, nullptr, false);
   if (!json.is_object()) return Error(ErrorCode::internal, "corrupt row metadata: not an object");
-  sync::RowState state;
+  RowState state;
   if (auto it = json.find("i"); it != json.end()) {
     auto stamp = stamp_from(*it);
     if (!stamp) return stamp.error();
@@ -55,7 +55,7 @@ Result<sync::RowState> decode_row_state(std::string_view text, const Row* live_r
     state.values = *live_row;
     // A row present without an insert in its history was inserted before tracking (or by
     // an outside writer not yet folded): it counts as an insert at the zero stamp.
-    if (!state.insert_stamp) state.insert_stamp = sync::Stamp{};
+    if (!state.insert_stamp) state.insert_stamp = Stamp{};
   } else if (auto it = json.find("g"); it != json.end()) {
     auto ghost = row_from_json(*it);
     if (!ghost) return Error(ErrorCode::internal, "corrupt row metadata: bad ghost values");
@@ -71,4 +71,4 @@ std::string encode_key(const std::vector<Value>& key) {
   return array.dump();
 }
 
-}  // namespace tandem::storage
+}  // namespace tandem::sync
