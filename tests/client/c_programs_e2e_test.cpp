@@ -44,7 +44,7 @@ TEST_F(ClientEndToEnd, GuideExampleRunsAgainstARealServer) {
 }
 
 TEST(ClientGuide, CodeBlockIsTheCompiledExample) {
-  auto source_dir = std::string(std::getenv("TANDEM_SOURCE_DIR"));
+  auto source_dir = std::string(TANDEM_SOURCE_DIR);
   auto guide = read_file(source_dir + "/docs/client.md");
   auto example = read_file(source_dir + "/docs/examples/client_example.c");
   auto start = guide.find("```c\n/* A complete Tandem client");
