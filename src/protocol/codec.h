@@ -31,6 +31,9 @@ class Codec {
 
   // Client side.
   virtual std::string encode(const ClientMessage& message) const = 0;
+  // A `schema` message (malformed_message when the frame is not one, or a field is missing
+  // or mistyped), so that a client can create or alter its local tables.
+  virtual Result<Schema> decode_schema(std::string_view frame) const = 0;
 };
 
 std::unique_ptr<Codec> make_json_codec();
