@@ -195,7 +195,8 @@ int Commands::tables_remote() {
   } else {
     auto reply = m_tables_action == "reload" ? client.request("POST", "tables/reload")
                                              : client.request("GET", "tables");
-    for (const auto& table : expect(reply, {200}).at("tables")) {
+    auto body = expect(reply, {200});
+    for (const auto& table : body.at("tables")) {
       print_table(table.at("name").get<std::string>(), table.at("columns").size(), key_of(table));
     }
   }
