@@ -2,6 +2,7 @@
 // database file as another program would, and hard-reset jobs followed to their end.
 #pragma once
 
+#include <fmt/format.h>
 #include <sqlite3.h>
 
 #include <chrono>
@@ -49,6 +50,23 @@ class AdminEndToEnd : public EndToEnd {
     sqlite3_free(error);
     sqlite3_close(db);
     if (rc != SQLITE_OK) throw std::runtime_error("SQL failed: " + message + "\n" + statements);
+  }
+
+  // The first column of the first row of a query on the database file.
+  std::int64_t query_int(const std::string& query) {
+    sqlite3* db = nullptr;
+    sqlite3_open_v2(server->database_path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_busy_timeout(db, 10000);
+    sqlite3_stmt* statement = nullptr;
+    std::int64_t value = -1;
+    if (sqlite3_prepare_v2(db, query.c_str(), -1, &statement, nullptr) == SQLITE_OK &&
+        sqlite3_step(statement) == SQLITE_ROW) {
+      value = sqlite3_column_int64(statement, 0);
+    }
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
+    if (value < 0) throw std::runtime_error("query failed: " + query);
+    return value;
   }
 
   Reply track(const std::string& table) {

@@ -1,6 +1,8 @@
 // Tracked-table administration while clients are connected: what sessions learn, in which
 // order, and what they never receive (docs/protocol.md, "schema"; docs/admin-api.md).
 #include <algorithm>
+#include <atomic>
+#include <thread>
 
 #include "e2e/admin_fixture.h"
 #include "protocol/codec.h"
@@ -46,6 +48,51 @@ TEST_F(LiveSchema, TableAddedThroughTheApiReachesAConnectedClientSchemaFirst) {
   auto late = synced("bob", "bob-laptop");
   EXPECT_TRUE(has_table(late->welcome()["tables"], "menus")) << "new sessions see it in welcome";
   EXPECT_EQ(late->rows("menus"), 1u);
+}
+
+// The race the catalog ordering exists for: another program writes the table continuously
+// while it becomes tracked, so its first changes may reach the publisher before the API call
+// has announced the table.
+TEST_F(LiveSchema, ChangesCapturedRightAfterTrackingAreNeitherLostNorSentBeforeTheSchema) {
+  sql("CREATE TABLE ticks(id INTEGER PRIMARY KEY, note TEXT)");
+  auto alice = synced("alice", "alice-phone");
+  std::atomic<bool> stop{false};
+  std::atomic<int> written{0};
+  std::thread writer([&] {
+    sqlite3* db = nullptr;
+    sqlite3_open(server->database_path().c_str(), &db);
+    sqlite3_busy_timeout(db, 10000);
+    for (int i = 1; !stop; ++i) {
+      auto insert = fmt::format("INSERT INTO ticks VALUES ({}, 'tick')", i);
+      if (sqlite3_exec(db, insert.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK) ++written;
+    }
+    sqlite3_close(db);
+  });
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (written < 20 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+  auto tracked = track("ticks");
+  while (query_int("SELECT count(*) FROM tandem_changes WHERE tbl = 'ticks'") < 300 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  stop = true;
+  writer.join();
+  ASSERT_EQ(tracked.status, 201);
+  auto logged = static_cast<std::size_t>(
+      query_int("SELECT count(*) FROM tandem_changes WHERE tbl = 'ticks'"));
+  ASSERT_GE(logged, 300u);
+  ASSERT_TRUE(alice->wait_for([&] { return alice->rows("ticks") == logged; }))
+      << alice->rows("ticks") << " of " << logged << ": every captured change arrives";
+  std::size_t schemas_seen = 0;
+  for (const auto& event : alice->events()) {
+    if (event == "schema") ++schemas_seen;
+    if (event != "change ticks") continue;
+    ASSERT_GT(schemas_seen, 0u);
+    ASSERT_TRUE(has_table(alice->schemas()[schemas_seen - 1]["tables"], "ticks"))
+        << "a change to ticks came before the schema announcing it";
+    break;
+  }
 }
 
 TEST_F(LiveSchema, AddedColumnReachesClientsAfterReload) {
