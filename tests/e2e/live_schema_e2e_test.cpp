@@ -58,6 +58,8 @@ TEST_F(LiveSchema, ChangesCapturedRightAfterTrackingAreNeitherLostNorSentBeforeT
   auto alice = synced("alice", "alice-phone");
   std::atomic<bool> stop{false};
   std::atomic<int> written{0};
+  // An application writing steadily (paced, so that the server's own writer also gets the
+  // database lock); joined whatever happens below.
   std::thread writer([&] {
     sqlite3* db = nullptr;
     sqlite3_open(server->database_path().c_str(), &db);
@@ -65,19 +67,28 @@ TEST_F(LiveSchema, ChangesCapturedRightAfterTrackingAreNeitherLostNorSentBeforeT
     for (int i = 1; !stop; ++i) {
       auto insert = fmt::format("INSERT INTO ticks VALUES ({}, 'tick')", i);
       if (sqlite3_exec(db, insert.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK) ++written;
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
     }
     sqlite3_close(db);
   });
+  struct Joiner {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    void finish() {
+      stop = true;
+      if (thread.joinable()) thread.join();
+    }
+    ~Joiner() { finish(); }
+  } joiner{stop, writer};
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (written < 20 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::yield();
   auto tracked = track("ticks");
   while (query_int("SELECT count(*) FROM tandem_changes WHERE tbl = 'ticks'") < 300 &&
          std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  stop = true;
-  writer.join();
+  joiner.finish();  // from here, the log holds every insert made after tracking
   ASSERT_EQ(tracked.status, 201);
   auto logged = static_cast<std::size_t>(
       query_int("SELECT count(*) FROM tandem_changes WHERE tbl = 'ticks'"));
