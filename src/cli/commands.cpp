@@ -4,8 +4,11 @@
 #include <signal.h>
 
 #include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
 
 #include "auth/token.h"
+#include "cli/admin_client.h"
 #include "common/logging.h"
 #include "server/dev_secret.h"
 #include "server/server.h"
@@ -32,6 +35,14 @@ Commands::Commands(CLI::App& app) : m_app(app) {
       ->required()
       ->check(CLI::IsMember({"add", "remove", "list", "reload", "reset"}));
   m_tables->add_option("table", m_table_name, "table name (add, remove, reset)");
+  m_tables
+      ->add_option("--url", m_admin_url,
+                   "a running server (http://host:port): use its admin API instead of opening "
+                   "the database file")
+      ->envname("TANDEM_URL");
+  m_tables
+      ->add_option("--token", m_admin_token, "an admin JWT for --url (tandem token --role admin)")
+      ->envname("TANDEM_TOKEN");
 }
 
 void Commands::add_config_options(CLI::App& command, bool all) {
@@ -102,11 +113,99 @@ int Commands::token() {
 }
 
 int Commands::tables() {
-  auto config = load_config();
   if (m_tables_action != "list" && m_tables_action != "reload" && m_table_name.empty()) {
     throw Error(ErrorCode::bad_request,
                 fmt::format("tables {} needs a table name", m_tables_action));
   }
+  return m_admin_url.empty() ? tables_offline() : tables_remote();
+}
+
+namespace {
+
+void print_table(const std::string& name, std::size_t columns,
+                 const std::vector<std::string>& key) {
+  std::cout << fmt::format("{}\t{} columns\tkey {}\n", name, columns, fmt::join(key, ","));
+}
+
+ErrorCode code_named(std::string_view name) {
+  for (int i = 0; i <= static_cast<int>(ErrorCode::rate_limited); ++i) {
+    if (error_code_name(static_cast<ErrorCode>(i)) == name) return static_cast<ErrorCode>(i);
+  }
+  return ErrorCode::internal;
+}
+
+// The reply's JSON body, or the server's error as an Error.
+nlohmann::json expect(const AdminReply& reply, std::initializer_list<int> statuses) {
+  auto body = nlohmann::json::parse(reply.body, nullptr, false);
+  if (std::find(statuses.begin(), statuses.end(), reply.status) != statuses.end()) return body;
+  if (body.is_object() && body.contains("error") && body["error"].is_string()) {
+    throw Error(code_named(body["error"].get<std::string>()),
+                fmt::format("the server refused ({} {}): {}", reply.status,
+                            body["error"].get<std::string>(), body.value("message", "")));
+  }
+  throw Error(ErrorCode::internal, fmt::format("unexpected answer from the server ({}): {}",
+                                               reply.status, reply.body.substr(0, 200)));
+}
+
+std::vector<std::string> key_of(const nlohmann::json& table) {
+  return table.at("primary_key").get<std::vector<std::string>>();
+}
+
+}  // namespace
+
+int Commands::tables_remote() {
+  if (m_admin_token.empty()) {
+    throw Error(ErrorCode::config_invalid,
+                "--url needs an admin token: --token or TANDEM_TOKEN (tandem token --sub <id> "
+                "--role admin)");
+  }
+  AdminClient client(m_admin_url, m_admin_token);
+  if (m_tables_action == "add") {
+    auto table =
+        expect(client.request("POST", "tables", nlohmann::json{{"name", m_table_name}}.dump()),
+               {200, 201});
+    std::cout << fmt::format("tracking {} ({} columns, key {})\n",
+                             table.at("name").get<std::string>(), table.at("columns").size(),
+                             fmt::join(key_of(table), ", "));
+  } else if (m_tables_action == "remove") {
+    expect(client.request("DELETE", "tables/" + m_table_name), {204});
+    std::cout << fmt::format("no longer tracking {}\n", m_table_name);
+  } else if (m_tables_action == "reset") {
+    auto job = expect(client.request("POST", fmt::format("tables/{}/reset", m_table_name)), {202});
+    auto path = "jobs/" + job.at("id").get<std::string>();
+    // Polled rather than streamed: a job outlives a dropped connection, and another admin
+    // can watch the same job.
+    while (job.at("state") == "running") {
+      std::cerr << fmt::format("\r{} / {} rows", job.at("done").get<std::uint64_t>(),
+                               job.at("total").get<std::uint64_t>())
+                << std::flush;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      job = expect(client.request("GET", path), {200});
+    }
+    std::cerr << fmt::format("\r{} / {} rows\n", job.at("done").get<std::uint64_t>(),
+                             job.at("total").get<std::uint64_t>());
+    if (job.at("state") != "succeeded") {
+      const auto& error = job.at("error");
+      throw Error(code_named(error.at("code").get<std::string>()),
+                  fmt::format("hard reset of {} failed: {}", m_table_name,
+                              error.at("message").get<std::string>()));
+    }
+    std::cout << fmt::format("queued {} existing rows of {} for every client\n",
+                             job.at("done").get<std::uint64_t>(), m_table_name);
+  } else {
+    auto reply = m_tables_action == "reload" ? client.request("POST", "tables/reload")
+                                             : client.request("GET", "tables");
+    auto body = expect(reply, {200});
+    for (const auto& table : body.at("tables")) {
+      print_table(table.at("name").get<std::string>(), table.at("columns").size(), key_of(table));
+    }
+  }
+  std::cout.flush();
+  return 0;
+}
+
+int Commands::tables_offline() {
+  auto config = load_config();
   sync::HlcClock clock;
   storage::SqliteOptions options;
   options.path = config.effective_database_path();
@@ -128,10 +227,8 @@ int Commands::tables() {
                              m_table_name);
   } else {
     auto tables = m_tables_action == "reload" ? datasource.reload() : datasource.tables();
-    for (const auto& table : tables) {
-      std::cout << fmt::format("{}\t{} columns\tkey {}\n", table.name, table.columns.size(),
-                               fmt::join(table.primary_key, ","));
-    }
+    for (const auto& table : tables)
+      print_table(table.name, table.columns.size(), table.primary_key);
   }
   std::cout.flush();
   datasource.close();

@@ -24,6 +24,8 @@ class Commands {
   int serve();
   int token();
   int tables();
+  int tables_offline();
+  int tables_remote();
 
   CLI::App& m_app;
   CLI::App* m_serve = nullptr;
@@ -41,6 +43,8 @@ class Commands {
   // tables
   std::string m_tables_action;
   std::string m_table_name;
+  std::string m_admin_url;    // set: talk to a running server's admin API
+  std::string m_admin_token;  // an admin JWT for it
 };
 
 }  // namespace tandem::cli

@@ -307,6 +307,10 @@ Status SyncEngine::handle(Transport& /*transport*/, std::string_view frame) {
           deliver(m_store.apply_ack(message, m_push_sent_at));
           if (m_push_in_flight && message.client_seq >= *m_push_in_flight) m_push_in_flight.reset();
           update([](SyncStatus&) {});
+        } else if constexpr (std::is_same_v<T, protocol::Schema>) {
+          // Tables or columns changed on the server: the local tables follow before any
+          // later change of theirs is applied (docs/protocol.md, "schema").
+          m_store.apply_tables(message.tables);
         } else if constexpr (std::is_same_v<T, protocol::ErrorMessage>) {
           Error error(message.code, fmt::format("server: {}", message.message));
           if (message.fatal && is_fatal(message.code)) throw FatalError{error};

@@ -33,6 +33,9 @@ class Codec {
   virtual std::string encode(const ClientMessage& message) const = 0;
   // malformed_message (naming the field), unknown_message_type, or a server message.
   virtual Result<ServerMessageReceived> decode_server(std::string_view frame) const = 0;
+  // A `schema` message (malformed_message when the frame is not one, or a field is missing
+  // or mistyped), so that a client can create or alter its local tables.
+  virtual Result<Schema> decode_schema(std::string_view frame) const = 0;
 };
 
 std::unique_ptr<Codec> make_json_codec();

@@ -1,10 +1,11 @@
 // Protocol v1 in JSON text frames (docs/protocol.md).
 #include <fmt/format.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
+#include "common/identifier.h"
 #include "common/value_json.h"
 #include "protocol/codec.h"
 
@@ -450,15 +451,107 @@ json encode_table(const TableInfo& info) {
   return table;
 }
 
+json encode_tables(const std::vector<TableInfo>& tables) {
+  json array = json::array();
+  for (const auto& table : tables)
+    array.push_back(encode_table(table));
+  return array;
+}
+
+Result<bool> bool_field(const json& object, std::string_view name) {
+  auto value = field(object, name, json::value_t::boolean);
+  if (!value) return value.error();
+  return (*value)->get<bool>();
+}
+
+// Names are checked like the server checks them: a client creates tables and columns from
+// them, so a hostile name must not reach its SQL.
+Result<std::string> identifier_field(const json& object, std::string_view name,
+                                     std::string_view what) {
+  auto text = text_field(object, name);
+  if (!text) return text.error();
+  if (auto valid = check_identifier(*text, what); !valid) return malformed(valid.error().what());
+  return text;
+}
+
+Result<ColumnSchema> decode_column(const json& object) {
+  if (!object.is_object()) return malformed("a column must be an object");
+  ColumnSchema column;
+  auto name = identifier_field(object, "name", "column");
+  if (!name) return name.error();
+  column.name = std::move(*name);
+  auto type = text_field(object, "type");
+  if (!type) return type.error();
+  // A type a newer server may add is read as `any`: the declared type still says more.
+  column.type = parse_column_type(*type).value_or(ColumnType::any);
+  column.declared_type = object.value("declared_type", std::string());
+  auto not_null = bool_field(object, "not_null");
+  if (!not_null) return not_null.error();
+  column.not_null = *not_null;
+  auto has_default = bool_field(object, "has_default");
+  if (!has_default) return has_default.error();
+  column.has_default = *has_default;
+  return column;
+}
+
+Result<TableInfo> decode_table(const json& object) {
+  if (!object.is_object()) return malformed("a table must be an object");
+  TableInfo info;
+  auto name = identifier_field(object, "name", "table");
+  if (!name) return name.error();
+  info.schema.name = std::move(*name);
+  auto columns = field(object, "columns", json::value_t::array);
+  if (!columns) return columns.error();
+  for (const auto& item : **columns) {
+    auto column = decode_column(item);
+    if (!column) return column.error();
+    info.schema.columns.push_back(std::move(*column));
+  }
+  auto key = field(object, "primary_key", json::value_t::array);
+  if (!key) return key.error();
+  for (const auto& item : **key) {
+    if (!item.is_string()) return malformed("primary_key must be an array of column names");
+    auto column = std::find_if(info.schema.columns.begin(), info.schema.columns.end(),
+                               [&](const auto& c) { return c.name == item.get<std::string>(); });
+    if (column == info.schema.columns.end()) {
+      return malformed(fmt::format("table '{}': primary-key column '{}' is not among its columns",
+                                   info.schema.name, item.get<std::string>()));
+    }
+    info.schema.primary_key.push_back(column->name);
+    column->primary_key_position = static_cast<int>(info.schema.primary_key.size());
+  }
+  if (info.schema.primary_key.empty()) {
+    return malformed(fmt::format("table '{}' has no primary key", info.schema.name));
+  }
+  auto access = text_field(object, "access");
+  if (!access) return access.error();
+  if (*access != "private" && *access != "public") {
+    return malformed("field 'access' must be 'private' or 'public'");
+  }
+  info.is_private = *access == "private";
+  if (info.is_private) {
+    auto owner = identifier_field(object, "owner_column", "column");
+    if (!owner) return owner.error();
+    info.owner_column = std::move(*owner);
+  }
+  auto writable = bool_field(object, "writable");
+  if (!writable) return writable.error();
+  info.writable = *writable;
+  return info;
+}
+
 struct ServerEncoder {
   json operator()(const Welcome& welcome) const {
-    json tables = json::array();
-    for (const auto& table : welcome.tables)
-      tables.push_back(encode_table(table));
-    return {{"type", "welcome"},           {"protocol", kProtocolVersion},
-            {"user", welcome.user},        {"role", welcome.role},
-            {"tables", std::move(tables)}, {"server_seq", welcome.server_seq},
+    return {{"type", "welcome"},
+            {"protocol", kProtocolVersion},
+            {"user", welcome.user},
+            {"role", welcome.role},
+            {"tables", encode_tables(welcome.tables)},
+            {"server_seq", welcome.server_seq},
             {"snapshot", welcome.snapshot}};
+  }
+  json operator()(const Schema& schema) const {
+    return {{"type", "schema"}, {"tables", encode_tables(schema.tables)}};
   }
   json operator()(const SnapshotBegin& begin) const {
     return {{"type", "snapshot_begin"}, {"seq", begin.seq}, {"reset", begin.reset}};
@@ -578,6 +671,11 @@ class JsonCodec final : public Codec {
     if (*type == "snapshot_end") return decode_snapshot_end(object);
     if (*type == "error") return decode_error(object);
     if (*type == "pong") return decode_pong(object);
+    if (*type == "schema") {
+      auto schema = decode_schema(frame);
+      if (!schema) return schema.error();
+      return ServerMessageReceived{std::move(*schema)};
+    }
     return Error(ErrorCode::unknown_message_type,
                  fmt::format("unknown message type '{}'", type->substr(0, 64)));
   }
@@ -613,6 +711,27 @@ class JsonCodec final : public Codec {
           return object.dump();
         },
         message);
+  }
+
+  Result<Schema> decode_schema(std::string_view frame) const override {
+    json object = json::parse(frame, nullptr, false);
+    if (object.is_discarded()) return malformed("the frame is not valid JSON");
+    if (!object.is_object()) return malformed("a message must be a JSON object");
+    auto type = text_field(object, "type");
+    if (!type) return type.error();
+    if (*type != "schema")
+      return malformed(fmt::format("expected a schema message, not '{}'", type->substr(0, 64)));
+    auto tables = field(object, "tables", json::value_t::array);
+    if (!tables) return tables.error();
+    Schema schema;
+    for (const auto& item : **tables) {
+      auto table = decode_table(item);
+      if (!table)
+        return malformed(
+            fmt::format("tables[{}]: {}", schema.tables.size(), table.error().message()));
+      schema.tables.push_back(std::move(*table));
+    }
+    return schema;
   }
 };
 

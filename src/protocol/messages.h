@@ -70,6 +70,13 @@ struct Welcome {
   bool snapshot = false;         // whether a snapshot follows
 };
 
+// The tracked tables changed while the session runs (docs/protocol.md, "schema"): the whole
+// list the user can read, in the form of welcome's `tables`. May arrive any time after
+// welcome; changes to a table never arrive before the schema message that announces it.
+struct Schema {
+  std::vector<TableInfo> tables;
+};
+
 struct SnapshotBegin {
   std::uint64_t seq = 0;
   bool reset = true;  // false when resuming an interrupted snapshot
@@ -110,8 +117,8 @@ struct Pong {
   std::optional<std::int64_t> id;
 };
 
-using ServerMessage =
-    std::variant<Welcome, SnapshotBegin, SnapshotRows, SnapshotEnd, Ack, ErrorMessage, Pong>;
+using ServerMessage = std::variant<Welcome, SnapshotBegin, SnapshotRows, SnapshotEnd, Ack,
+                                   ErrorMessage, Pong, Schema>;
 
 // ---- server -> client, as a client decodes them ---------------------------------------
 // The server encodes snapshot pages and change frames from borrowed or pre-encoded data; a
@@ -138,7 +145,8 @@ struct ChangesReceived {
   Checkpoint checkpoint;
 };
 
-using ServerMessageReceived = std::variant<Welcome, SnapshotBeginReceived, SnapshotRowsReceived,
-                                           SnapshotEnd, ChangesReceived, Ack, ErrorMessage, Pong>;
+using ServerMessageReceived =
+    std::variant<Welcome, SnapshotBeginReceived, SnapshotRowsReceived, SnapshotEnd,
+                 ChangesReceived, Ack, ErrorMessage, Pong, Schema>;
 
 }  // namespace tandem::protocol

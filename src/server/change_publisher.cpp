@@ -7,9 +7,22 @@
 namespace tandem::server {
 
 void ChangePublisher::start() {
+  std::lock_guard lock(m_publish_mutex);
+  refresh_catalog_locked();
   m_published = m_datasource.head_seq();
   m_hub.publish(m_published, m_published, {});
   m_thread = std::thread([this] { run(); });
+}
+
+void ChangePublisher::refresh_catalog() {
+  std::lock_guard lock(m_publish_mutex);
+  refresh_catalog_locked();
+}
+
+void ChangePublisher::refresh_catalog_locked() {
+  if (m_hub.set_catalog(m_datasource.tables())) {
+    log::info("tracked tables changed", {{"catalog_version", m_hub.catalog()->version}});
+  }
 }
 
 void ChangePublisher::stop() {
@@ -24,6 +37,8 @@ void ChangePublisher::run() {
       auto head = m_datasource.wait_for_changes(m_published, std::chrono::milliseconds(200));
       while (!m_stopping && head > m_published) {
         auto changes = m_datasource.read_changes(m_published, kBatch);
+        std::lock_guard lock(m_publish_mutex);
+        refresh_catalog_locked();
         // A full batch ends at its last change. A short one holds every change up to the head
         // read_changes saw (at least `head`), so the position may move to `head` even across
         // gaps (sequence numbers of rolled-back transactions are never used).

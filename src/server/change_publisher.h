@@ -1,9 +1,15 @@
 // One thread per datasource that tails the change log and publishes to the hub, in order.
 // On start it resumes from the log's head: sessions read older changes from the log itself,
 // so nothing is lost while the server was down.
+//
+// It also keeps the hub's catalog in step with the datasource's tables: before publishing
+// changes it re-reads them, so a table tracked before its first change was captured is in
+// the catalog before that change is published (the Datasource contract: tables() reflects
+// a track() before any change captured for it can be read).
 #pragma once
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "server/hub.h"
@@ -21,12 +27,21 @@ class ChangePublisher {
   void stop();
   std::uint64_t published_seq() const { return m_published.load(); }
 
+  // Brings the hub's catalog up to date with the datasource now (after an admin changed the
+  // tracked tables), instead of at the next batch. Callable from any thread; blocks while a
+  // batch is being published.
+  void refresh_catalog();
+
  private:
   void run();
+  void refresh_catalog_locked();
 
   storage::Datasource& m_datasource;
   Hub& m_hub;
   std::thread m_thread;
+  // Orders catalog reads with batches: a catalog read after a batch's changes were read
+  // is published before that batch.
+  std::mutex m_publish_mutex;
   std::atomic<bool> m_stopping{false};
   std::atomic<std::uint64_t> m_published{0};
 };

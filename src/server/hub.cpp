@@ -7,9 +7,10 @@ namespace tandem::server {
 Hub::Hub(const protocol::Codec& codec, std::size_t ring_changes)
     : m_codec(codec), m_ring_capacity(ring_changes) {}
 
-void Hub::subscribe(const std::shared_ptr<HubSubscriber>& subscriber) {
+Subscription Hub::subscribe(const std::shared_ptr<HubSubscriber>& subscriber) {
   std::lock_guard lock(m_mutex);
   m_subscribers.push_back(subscriber);
+  return Subscription{m_catalog, m_head};
 }
 
 void Hub::unsubscribe(const HubSubscriber* subscriber) {
@@ -20,15 +21,56 @@ void Hub::unsubscribe(const HubSubscriber* subscriber) {
   });
 }
 
+std::vector<std::shared_ptr<HubSubscriber>> Hub::live_subscribers() {
+  std::vector<std::shared_ptr<HubSubscriber>> targets;
+  targets.reserve(m_subscribers.size());
+  std::erase_if(m_subscribers, [&](const auto& weak) {
+    auto strong = weak.lock();
+    if (!strong) return true;
+    targets.push_back(std::move(strong));
+    return false;
+  });
+  return targets;
+}
+
+bool Hub::set_catalog(const std::vector<TableSchema>& tables) {
+  std::lock_guard deliver(m_deliver_mutex);
+  CatalogPtr updated;
+  std::vector<std::shared_ptr<HubSubscriber>> targets;
+  {
+    std::lock_guard lock(m_mutex);
+    auto next = Catalog::from(m_catalog->version + 1, tables);
+    if (next.tables == m_catalog->tables) return false;
+    updated = std::make_shared<const Catalog>(std::move(next));
+    m_catalog = updated;
+    targets = live_subscribers();
+  }
+  for (const auto& subscriber : targets)
+    subscriber->on_catalog(updated);
+  return true;
+}
+
+CatalogPtr Hub::catalog() const {
+  std::lock_guard lock(m_mutex);
+  return m_catalog;
+}
+
 void Hub::publish(std::uint64_t after_seq, std::uint64_t last_seq,
                   std::vector<sync::Change> changes) {
+  std::lock_guard deliver(m_deliver_mutex);
+  auto catalog = this->catalog();  // only set_catalog changes it, and it waits for us
   auto batch = std::make_shared<ChangeBatch>();
   batch->after_seq = after_seq;
   batch->last_seq = last_seq;
   batch->changes.reserve(changes.size());
   for (auto& change : changes) {
+    if (const auto* table = catalog->find(change.table);
+        table && has_stale_columns(change, *table)) {
+      drop_stale_columns(change, *table);
+    }
     auto encoded = m_codec.encode_change(change);
-    batch->changes.push_back(PublishedChange{std::move(change), std::move(encoded)});
+    batch->changes.push_back(
+        PublishedChange{std::move(change), std::move(encoded), catalog->version});
   }
   std::vector<std::shared_ptr<HubSubscriber>> targets;
   {
@@ -42,13 +84,7 @@ void Hub::publish(std::uint64_t after_seq, std::uint64_t last_seq,
     }
     m_head = last_seq;
     m_has_published = true;
-    targets.reserve(m_subscribers.size());
-    std::erase_if(m_subscribers, [&](const auto& weak) {
-      auto strong = weak.lock();
-      if (!strong) return true;
-      targets.push_back(std::move(strong));
-      return false;
-    });
+    targets = live_subscribers();
   }
   ChangeBatchPtr shared = batch;
   for (const auto& subscriber : targets)

@@ -3,6 +3,11 @@
 // The publisher hands each batch of changes to the hub once; the hub encodes every change
 // once (not once per subscriber), keeps recent batches in a bounded ring so that a session
 // that fell a little behind catches up from memory, and notifies subscribers. Thread-safe.
+//
+// The hub also holds the catalog (the tracked tables' schemas) of the stream. Catalog
+// updates and batches reach every subscriber in the order they were made, so a subscriber
+// learns about a table before any change to it, and a change published after a catalog is
+// shaped by it (columns the catalog no longer has are dropped before encoding).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +19,7 @@
 #include <vector>
 
 #include "protocol/codec.h"
+#include "server/catalog.h"
 #include "sync/change.h"
 
 namespace tandem::server {
@@ -21,6 +27,8 @@ namespace tandem::server {
 struct PublishedChange {
   sync::Change change;
   std::string encoded;  // the wire form, encoded once
+  // The catalog it was shaped by (0: none, e.g. read from the log by a catching-up session).
+  std::uint64_t catalog_version = 0;
 };
 
 struct ChangeBatch {
@@ -35,18 +43,33 @@ class HubSubscriber {
   virtual ~HubSubscriber() = default;
   // Called on the publisher thread: must not block (queue work, send, return).
   virtual void on_batch(const ChangeBatchPtr& batch) = 0;
+  // The catalog changed; called on the thread that changed it, before any batch shaped by
+  // it. Same rules as on_batch.
+  virtual void on_catalog(const CatalogPtr& catalog) = 0;
+};
+
+// What a subscriber starts from: the catalog and the head, taken together, so that every
+// change after `head` reaches it after a catalog that knows the change's table.
+struct Subscription {
+  CatalogPtr catalog;
+  std::uint64_t head = 0;
 };
 
 class Hub {
  public:
   Hub(const protocol::Codec& codec, std::size_t ring_changes = 100'000);
 
-  void subscribe(const std::shared_ptr<HubSubscriber>& subscriber);
+  Subscription subscribe(const std::shared_ptr<HubSubscriber>& subscriber);
   void unsubscribe(const HubSubscriber* subscriber);
 
   // Publishes changes that follow `after_seq` up to `last_seq` (changes may be empty when
   // only the position moved). Batches must be published in log order.
   void publish(std::uint64_t after_seq, std::uint64_t last_seq, std::vector<sync::Change> changes);
+
+  // Replaces the catalog when `tables` differ from it (new version, subscribers notified);
+  // returns whether it changed. Callers order it with publish() (one publisher thread).
+  bool set_catalog(const std::vector<TableSchema>& tables);
+  CatalogPtr catalog() const;
 
   // Batches holding every change after `seq`, if the ring still has them all.
   std::optional<std::vector<ChangeBatchPtr>> since(std::uint64_t seq) const;
@@ -56,9 +79,14 @@ class Hub {
   const protocol::Codec& codec() const { return m_codec; }
 
  private:
+  std::vector<std::shared_ptr<HubSubscriber>> live_subscribers();  // m_mutex held
+
   const protocol::Codec& m_codec;
   std::size_t m_ring_capacity;
+  // Held while a batch or a catalog is delivered, so that subscribers see them in order.
+  std::mutex m_deliver_mutex;
   mutable std::mutex m_mutex;
+  CatalogPtr m_catalog = std::make_shared<const Catalog>();
   std::deque<ChangeBatchPtr> m_ring;
   std::size_t m_ring_changes = 0;
   std::uint64_t m_head = 0;

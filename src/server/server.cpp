@@ -10,6 +10,7 @@
 #include "net/http_server.h"
 #include "protocol/codec.h"
 #include "rules/access_rules.h"
+#include "server/admin_api.h"
 #include "server/change_publisher.h"
 #include "server/datasource_factory.h"
 #include "server/demo.h"
@@ -44,6 +45,7 @@ struct Server::Impl {
   WorkPool pool;
   Metrics metrics;
   std::unique_ptr<ChangePublisher> publisher;
+  std::unique_ptr<AdminApi> admin;
   std::unique_ptr<net::HttpServer> http;
   std::mutex stop_mutex;
   bool stopped = false;
@@ -88,6 +90,8 @@ void Server::Impl::install_routes(net::Router& router) {
     response.body = metrics.render_prometheus(datasource->head_seq(), publisher->published_seq());
     respond(std::move(response));
   });
+  admin = std::make_unique<AdminApi>(AdminContext{*datasource, *publisher, verifier, rules, pool});
+  admin->install(router);
   router.add_websocket(
       "/sync",
       [this](const net::HttpRequest&)
@@ -157,7 +161,9 @@ void Server::stop() {
     impl.http->wait();
   }
   // Sessions are closed: no more pushes arrive. The datasource completes queued pushes
-  // before its writer stops, so every acknowledged write is committed.
+  // before its writer stops, so every acknowledged write is committed. A running hard reset
+  // stops after its current chunk (what it logged stays valid; it can be run again).
+  if (impl.admin) impl.admin->stop();
   impl.pool.stop();
   if (impl.publisher) impl.publisher->stop();
   if (impl.datasource) impl.datasource->close();

@@ -90,26 +90,44 @@ void SyncSession::handle_hello(protocol::Hello& hello) {
   m_client_id = hello.client_id;
   m_connection->set_log_identity(fmt::format("{}/{}", m_claims->subject, m_client_id));
 
+  // The tables and the position come from the hub, together: every change after `head`
+  // reaches this session after a catalog that knows its table. Catalogs and batches the hub
+  // delivers meanwhile wait for the lock held here.
+  auto subscription = m_context.hub.subscribe(shared_from_this());
   protocol::Welcome welcome;
   welcome.user = m_claims->subject;
   welcome.role = std::string(auth::role_name(m_claims->role));
-  for (auto& schema : m_context.datasource.tables()) {
-    auto rule = m_context.rules.rule_for(schema);
-    protocol::TableInfo info{schema, rule.is_private, rule.owner_column,
-                             rule.is_private || m_claims->role == auth::Role::admin};
-    welcome.tables.push_back(info);
-    auto name = schema.name;  // copied first: the schema is moved into the view
-    m_tables.emplace(std::move(name), TableView{std::move(schema), std::move(rule)});
-  }
-  auto head = m_context.datasource.head_seq();
+  welcome.tables = apply_catalog(*subscription.catalog);
+  auto head = subscription.head;
   welcome.server_seq = head;
   welcome.snapshot = plan_start(hello.checkpoint, head, m_context.datasource.horizon_seq());
   send(welcome);
   if (m_phase == Phase::snapshot) {
     send(protocol::SnapshotBegin{m_snapshot.seq, !m_snapshot.resumed});
   }
-  m_context.hub.subscribe(shared_from_this());
   schedule_pump();
+}
+
+std::vector<protocol::TableInfo> SyncSession::apply_catalog(const Catalog& catalog) {
+  std::vector<protocol::TableInfo> visible;
+  m_tables.clear();
+  for (const auto& [name, schema] : catalog.tables) {
+    auto rule = m_context.rules.rule_for(schema);
+    visible.push_back(protocol::TableInfo{schema, rule.is_private, rule.owner_column,
+                                          rule.is_private || m_claims->role == auth::Role::admin});
+    m_tables.emplace(name, TableView{schema, std::move(rule)});
+  }
+  m_catalog_version = catalog.version;
+  return visible;
+}
+
+void SyncSession::on_catalog(const CatalogPtr& catalog) {
+  std::lock_guard lock(m_mutex);
+  if (!m_claims || m_phase == Phase::closing || m_phase == Phase::closed) return;
+  if (catalog->version <= m_catalog_version) return;
+  // Sent before anything shaped by the new tables: the client alters its local tables
+  // first, then applies the changes that follow.
+  send(protocol::Schema{apply_catalog(*catalog)});
 }
 
 bool SyncSession::plan_start(const std::optional<protocol::Checkpoint>& checkpoint,
@@ -179,33 +197,54 @@ void SyncSession::pump() {
 
 bool SyncSession::pump_snapshot_page() {
   storage::SnapshotRequest request;
+  TableSchema schema;  // a copy: the catalog may change while the page is read
   std::string table_name;
   std::uint64_t seq = 0;
+  std::uint64_t catalog_version = 0;
   {
     std::lock_guard lock(m_mutex);
+    auto view = m_tables.end();
+    // Tables untracked since the snapshot started are skipped.
+    while (m_snapshot.index < m_snapshot.tables.size() &&
+           (view = m_tables.find(m_snapshot.tables[m_snapshot.index])) == m_tables.end()) {
+      ++m_snapshot.index;
+      m_snapshot.after.reset();
+    }
     if (m_snapshot.index >= m_snapshot.tables.size()) {
       send(protocol::SnapshotEnd{protocol::Checkpoint{m_snapshot.seq, std::nullopt}});
       m_cursor = m_snapshot.seq;
       m_phase = Phase::catching_up;
       return true;
     }
-    table_name = m_snapshot.tables[m_snapshot.index];
-    const auto& view = m_tables.at(table_name);
-    request.table = &view.schema;  // m_tables does not change after hello
-    if (auto filter = m_context.rules.read_filter(*m_claims, view.schema)) {
+    table_name = view->first;
+    schema = view->second.schema;
+    if (auto filter = m_context.rules.read_filter(*m_claims, schema)) {
       request.filter_column = filter->first;
       request.filter_value = filter->second;
     }
     request.after_key = m_snapshot.after;
     request.limit = m_context.config.snapshot_batch_rows;
     seq = m_snapshot.seq;
+    catalog_version = m_catalog_version;
   }
-  auto page = m_context.datasource.read_snapshot(request);
+  request.table = &schema;
+  storage::SnapshotPage page;
+  try {
+    page = m_context.datasource.read_snapshot(request);
+  } catch (const Error&) {
+    // A page read with a schema that changed meanwhile (a dropped column) is read again
+    // with the new one; any other failure is the session's.
+    std::lock_guard lock(m_mutex);
+    if (m_catalog_version == catalog_version) throw;
+    return m_phase == Phase::snapshot;
+  }
   std::lock_guard lock(m_mutex);
   if (m_phase != Phase::snapshot) return false;
+  // Rows read with an older schema could hold a dropped column: read the page again.
+  if (m_catalog_version != catalog_version) return true;
   protocol::Checkpoint checkpoint{seq, protocol::Checkpoint::SnapshotCursor{table_name, {}}};
   if (!page.rows.empty()) {
-    checkpoint.snapshot->after = m_tables.at(table_name).schema.key_of(page.rows.back());
+    checkpoint.snapshot->after = schema.key_of(page.rows.back());
   } else if (m_snapshot.after) {
     checkpoint.snapshot->after = *m_snapshot.after;
   }
@@ -281,6 +320,20 @@ void SyncSession::on_batch(const ChangeBatchPtr& batch) {
   send_changes(pending, batch->last_seq);
 }
 
+const sync::Change* SyncSession::shaped(const PublishedChange& published, const TableSchema& table,
+                                        std::optional<sync::Change>& copy) const {
+  // The hub shaped it by the catalog this session has (the live path): nothing to check.
+  if (published.catalog_version == m_catalog_version && m_catalog_version != 0) {
+    return &published.change;
+  }
+  if (!has_stale_columns(published.change, table)) return &published.change;
+  copy = published.change;
+  drop_stale_columns(*copy, table);
+  // An update that wrote only dropped columns changes nothing the client has.
+  if (copy->op == sync::Op::update && copy->old.empty()) return nullptr;
+  return &*copy;
+}
+
 std::size_t SyncSession::send_changes(const std::vector<const PublishedChange*>& changes,
                                       std::uint64_t last_seq) {
   // Only rows entering or leaving this user's view are encoded again; a deque keeps the
@@ -295,14 +348,22 @@ std::size_t SyncSession::send_changes(const std::vector<const PublishedChange*>&
     reencoded.clear();
   };
   for (const auto* published : changes) {
-    const auto& change = published->change;
-    auto table = m_tables.find(change.table);
-    if (table == m_tables.end()) continue;  // tracked after this session started
+    auto table = m_tables.find(published->change.table);
+    if (table == m_tables.end()) continue;  // not tracked (any more)
+    std::optional<sync::Change> copy;
+    const auto* shaped_change = shaped(*published, table->second.schema, copy);
+    if (!shaped_change) continue;
+    const auto& change = *shaped_change;
     switch (m_context.rules.visibility(*m_claims, table->second.rule, change)) {
       case rules::Visibility::hidden:
         continue;
       case rules::Visibility::visible:
-        parts.emplace_back(published->encoded);
+        if (copy) {
+          reencoded.push_back(m_context.codec.encode_change(change));
+          parts.emplace_back(reencoded.back());
+        } else {
+          parts.emplace_back(published->encoded);
+        }
         break;
       case rules::Visibility::entered:
         reencoded.push_back(m_context.codec.encode_change_as(change, sync::Op::insert));

@@ -2,6 +2,8 @@
 //
 // Phases: awaiting hello -> snapshot (bounded pages, resumable) -> catching up (from the
 // hub's ring, else from the change log) -> live (changes pushed as the hub publishes them).
+// In every phase after hello, a catalog change from the hub becomes a `schema` message and
+// the session's tables from then on (docs/protocol.md, "schema").
 // Pushes are accepted in any phase after hello. Thread-safety: callbacks arrive from the
 // connection's strand, the publisher thread, the datasource writer and the work pool; all
 // state is guarded by one mutex, and no blocking call is made while holding it.
@@ -51,6 +53,7 @@ class SyncSession final : public net::WebSocketHandler,
   void on_shutdown() override;
   void on_close(const net::CloseInfo& info) override;
   void on_batch(const ChangeBatchPtr& batch) override;
+  void on_catalog(const CatalogPtr& catalog) override;
 
  private:
   enum class Phase { awaiting_hello, snapshot, catching_up, live, closing, closed };
@@ -69,6 +72,8 @@ class SyncSession final : public net::WebSocketHandler,
   };
 
   void handle_hello(protocol::Hello& hello);
+  // Makes `catalog` the session's tables (lock held); returns them as the user sees them.
+  std::vector<protocol::TableInfo> apply_catalog(const Catalog& catalog);
   void handle_push(protocol::Push& push);
   void on_push_done(storage::PushResult result);
 
@@ -80,6 +85,11 @@ class SyncSession final : public net::WebSocketHandler,
   void pump();
   bool pump_snapshot_page();  // false: stop pumping for now
   bool pump_catch_up();
+
+  // The change as this session's schema of its table shapes it: `published` itself, or a
+  // copy without the columns dropped since it was published (lock held).
+  const sync::Change* shaped(const PublishedChange& published, const TableSchema& table,
+                             std::optional<sync::Change>& copy) const;
 
   // Frames for the changes after m_cursor (lock held); returns the number of changes sent.
   std::size_t send_changes(const std::vector<const PublishedChange*>& changes,
@@ -97,7 +107,8 @@ class SyncSession final : public net::WebSocketHandler,
   std::optional<auth::Claims> m_claims;
   std::string m_client_id;
   std::map<std::string, TableView, std::less<>> m_tables;
-  std::uint64_t m_cursor = 0;  // log position delivered so far
+  std::uint64_t m_catalog_version = 0;  // of m_tables
+  std::uint64_t m_cursor = 0;           // log position delivered so far
   SnapshotState m_snapshot;
   bool m_pump_scheduled = false;
   bool m_waiting_for_drain = false;

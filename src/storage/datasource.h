@@ -98,6 +98,10 @@ class Datasource {
 
   // --- Tracked tables -------------------------------------------------------------------
   // Current schemas of the tracked tables (cached; refreshed by track/untrack/reload).
+  // Ordering contract the live stream relies on: tables() includes a table (with its new
+  // columns) before any change captured by track()/reload() for it can be read by
+  // read_changes(). Changes made by another process (another server, `tandem tables` on the
+  // file) are seen only after this process's reload().
   virtual std::vector<TableSchema> tables() = 0;
   // Starts tracking: installs capture. Errors: invalid_identifier, not_found (no such
   // table), no_primary_key. Tracking a tracked table refreshes its schema.
@@ -105,9 +109,12 @@ class Datasource {
   virtual Status untrack(std::string_view table) = 0;
   // Re-reads every tracked table's schema after ALTER TABLE and reinstalls capture.
   virtual std::vector<TableSchema> reload() = 0;
-  // Records every existing row of the table in the change log as an insert, so that rows
-  // that existed before tracking reach clients. `progress(done, total)` is called now and
-  // then.
+  // Records every existing row of the table in the change log as an insert at the zero
+  // stamp, so that rows that existed before tracking reach clients (and lose against every
+  // real write under the merge rule). Runs in bounded chunks, each its own transaction, so
+  // that pushes are not held up. `progress(done, total)` is called after each chunk on the
+  // caller's thread; an exception it throws abandons the reset and propagates (the chunks
+  // logged stay valid: a reset may be repeated). Errors: not_found (not tracked).
   virtual Result<HardResetReport> hard_reset(
       std::string_view table, std::function<void(std::uint64_t, std::uint64_t)> progress) = 0;
 

@@ -126,6 +126,9 @@ TEST_F(EndToEnd, InterruptedSnapshotResumesWhereItStopped) {
                                           {{"name", "x"}}));
   }
   admin->push(rows);
+  // Snapshots start at the position the live stream has published: wait until it holds the
+  // bulk rows, so that no change after the snapshot's start replays them.
+  ASSERT_TRUE(admin->wait_for([&] { return admin->rows("products") == 64; }));
 
   auto first = connect("alice", "alice-tablet");
   first->hello();

@@ -210,6 +210,65 @@ TEST_F(JsonCodecTest, ClientRejectsMalformedServerMessagesNamingTheField) {
   auto unknown = codec->decode_server(R"({"type":"gossip"})");
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().code(), ErrorCode::unknown_message_type);
+TableInfo orders_table() {
+  TableInfo info;
+  info.schema.name = "past_orders";
+  info.schema.columns = {{"id", ColumnType::text, "TEXT", true, false, 1},
+                         {"quantity", ColumnType::integer, "INTEGER", false, true, 0},
+                         {"owner_id", ColumnType::text, "TEXT", false, false, 0}};
+  info.schema.primary_key = {"id"};
+  info.is_private = true;
+  info.owner_column = "owner_id";
+  info.writable = true;
+  return info;
+}
+
+TEST_F(JsonCodecTest, SchemaMessageListsTablesLikeWelcome) {
+  Welcome welcome;
+  welcome.tables = {orders_table()};
+  auto from_welcome = nlohmann::json::parse(codec->encode(ServerMessage{welcome}));
+  auto schema = nlohmann::json::parse(codec->encode(ServerMessage{Schema{{orders_table()}}}));
+  EXPECT_EQ(schema["type"], "schema");
+  EXPECT_EQ(schema["tables"], from_welcome["tables"]);
+  EXPECT_EQ(schema["tables"][0]["owner_column"], "owner_id");
+}
+
+TEST_F(JsonCodecTest, SchemaMessageRoundTripsThroughTheClientDecoder) {
+  TableInfo products;
+  products.schema.name = "products";
+  products.schema.columns = {{"sku", ColumnType::text, "TEXT", false, false, 2},
+                             {"shop", ColumnType::integer, "INT", false, false, 1},
+                             {"price", ColumnType::numeric, "DECIMAL(10,2)", false, false, 0}};
+  products.schema.primary_key = {"shop", "sku"};
+  auto decoded =
+      codec->decode_schema(codec->encode(ServerMessage{Schema{{orders_table(), products}}}));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message();
+  ASSERT_EQ(decoded->tables.size(), 2u);
+  EXPECT_EQ(decoded->tables[0].schema, orders_table().schema);
+  EXPECT_TRUE(decoded->tables[0].is_private);
+  EXPECT_EQ(decoded->tables[0].owner_column, "owner_id");
+  EXPECT_TRUE(decoded->tables[0].writable);
+  EXPECT_EQ(decoded->tables[1].schema, products.schema) << "composite key order is kept";
+  EXPECT_FALSE(decoded->tables[1].is_private);
+}
+
+TEST_F(JsonCodecTest, SchemaDecoderRefusesWhatAClientCouldNotSafelyCreate) {
+  auto error = [&](std::string_view frame) {
+    auto result = codec->decode_schema(frame);
+    EXPECT_FALSE(result.ok()) << frame;
+    return result.ok() ? std::string() : std::string(result.error().message());
+  };
+  EXPECT_NE(error(R"({"type":"welcome","tables":[]})").find("schema"), std::string::npos);
+  EXPECT_NE(error(R"({"type":"schema"})").find("'tables'"), std::string::npos);
+  auto hostile = error(
+      R"({"type":"schema","tables":[{"name":"t\"; DROP TABLE x; --","primary_key":["id"],
+          "columns":[],"access":"public","writable":false}]})");
+  EXPECT_NE(hostile.find("tables[0]: invalid table name"), std::string::npos) << hostile;
+  auto no_key = error(
+      R"({"type":"schema","tables":[{"name":"t","primary_key":["nope"],"access":"public",
+          "writable":false,"columns":[{"name":"id","type":"text","not_null":false,
+          "has_default":false}]}]})");
+  EXPECT_NE(no_key.find("'nope' is not among its columns"), std::string::npos) << no_key;
 }
 
 }  // namespace

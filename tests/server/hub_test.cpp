@@ -6,9 +6,27 @@ namespace tandem::server {
 namespace {
 
 struct RecordingSubscriber : HubSubscriber {
-  void on_batch(const ChangeBatchPtr& batch) override { batches.push_back(batch); }
+  void on_batch(const ChangeBatchPtr& batch) override {
+    batches.push_back(batch);
+    events.push_back("batch " + std::to_string(batch->last_seq));
+  }
+  void on_catalog(const CatalogPtr& catalog) override {
+    catalogs.push_back(catalog);
+    events.push_back("catalog " + std::to_string(catalog->version));
+  }
   std::vector<ChangeBatchPtr> batches;
+  std::vector<CatalogPtr> catalogs;
+  std::vector<std::string> events;
 };
+
+TableSchema table_t(std::vector<std::string> columns) {
+  TableSchema schema;
+  schema.name = "t";
+  for (const auto& name : columns)
+    schema.columns.push_back(ColumnSchema{name, ColumnType::any, "", false, false, name == "id"});
+  schema.primary_key = {"id"};
+  return schema;
+}
 
 std::vector<sync::Change> changes(std::uint64_t first, std::uint64_t count) {
   std::vector<sync::Change> result;
@@ -75,6 +93,36 @@ TEST_F(HubTest, GoneSubscribersAreDroppedAndUnsubscribeStopsDelivery) {
   EXPECT_EQ(kept->batches.size(), 1u);
   EXPECT_TRUE(removed->batches.empty());
   EXPECT_EQ(hub.subscriber_count(), 1u);
+}
+
+TEST_F(HubTest, CatalogChangesReachSubscribersInOrderWithBatches) {
+  Hub hub(*codec);
+  auto subscriber = std::make_shared<RecordingSubscriber>();
+  auto start = hub.subscribe(subscriber);
+  EXPECT_EQ(start.catalog->version, 0u);
+  EXPECT_TRUE(start.catalog->tables.empty());
+  EXPECT_TRUE(hub.set_catalog({table_t({"id", "a"})}));
+  hub.publish(0, 1, changes(1, 1));
+  EXPECT_FALSE(hub.set_catalog({table_t({"id", "a"})})) << "same tables: no new version";
+  EXPECT_TRUE(hub.set_catalog({table_t({"id"})}));
+  EXPECT_EQ(subscriber->events, (std::vector<std::string>{"catalog 1", "batch 1", "catalog 2"}));
+  auto later = hub.subscribe(std::make_shared<RecordingSubscriber>());
+  EXPECT_EQ(later.catalog->version, 2u);
+  EXPECT_EQ(later.head, 1u);
+}
+
+TEST_F(HubTest, ChangesPublishedAfterAColumnWasDroppedDoNotCarryIt) {
+  Hub hub(*codec);
+  auto subscriber = std::make_shared<RecordingSubscriber>();
+  hub.subscribe(subscriber);
+  hub.set_catalog({table_t({"id"})});
+  auto logged = changes(1, 1);
+  logged[0].row["dropped"] = Value{"secret"};  // logged before the column was dropped
+  hub.publish(0, 1, logged);
+  const auto& published = subscriber->batches.at(0)->changes.at(0);
+  EXPECT_FALSE(published.change.row.contains("dropped"));
+  EXPECT_EQ(published.encoded.find("secret"), std::string::npos) << published.encoded;
+  EXPECT_EQ(published.catalog_version, 1u);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <future>
+#include <set>
 
 #include "storage/sqlite/sqlite_connection.h"
 #include "support/temp_dir.h"
@@ -261,6 +262,49 @@ TEST_F(SqliteDatasourceTest, HardResetLogsRowsThatExistedBeforeTracking) {
   auto changes = changes_after(head);
   ASSERT_EQ(changes.size(), 3u);
   EXPECT_EQ(changes[2].row.at("v"), Value("c"));
+}
+
+TEST_F(SqliteDatasourceTest, HardResetWalksACompositeKeyInChunksReportingEach) {
+  source->execute(
+      "CREATE TABLE stock(shop INTEGER, sku TEXT, qty INTEGER, PRIMARY KEY (shop, sku));"
+      "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 2499) "
+      "INSERT INTO stock SELECT i % 3, printf('sku-%05d', i), i FROM n;");
+  ASSERT_TRUE(source->track("stock").ok());
+  auto head = source->head_seq();
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> reports;
+  auto report = source->hard_reset(
+      "stock", [&](std::uint64_t done, std::uint64_t total) { reports.emplace_back(done, total); });
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->rows, 2500u);
+  EXPECT_EQ(reports, (std::vector<std::pair<std::uint64_t, std::uint64_t>>{
+                         {0, 2500}, {1000, 2500}, {2000, 2500}, {2500, 2500}}));
+  std::vector<sync::Change> changes;
+  for (auto page = changes_after(head); !page.empty(); page = changes_after(page.back().seq))
+    changes.insert(changes.end(), page.begin(), page.end());
+  ASSERT_EQ(changes.size(), 2500u);
+  std::set<std::pair<std::int64_t, std::string>> keys;
+  for (const auto& change : changes) {
+    EXPECT_EQ(change.op, Op::insert);
+    EXPECT_EQ(change.stamp, sync::Stamp{});
+    keys.emplace(change.pk.at("shop").as_integer(), change.pk.at("sku").as_text());
+  }
+  EXPECT_EQ(keys.size(), 2500u) << "every row exactly once";
+}
+
+TEST_F(SqliteDatasourceTest, HardResetStopsWhenProgressThrowsAndKeepsWhatItLogged) {
+  source->execute(
+      "CREATE TABLE big(id INTEGER PRIMARY KEY);"
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500) "
+      "INSERT INTO big SELECT i FROM n;");
+  ASSERT_TRUE(source->track("big").ok());
+  auto head = source->head_seq();
+  EXPECT_THROW(source->hard_reset("big",
+                                  [](std::uint64_t done, std::uint64_t) {
+                                    if (done > 0) throw Error(ErrorCode::shutting_down, "stop");
+                                  }),
+               Error);
+  EXPECT_EQ(changes_after(head).size(), 1000u) << "the first chunk is committed";
+  EXPECT_EQ(source->hard_reset("nowhere", {}).error().code(), ErrorCode::not_found);
 }
 
 TEST_F(SqliteDatasourceTest, StateSurvivesReopening) {

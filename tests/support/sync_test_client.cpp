@@ -61,6 +61,8 @@ void SyncTestClient::apply(const Json& message) {
     m_checkpoint = message.at("checkpoint");
   } else if (type == "changes") {
     for (const auto& change : message.at("changes")) {
+      m_events.push_back("change " + change.at("table").get<std::string>());
+      m_changes.push_back(change);
       auto& table = m_replica[change.at("table").get<std::string>()];
       auto key = key_of(change.at("pk"));
       if (change.at("op") == "delete") {
@@ -72,6 +74,9 @@ void SyncTestClient::apply(const Json& message) {
       if (m_record_changes) m_changes.push_back(change);
     }
     m_checkpoint = message.at("checkpoint");
+  } else if (type == "schema") {
+    m_schemas.push_back(message);
+    m_events.push_back("schema");
   } else if (type == "error") {
     m_errors.push_back(message);
   } else if (type == "ack") {

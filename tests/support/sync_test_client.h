@@ -64,6 +64,12 @@ class SyncTestClient {
   // Sends a ping and waits for its pong.
   bool ping(std::chrono::milliseconds timeout = std::chrono::seconds(5));
   const Json& welcome() const { return m_welcome; }
+  // Every `schema` message received, in order.
+  const std::vector<Json>& schemas() const { return m_schemas; }
+  // What arrived, in order: "schema", or "change <table>" for each change.
+  const std::vector<std::string>& events() const { return m_events; }
+  // Every change received, in order.
+  const std::vector<Json>& changes() const { return m_changes; }
 
  private:
   void apply(const Json& message);
@@ -77,6 +83,9 @@ class SyncTestClient {
   Json m_welcome;
   bool m_in_snapshot = false;
   std::vector<Json> m_errors;
+  std::vector<Json> m_schemas;
+  std::vector<std::string> m_events;
+  std::vector<Json> m_changes;
   std::vector<Json> m_acks;
   std::uint64_t m_next_seq = 1;
   std::uint64_t m_last_hlc = 0;

@@ -46,6 +46,25 @@ TEST(ConflictMerge, LaterColumnWriteWinsRegardlessOfArrivalOrder) {
   expect_same(forward, backward);
 }
 
+// A hard reset logs the rows as they are at the zero stamp (docs/protocol.md). A replica may
+// receive that insert before or after a real write it already holds (its own unsent edit, or
+// a change that reached it earlier): the write wins either way, and a deleted row stays
+// deleted.
+TEST(HardReset, ZeroStampedInsertNeverOverwritesARealWrite) {
+  auto reset = insert({{"name", "as it was"}, {"price", 5}}, Stamp{});
+  auto client_edit = update({{"name", "client's"}}, at(30, "phone"));
+  auto after_edit = apply_all({client_edit, reset});
+  auto before_edit = apply_all({reset, client_edit});
+  EXPECT_TRUE(after_edit.exists);
+  EXPECT_EQ(after_edit.values.at("name"), Value("client's"));
+  EXPECT_EQ(after_edit.values.at("price"), Value(5)) << "columns nobody wrote take its value";
+  expect_same(after_edit, before_edit);
+
+  auto deleted = apply_all({remove(at(40, "phone")), reset});
+  EXPECT_FALSE(deleted.exists) << "the reset does not bring back a deleted row";
+  expect_same(deleted, apply_all({reset, remove(at(40, "phone"))}));
+}
+
 TEST(ConflictMerge, UpdatesOfDifferentColumnsBothSurvive) {
   RowState state = RowState::preexisting({{"id", 1}, {"name", "x"}, {"price", 1}});
   merge(state, update({{"name", "pen"}}, at(20, "a")));

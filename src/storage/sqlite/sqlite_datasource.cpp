@@ -149,35 +149,111 @@ std::vector<TableSchema> SqliteDatasource::reload() {
   return tables();
 }
 
+namespace {
+
+// Rows per hard-reset transaction: small enough that pushes waiting for the writer are not
+// held up for long, large enough that a big table does not take a transaction per row.
+constexpr std::int64_t kHardResetChunk = 1000;
+
+std::string key_params(std::size_t count, std::size_t first) {
+  std::string params;
+  for (std::size_t i = 0; i < count; ++i)
+    params += fmt::format("{}?{}", i > 0 ? ", " : "", first + i);
+  return params;
+}
+
+}  // namespace
+
 Result<HardResetReport> SqliteDatasource::hard_reset(
     std::string_view table, std::function<void(std::uint64_t, std::uint64_t)> progress) {
-  std::optional<TableSchema> schema;
+  std::string name(table);
   {
     std::shared_lock lock(m_schema_mutex);
-    if (auto it = m_tables.find(table); it != m_tables.end()) schema = it->second;
+    if (!m_tables.contains(name)) {
+      return Error(ErrorCode::not_found, fmt::format("table '{}' is not tracked", name));
+    }
   }
-  if (!schema) return Error(ErrorCode::not_found, fmt::format("table '{}' is not tracked", table));
-  // The rows are logged as inserts at the zero stamp: they are the state that existed before
-  // any tracked write, so any client write made since wins over them.
-  return run_on_writer([&](SqliteConnection& connection) -> Result<HardResetReport> {
-    auto name = quote_identifier(schema->name);
-    auto& count = connection.cached(fmt::format("SELECT count(*) FROM {}", name));
+  auto total = run_on_writer([&](SqliteConnection& connection) {
+    auto& count = connection.cached(fmt::format("SELECT count(*) FROM {}", quote_identifier(name)));
     count.step();
-    auto total = static_cast<std::uint64_t>(count.column_int(0));
+    auto rows = static_cast<std::uint64_t>(count.column_int(0));
     count.reset();
-    SqliteTransaction txn(connection);
-    auto& copy = connection.cached(
-        fmt::format("INSERT INTO tandem_changes(tbl, op, pk, row, old, hlc, node, at_ms) "
-                    "SELECT '{}', 'insert', {}, {}, NULL, '0000000000000000', '', {} FROM {} AS t",
-                    schema->name, sqlite_schema::key_json_sql(*schema, "t"),
-                    sqlite_schema::row_json_sql(*schema, "t"), sqlite_schema::kNowMillisSql, name));
-    copy.run();
-    txn.commit();
-    refresh_head(connection);
-    if (progress) progress(total, total);
-    log::info("hard reset", {{"table", schema->name}, {"rows", total}});
-    return HardResetReport{total};
+    return rows;
   });
+  if (progress) progress(0, total);
+  // Keyset pagination over the primary key, one transaction per chunk. Rows written between
+  // chunks are captured by the triggers anyway; logging one of them again at the zero stamp
+  // is harmless, since every real write wins over it.
+  std::optional<std::vector<Value>> after;
+  std::uint64_t done = 0;
+  for (;;) {
+    struct Chunk {
+      std::uint64_t rows = 0;
+      std::optional<std::vector<Value>> last;  // none: the table's end was reached
+    };
+    auto chunk = run_on_writer([&](SqliteConnection& connection) -> Result<Chunk> {
+      // The writer thread is the only one that changes m_tables, so it may read unlocked;
+      // each chunk uses the schema as it is now (a reload may have added a column).
+      auto found = m_tables.find(name);
+      if (found == m_tables.end()) {
+        return Error(ErrorCode::not_found,
+                     fmt::format("table '{}' was untracked during its hard reset", name));
+      }
+      const auto& schema = found->second;
+      const auto key_count = schema.primary_key.size();
+      std::string keys;
+      for (const auto& column : schema.primary_key)
+        keys += (keys.empty() ? "" : ", ") + quote_identifier(column);
+      auto after_sql = after ? fmt::format("({}) > ({})", keys, key_params(key_count, 1)) : "";
+      Chunk result;
+      auto& bound = connection.cached(fmt::format(
+          "SELECT {} FROM {}{}{} ORDER BY {} LIMIT 1 OFFSET {}", keys, quote_identifier(name),
+          after ? " WHERE " : "", after_sql, keys, kHardResetChunk - 1));
+      for (std::size_t i = 0; after && i < key_count; ++i)
+        bound.bind(static_cast<int>(i) + 1, (*after)[i]);
+      if (bound.step()) {
+        result.last.emplace();
+        for (std::size_t i = 0; i < key_count; ++i)
+          result.last->push_back(bound.column(static_cast<int>(i)));
+      }
+      bound.reset();
+      std::vector<std::string> conditions;
+      if (after) conditions.push_back(after_sql);
+      if (result.last) {
+        conditions.push_back(
+            fmt::format("({}) <= ({})", keys, key_params(key_count, key_count + 1)));
+      }
+      std::string where;
+      for (const auto& condition : conditions)
+        where += (where.empty() ? " WHERE " : " AND ") + condition;
+      SqliteTransaction txn(connection);
+      auto& copy = connection.cached(fmt::format(
+          "INSERT INTO tandem_changes(tbl, op, pk, row, old, hlc, node, at_ms) "
+          "SELECT '{}', 'insert', {}, {}, NULL, '{}', '', {} FROM {} AS t{} ORDER BY {}",
+          name, sqlite_schema::key_json_sql(schema, "t"), sqlite_schema::row_json_sql(schema, "t"),
+          sync::Hlc{}.to_string(), sqlite_schema::kNowMillisSql, quote_identifier(name), where,
+          keys));
+      for (std::size_t i = 0; after && i < key_count; ++i)
+        copy.bind(static_cast<int>(i) + 1, (*after)[i]);
+      for (std::size_t i = 0; result.last && i < key_count; ++i)
+        copy.bind(static_cast<int>(key_count + i) + 1, (*result.last)[i]);
+      copy.run();
+      result.rows = static_cast<std::uint64_t>(connection.changes());
+      copy.reset();
+      txn.commit();
+      refresh_head(connection);
+      return result;
+    });
+    if (!chunk) return chunk.error();
+    done += chunk->rows;
+    total = std::max(total, done);
+    if (!chunk->last) break;
+    if (progress) progress(done, total);
+    after = std::move(chunk->last);
+  }
+  if (progress) progress(done, done);
+  log::info("hard reset", {{"table", name}, {"rows", done}});
+  return HardResetReport{done};
 }
 
 void SqliteDatasource::post_job(Job job) {
@@ -347,6 +423,14 @@ void SqliteDatasource::fold_external_changes(SqliteConnection& connection) {
   log::debug("folded outside writes", {{"changes", entries.size()}});
 }
 
+std::uint64_t SqliteDatasource::latest_seq(SqliteConnection& connection) {
+  auto& latest = connection.cached("SELECT coalesce(max(seq), 0) FROM tandem_changes");
+  latest.step();
+  auto value = static_cast<std::uint64_t>(latest.column_int(0));
+  latest.reset();
+  return value;
+}
+
 void SqliteDatasource::refresh_head(SqliteConnection& connection) {
   auto& head = connection.cached(
       "SELECT coalesce((SELECT min(seq) - 1 FROM tandem_changes WHERE hlc IS NULL), "
@@ -421,17 +505,20 @@ std::uint64_t SqliteDatasource::wait_for_changes(std::uint64_t after_seq,
           m_poll_connection->cached("SELECT 1 FROM tandem_changes WHERE hlc IS NULL LIMIT 1");
       bool has_unstamped = unstamped.step();
       unstamped.reset();
-      if (has_unstamped) {
-        try {
+      try {
+        if (has_unstamped) {
           post_job([this](SqliteConnection& connection) {
             SqliteTransaction txn(connection);
             fold_external_changes(connection);
             txn.commit();
             refresh_head(connection);
           });
-        } catch (const Error&) {
-          return head_seq();  // closing
+        } else if (latest_seq(*m_poll_connection) > head_seq()) {
+          // Stamped entries another process logged (`tandem tables reset` on the file).
+          post_job([this](SqliteConnection& connection) { refresh_head(connection); });
         }
+      } catch (const Error&) {
+        return head_seq();  // closing
       }
     }
     if (std::chrono::steady_clock::now() >= deadline) return head_seq();

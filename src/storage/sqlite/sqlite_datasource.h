@@ -84,6 +84,7 @@ class SqliteDatasource final : public Datasource {
   void fold_external_changes(SqliteConnection& connection);
   void prune_log(SqliteConnection& connection);
   void refresh_head(SqliteConnection& connection);
+  static std::uint64_t latest_seq(SqliteConnection& connection);
   void post_job(Job job);
   void install_all(SqliteConnection& connection);
 

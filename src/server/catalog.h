@@ -1,0 +1,34 @@
+// The tracked tables as the live change stream knows them, versioned so that sessions and
+// published changes can tell which schemas they were shaped by.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/table_schema.h"
+#include "sync/change.h"
+
+namespace tandem::server {
+
+struct Catalog {
+  // Increases with every change of the tracked set or of a table's columns; 0 means "no
+  // catalog" (e.g. a change read from the log and not shaped by any).
+  std::uint64_t version = 0;
+  std::map<std::string, TableSchema, std::less<>> tables;
+
+  static Catalog from(std::uint64_t version, const std::vector<TableSchema>& tables);
+  const TableSchema* find(std::string_view table) const;
+};
+using CatalogPtr = std::shared_ptr<const Catalog>;
+
+// Whether the change holds columns `table` no longer has (a change logged before a column
+// was dropped).
+bool has_stale_columns(const sync::Change& change, const TableSchema& table);
+// Removes those columns from the change's row, pk and old values, so that a dropped column
+// never reaches a client after the schema that dropped it.
+void drop_stale_columns(sync::Change& change, const TableSchema& table);
+
+}  // namespace tandem::server
