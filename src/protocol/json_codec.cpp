@@ -157,12 +157,6 @@ Result<ClientMessage> decode_ping(const json& object) {
 
 // ---- server messages, decoded by clients ----------------------------------------------
 
-Result<bool> bool_field(const json& object, std::string_view name) {
-  auto value = field(object, name, json::value_t::boolean);
-  if (!value) return value.error();
-  return (*value)->get<bool>();
-}
-
 Result<Row> row_field(const json& object, std::string_view name) {
   auto value = field(object, name, json::value_t::object);
   if (!value) return value.error();
@@ -186,33 +180,48 @@ Result<Checkpoint> checkpoint_field(const json& object) {
   return decode_checkpoint(**value);
 }
 
+Result<bool> bool_field(const json& object, std::string_view name) {
+  auto value = field(object, name, json::value_t::boolean);
+  if (!value) return value.error();
+  return (*value)->get<bool>();
+}
+
+// Names are checked like the server checks them: a client creates tables and columns from
+// them, so a hostile name must not reach its SQL.
+Result<std::string> identifier_field(const json& object, std::string_view name,
+                                     std::string_view what) {
+  auto text = text_field(object, name);
+  if (!text) return text.error();
+  if (auto valid = check_identifier(*text, what); !valid) return malformed(valid.error().what());
+  return text;
+}
+
 Result<ColumnSchema> decode_column(const json& object) {
   if (!object.is_object()) return malformed("a column must be an object");
   ColumnSchema column;
-  auto name = text_field(object, "name");
+  auto name = identifier_field(object, "name", "column");
   if (!name) return name.error();
   column.name = std::move(*name);
-  auto type_name = text_field(object, "type");
-  if (!type_name) return type_name.error();
-  // A type a newer server added reads as `any`: values still travel as Value.
-  column.type = parse_column_type(*type_name).value_or(ColumnType::any);
+  auto type = text_field(object, "type");
+  if (!type) return type.error();
+  // A type a newer server may add is read as `any`: the declared type still says more.
+  column.type = parse_column_type(*type).value_or(ColumnType::any);
   column.declared_type = object.value("declared_type", std::string());
-  column.not_null = object.value("not_null", false);
-  column.has_default = object.value("has_default", false);
+  auto not_null = bool_field(object, "not_null");
+  if (!not_null) return not_null.error();
+  column.not_null = *not_null;
+  auto has_default = bool_field(object, "has_default");
+  if (!has_default) return has_default.error();
+  column.has_default = *has_default;
   return column;
 }
 
 Result<TableInfo> decode_table(const json& object) {
   if (!object.is_object()) return malformed("a table must be an object");
   TableInfo info;
-  auto name = text_field(object, "name");
+  auto name = identifier_field(object, "name", "table");
   if (!name) return name.error();
   info.schema.name = std::move(*name);
-  auto key = names_field(object, "primary_key");
-  if (!key) return key.error();
-  if (key->empty())
-    return malformed(fmt::format("table '{}' has no primary key", info.schema.name));
-  info.schema.primary_key = std::move(*key);
   auto columns = field(object, "columns", json::value_t::array);
   if (!columns) return columns.error();
   for (const auto& item : **columns) {
@@ -220,19 +229,36 @@ Result<TableInfo> decode_table(const json& object) {
     if (!column) return column.error();
     info.schema.columns.push_back(std::move(*column));
   }
-  for (std::size_t i = 0; i < info.schema.primary_key.size(); ++i) {
-    auto column =
-        std::find_if(info.schema.columns.begin(), info.schema.columns.end(),
-                     [&](const ColumnSchema& c) { return c.name == info.schema.primary_key[i]; });
+  auto key = field(object, "primary_key", json::value_t::array);
+  if (!key) return key.error();
+  for (const auto& item : **key) {
+    if (!item.is_string()) return malformed("primary_key must be an array of column names");
+    auto column = std::find_if(info.schema.columns.begin(), info.schema.columns.end(),
+                               [&](const auto& c) { return c.name == item.get<std::string>(); });
     if (column == info.schema.columns.end()) {
-      return malformed(fmt::format("table '{}': key column '{}' is not among its columns",
-                                   info.schema.name, info.schema.primary_key[i]));
+      return malformed(fmt::format("table '{}': primary-key column '{}' is not among its columns",
+                                   info.schema.name, item.get<std::string>()));
     }
-    column->primary_key_position = static_cast<int>(i) + 1;
+    info.schema.primary_key.push_back(column->name);
+    column->primary_key_position = static_cast<int>(info.schema.primary_key.size());
   }
-  info.is_private = object.value("access", std::string()) == "private";
-  info.owner_column = object.value("owner_column", std::string());
-  info.writable = object.value("writable", false);
+  if (info.schema.primary_key.empty()) {
+    return malformed(fmt::format("table '{}' has no primary key", info.schema.name));
+  }
+  auto access = text_field(object, "access");
+  if (!access) return access.error();
+  if (*access != "private" && *access != "public") {
+    return malformed("field 'access' must be 'private' or 'public'");
+  }
+  info.is_private = *access == "private";
+  if (info.is_private) {
+    auto owner = identifier_field(object, "owner_column", "column");
+    if (!owner) return owner.error();
+    info.owner_column = std::move(*owner);
+  }
+  auto writable = bool_field(object, "writable");
+  if (!writable) return writable.error();
+  info.writable = *writable;
   return info;
 }
 
@@ -458,87 +484,6 @@ json encode_tables(const std::vector<TableInfo>& tables) {
   return array;
 }
 
-Result<bool> bool_field(const json& object, std::string_view name) {
-  auto value = field(object, name, json::value_t::boolean);
-  if (!value) return value.error();
-  return (*value)->get<bool>();
-}
-
-// Names are checked like the server checks them: a client creates tables and columns from
-// them, so a hostile name must not reach its SQL.
-Result<std::string> identifier_field(const json& object, std::string_view name,
-                                     std::string_view what) {
-  auto text = text_field(object, name);
-  if (!text) return text.error();
-  if (auto valid = check_identifier(*text, what); !valid) return malformed(valid.error().what());
-  return text;
-}
-
-Result<ColumnSchema> decode_column(const json& object) {
-  if (!object.is_object()) return malformed("a column must be an object");
-  ColumnSchema column;
-  auto name = identifier_field(object, "name", "column");
-  if (!name) return name.error();
-  column.name = std::move(*name);
-  auto type = text_field(object, "type");
-  if (!type) return type.error();
-  // A type a newer server may add is read as `any`: the declared type still says more.
-  column.type = parse_column_type(*type).value_or(ColumnType::any);
-  column.declared_type = object.value("declared_type", std::string());
-  auto not_null = bool_field(object, "not_null");
-  if (!not_null) return not_null.error();
-  column.not_null = *not_null;
-  auto has_default = bool_field(object, "has_default");
-  if (!has_default) return has_default.error();
-  column.has_default = *has_default;
-  return column;
-}
-
-Result<TableInfo> decode_table(const json& object) {
-  if (!object.is_object()) return malformed("a table must be an object");
-  TableInfo info;
-  auto name = identifier_field(object, "name", "table");
-  if (!name) return name.error();
-  info.schema.name = std::move(*name);
-  auto columns = field(object, "columns", json::value_t::array);
-  if (!columns) return columns.error();
-  for (const auto& item : **columns) {
-    auto column = decode_column(item);
-    if (!column) return column.error();
-    info.schema.columns.push_back(std::move(*column));
-  }
-  auto key = field(object, "primary_key", json::value_t::array);
-  if (!key) return key.error();
-  for (const auto& item : **key) {
-    if (!item.is_string()) return malformed("primary_key must be an array of column names");
-    auto column = std::find_if(info.schema.columns.begin(), info.schema.columns.end(),
-                               [&](const auto& c) { return c.name == item.get<std::string>(); });
-    if (column == info.schema.columns.end()) {
-      return malformed(fmt::format("table '{}': primary-key column '{}' is not among its columns",
-                                   info.schema.name, item.get<std::string>()));
-    }
-    info.schema.primary_key.push_back(column->name);
-    column->primary_key_position = static_cast<int>(info.schema.primary_key.size());
-  }
-  if (info.schema.primary_key.empty()) {
-    return malformed(fmt::format("table '{}' has no primary key", info.schema.name));
-  }
-  auto access = text_field(object, "access");
-  if (!access) return access.error();
-  if (*access != "private" && *access != "public") {
-    return malformed("field 'access' must be 'private' or 'public'");
-  }
-  info.is_private = *access == "private";
-  if (info.is_private) {
-    auto owner = identifier_field(object, "owner_column", "column");
-    if (!owner) return owner.error();
-    info.owner_column = std::move(*owner);
-  }
-  auto writable = bool_field(object, "writable");
-  if (!writable) return writable.error();
-  info.writable = *writable;
-  return info;
-}
 
 struct ServerEncoder {
   json operator()(const Welcome& welcome) const {

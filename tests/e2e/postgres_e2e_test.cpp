@@ -123,7 +123,6 @@ TEST_P(PostgresEndToEnd, ConcurrentWritersReachTheClientExactlyOnceInCommitOrder
   constexpr int kWriters = 8;
   constexpr int kTransactions = 1000;
   auto admin = synced("ops", "ops-1", auth::Role::admin);
-  admin->record_changes(true);
   std::vector<std::thread> writers;
   std::atomic<int> failures{0};
   for (int writer = 0; writer < kWriters; ++writer) {
@@ -185,7 +184,6 @@ TEST_P(PostgresEndToEnd, ALargeRowIsCapturedAndDelivered) {
 TEST_P(PostgresEndToEnd, KillingTheServerMidStreamLosesAndDuplicatesNothing) {
   constexpr int kRows = 3000;
   auto admin = synced("ops", "ops-1", auth::Role::admin);
-  admin->record_changes(true);
   std::thread writer([&] {
     PgConnection connection(ConnectOptions{url});
     for (int n = 0; n < kRows; ++n) {
@@ -202,7 +200,6 @@ TEST_P(PostgresEndToEnd, KillingTheServerMidStreamLosesAndDuplicatesNothing) {
   start();
   auto again = std::make_unique<SyncTestClient>(
       server->port(), ServerProcess::token("ops", auth::Role::admin), "ops-1");
-  again->record_changes(true);
   again->set_checkpoint(checkpoint);
   auto welcome = again->hello();
   ASSERT_EQ(welcome["type"], "welcome") << welcome.dump();

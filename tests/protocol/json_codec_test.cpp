@@ -210,6 +210,8 @@ TEST_F(JsonCodecTest, ClientRejectsMalformedServerMessagesNamingTheField) {
   auto unknown = codec->decode_server(R"({"type":"gossip"})");
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().code(), ErrorCode::unknown_message_type);
+}
+
 TableInfo orders_table() {
   TableInfo info;
   info.schema.name = "past_orders";

@@ -71,7 +71,6 @@ void SyncTestClient::apply(const Json& message) {
         table[key] = change.at("row");
       }
       ++m_changes_received;
-      if (m_record_changes) m_changes.push_back(change);
     }
     m_checkpoint = message.at("checkpoint");
   } else if (type == "schema") {

@@ -57,9 +57,6 @@ class SyncTestClient {
   std::uint64_t cursor() const;
   const std::vector<Json>& errors() const { return m_errors; }
   std::size_t changes_received() const { return m_changes_received; }
-  // Every change received, in arrival order (when recording is on).
-  void record_changes(bool on) { m_record_changes = on; }
-  const std::vector<Json>& changes() const { return m_changes; }
   std::size_t pongs() const { return m_pongs; }
   // Sends a ping and waits for its pong.
   bool ping(std::chrono::milliseconds timeout = std::chrono::seconds(5));
@@ -90,8 +87,6 @@ class SyncTestClient {
   std::uint64_t m_next_seq = 1;
   std::uint64_t m_last_hlc = 0;
   std::size_t m_changes_received = 0;
-  bool m_record_changes = false;
-  std::vector<Json> m_changes;
   std::size_t m_pongs = 0;
 };
 
