@@ -18,7 +18,10 @@ using storage::SqliteTransaction;
 
 struct LocalStore::Base {
   sync::RowState state;
-  std::uint64_t seq = 0;  // log position of the last change applied to it
+  // Log position of the last change by another writer applied to it. The echoes of this
+  // replica's own writes do not count: they are older than anything a later push of its own
+  // did, so they must not stop that push's ack from joining the base.
+  std::uint64_t seq = 0;
   std::int64_t epoch = 0;
   bool stored = false;
 };
@@ -315,7 +318,7 @@ void LocalStore::apply_change(const protocol::ChangeReceived& received,
       state.delete_stamp.reset();
     }
   }
-  base.seq = change.seq;
+  if (change.stamp.node != m_client_id) base.seq = change.seq;
   base.epoch = m_epoch;
   save_base(table.schema.name, key, pk, base);
   // The echo of this replica's own write: the listeners heard of the write when it was made.
