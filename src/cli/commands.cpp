@@ -206,6 +206,13 @@ int Commands::tables_remote() {
 
 int Commands::tables_offline() {
   auto config = load_config();
+  if (!config.database_url.empty()) {
+    // The running server owns PostgreSQL's change log and replication slot; a second
+    // writer of either would corrupt the log's order.
+    throw Error(ErrorCode::config_invalid,
+                "with PostgreSQL, manage tracked tables through the running server: "
+                "tandem tables <action> --url http://host:port --token <admin token>");
+  }
   sync::HlcClock clock;
   storage::SqliteOptions options;
   options.path = config.effective_database_path();

@@ -484,7 +484,6 @@ json encode_tables(const std::vector<TableInfo>& tables) {
   return array;
 }
 
-
 struct ServerEncoder {
   json operator()(const Welcome& welcome) const {
     return {{"type", "welcome"},

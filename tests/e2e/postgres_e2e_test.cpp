@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "storage/postgres/pg_connection.h"
+#include "support/http_client.h"
 #include "support/postgres_cluster.h"
 #include "support/server_process.h"
 #include "support/sync_test_client.h"
@@ -49,6 +50,17 @@ class PostgresEndToEnd : public ::testing::TestWithParam<std::string> {
   }
 
   std::string psql(const std::string& sql) { return cluster.psql(sql, "app"); }
+
+  // An admin API call; returns the status and the JSON body.
+  std::pair<int, Json> admin(const std::string& method, const std::string& path,
+                             const std::string& body = {}) {
+    std::map<std::string, std::string> headers = {
+        {"Authorization", "Bearer " + ServerProcess::token("root", auth::Role::admin)}};
+    if (!body.empty()) headers["Content-Type"] = "application/json";
+    auto reply =
+        http_request("127.0.0.1", server->port(), method, "/admin/api/" + path, body, headers);
+    return {reply.status, Json::parse(reply.body, nullptr, false)};
+  }
 
   PostgresCluster cluster;
   TempDir dir;
@@ -219,6 +231,53 @@ TEST_P(PostgresEndToEnd, KillingTheServerMidStreamLosesAndDuplicatesNothing) {
   EXPECT_EQ(inserts.size(), static_cast<std::size_t>(kRows));
   for (const auto& [id, count] : inserts)
     EXPECT_EQ(count, 1) << id;
+}
+
+TEST_P(PostgresEndToEnd, AColumnAddedWithAlterTableReachesConnectedClientsAfterReload) {
+  auto alice = synced("alice", "alice-1");
+  psql("ALTER TABLE products ADD COLUMN color text");
+  auto [status, body] = admin("POST", "tables/reload");
+  ASSERT_EQ(status, 200) << body.dump();
+  ASSERT_TRUE(alice->wait_for([&] { return !alice->schemas().empty(); })) << server->log();
+  auto products = std::find_if(alice->schemas().back()["tables"].begin(),
+                               alice->schemas().back()["tables"].end(),
+                               [](const Json& table) { return table["name"] == "products"; });
+  ASSERT_NE(products, alice->schemas().back()["tables"].end());
+  bool has_color = false;
+  for (const auto& column : (*products)["columns"])
+    has_color |= column["name"] == "color";
+  EXPECT_TRUE(has_color) << products->dump();
+  psql("INSERT INTO products (id, name, color) VALUES ('p-red', 'Red mug', 'red')");
+  ASSERT_TRUE(alice->wait_for([&] {
+    auto row = alice->row("products", {{"id", "p-red"}});
+    return row && (*row)["color"] == "red";
+  })) << server->log();
+}
+
+TEST_P(PostgresEndToEnd, HardResetDeliversRowsThatExistedBeforeTracking) {
+  psql(
+      "CREATE TABLE catalog (id text PRIMARY KEY, title text); "
+      "INSERT INTO catalog SELECT 'sku-' || g, 'Item ' || g FROM generate_series(1, 1500) g");
+  auto admin_client = synced("ops", "ops-1", auth::Role::admin);
+  auto [added, added_body] = admin("POST", "tables", R"({"name":"catalog"})");
+  ASSERT_EQ(added, 201) << added_body.dump();
+  auto [started, job] = admin("POST", "tables/catalog/reset");
+  ASSERT_EQ(started, 202) << job.dump();
+  auto id = job["id"].dump();
+  if (job["id"].is_string()) id = job["id"].get<std::string>();
+  Json state;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    state = admin("GET", "jobs/" + id).second;
+  } while (state["state"] == "running" && std::chrono::steady_clock::now() < deadline);
+  ASSERT_EQ(state["state"], "succeeded") << state.dump();
+  EXPECT_EQ(state["done"], 1500);
+  ASSERT_TRUE(admin_client->wait_for([&] { return admin_client->rows("catalog") == 1500; },
+                                     std::chrono::seconds(30)))
+      << admin_client->rows("catalog") << " rows\n"
+      << server->log();
+  EXPECT_EQ((*admin_client->row("catalog", {{"id", "sku-7"}}))["title"], "Item 7");
 }
 
 INSTANTIATE_TEST_SUITE_P(CaptureModes, PostgresEndToEnd, ::testing::Values("logical", "trigger"),

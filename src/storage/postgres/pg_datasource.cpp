@@ -112,7 +112,9 @@ PostgresDatasource::PostgresDatasource(PostgresOptions options, sync::HlcClock& 
   m_writer = std::thread([this] { writer_loop(); });
 }
 
-PostgresDatasource::~PostgresDatasource() { close(); }
+PostgresDatasource::~PostgresDatasource() {
+  close();
+}
 
 void PostgresDatasource::start_logical_capture() {
   auto capture = std::make_unique<LogicalCapture>(
@@ -556,8 +558,9 @@ SnapshotPage PostgresDatasource::read_snapshot(const SnapshotRequest& request) {
     }
     where += fmt::format("{} ({}) > ({})", where.empty() ? " WHERE" : " AND", key_list, after);
   }
-  auto sql = fmt::format("SELECT {} FROM {} AS t{} ORDER BY {} LIMIT {}", text_columns_sql(table, "t"),
-                         quote_identifier(table.schema.name), where, key_list, request.limit + 1);
+  auto sql =
+      fmt::format("SELECT {} FROM {} AS t{} ORDER BY {} LIMIT {}", text_columns_sql(table, "t"),
+                  quote_identifier(table.schema.name), where, key_list, request.limit + 1);
   auto reader = lease_reader();
   auto result = reader->exec(sql, params);
   SnapshotPage page;

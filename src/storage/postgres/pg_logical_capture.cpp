@@ -456,8 +456,8 @@ std::string LogicalCapture::describe(PgConnection& connection) {
 void LogicalCapture::drop_slot(PgConnection& connection, const std::string& slot) {
   // The stream's walsender outlives our closed connection by a moment.
   for (int attempt = 0; attempt < 100; ++attempt) {
-    auto active = connection.exec(
-        "SELECT active FROM pg_replication_slots WHERE slot_name = $1", {slot});
+    auto active =
+        connection.exec("SELECT active FROM pg_replication_slots WHERE slot_name = $1", {slot});
     if (active.rows() == 0) return;
     if (active.text(0, 0) == "f") break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

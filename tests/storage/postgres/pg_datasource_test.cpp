@@ -68,7 +68,9 @@ class PostgresDatasourceTest : public ::testing::TestWithParam<CaptureMode> {
 
 TEST_P(PostgresDatasourceTest, OutsideWritesAreStampedByTheServerAsNodeDb) {
   auto head = source->head_seq();
-  psql("INSERT INTO items VALUES ('a', 'Apple', 1, 'alice'); UPDATE items SET qty = 2 WHERE id = 'a'");
+  psql(
+      "INSERT INTO items VALUES ('a', 'Apple', 1, 'alice'); UPDATE items SET qty = 2 WHERE id = "
+      "'a'");
   auto changes = changes_after(head, 2);
   ASSERT_EQ(changes.size(), 2u);
   EXPECT_EQ(changes[0].op, Op::insert);
@@ -86,17 +88,17 @@ TEST_P(PostgresDatasourceTest, AnOutsideWriteWinsOverAnOlderClientWriteToTheSame
   psql("UPDATE items SET qty = 5 WHERE id = 'a'");
   // A client edit made before the outside update, arriving after it: its qty loses, its
   // name (a column nobody wrote since the client's edit) wins.
-  auto result = push("c1", {mutation(1, Op::update, "a", {{"qty", 9}, {"name", "Pear"}},
-                                     before_outside)});
+  auto result =
+      push("c1", {mutation(1, Op::update, "a", {{"qty", 9}, {"name", "Pear"}}, before_outside)});
   ASSERT_FALSE(result.error) << result.error->message();
   EXPECT_EQ(psql("SELECT name, qty FROM items WHERE id = 'a'"), "Pear|5\n");
 }
 
 TEST_P(PostgresDatasourceTest, APushIsAppliedExactlyOnceAcrossRetries) {
-  auto first = push("c1", {mutation(1, Op::insert, "b", {{"name", "Bread"}, {"qty", 1}},
-                                    clock.now())});
-  auto retry = push("c1", {mutation(1, Op::insert, "b", {{"name", "Bread"}, {"qty", 1}},
-                                    clock.now())});
+  auto first =
+      push("c1", {mutation(1, Op::insert, "b", {{"name", "Bread"}, {"qty", 1}}, clock.now())});
+  auto retry =
+      push("c1", {mutation(1, Op::insert, "b", {{"name", "Bread"}, {"qty", 1}}, clock.now())});
   EXPECT_EQ(first.acked_seq, 1u);
   EXPECT_EQ(retry.acked_seq, 1u);
   ASSERT_FALSE(changes_after(0, 1).empty());
@@ -137,8 +139,9 @@ TEST_P(PostgresDatasourceTest, ReloadAfterAlterTableShowsANewColumnInSchemaAndCh
 }
 
 TEST_P(PostgresDatasourceTest, HardResetLogsPreexistingRowsAsInsertsAtTheZeroStamp) {
-  psql("CREATE TABLE legacy (id int PRIMARY KEY, v text); "
-       "INSERT INTO legacy SELECT g, 'v' || g FROM generate_series(1, 2500) g");
+  psql(
+      "CREATE TABLE legacy (id int PRIMARY KEY, v text); "
+      "INSERT INTO legacy SELECT g, 'v' || g FROM generate_series(1, 2500) g");
   ASSERT_TRUE(source->track("legacy").ok());
   auto head = source->head_seq();
   std::uint64_t last_done = 0;
