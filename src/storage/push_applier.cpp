@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <set>
 
 namespace tandem::storage {
@@ -17,6 +18,15 @@ Status check_client_id(std::string_view client_id) {
   return Error(ErrorCode::bad_request,
                "client_id must be 1 to 64 characters of letters, digits, '_' and '-'");
 }
+
+namespace {
+
+// NaN and infinities have no JSON form and break key comparison (SQLite stores NaN as NULL).
+bool is_finite(const Value& value) {
+  return value.kind() != Value::Kind::real || std::isfinite(value.as_real());
+}
+
+}  // namespace
 
 Status validate_mutation(const TableSchema& table, const sync::Mutation& mutation) {
   if (mutation.pk.size() != table.primary_key.size()) {
@@ -39,6 +49,15 @@ Status validate_mutation(const TableSchema& table, const sync::Mutation& mutatio
   }
   if (mutation.op == sync::Op::update && mutation.values.empty()) {
     return Error(ErrorCode::invalid_mutation, "an update must change at least one column");
+  }
+  for (const auto* row : {&mutation.pk, &mutation.values}) {
+    for (const auto& [column, value] : *row) {
+      if (!is_finite(value)) {
+        return Error(
+            ErrorCode::invalid_mutation,
+            fmt::format("table '{}': column '{}' is not a finite number", table.name, column));
+      }
+    }
   }
   for (const auto& [column, value] : mutation.values) {
     if (!table.has_column(column)) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace tandem::storage {
 namespace {
 
@@ -42,6 +44,21 @@ TEST(MutationValidation, RefusesUnknownColumnsKeyChangesAndEmptyUpdates) {
   EXPECT_FALSE(validate_mutation(orders(), make(sync::Op::update, key, {{"number", 2}})).ok());
   EXPECT_FALSE(validate_mutation(orders(), make(sync::Op::update, key, {})).ok());
   EXPECT_FALSE(validate_mutation(orders(), make(sync::Op::remove, key, {{"item", "x"}})).ok());
+}
+
+TEST(MutationValidation, RefusesNonFiniteNumbersInTheKeyOrTheValues) {
+  auto nan = std::numeric_limits<double>::quiet_NaN();
+  auto infinity = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(validate_mutation(orders(), make(sync::Op::remove, {{"shop", "a"}, {"number", nan}}))
+                .error()
+                .code(),
+            ErrorCode::invalid_mutation);
+  EXPECT_FALSE(validate_mutation(orders(), make(sync::Op::update, {{"shop", "a"}, {"number", 1}},
+                                                {{"item", infinity}}))
+                   .ok());
+  EXPECT_TRUE(validate_mutation(
+                  orders(), make(sync::Op::update, {{"shop", "a"}, {"number", 1}}, {{"item", 2.5}}))
+                  .ok());
 }
 
 TEST(ClientId, AcceptsLettersDigitsDashAndUnderscoreOnly) {
