@@ -498,7 +498,9 @@ struct ServerEncoder {
     return {{"type", "schema"}, {"tables", encode_tables(schema.tables)}};
   }
   json operator()(const SnapshotBegin& begin) const {
-    return {{"type", "snapshot_begin"}, {"seq", begin.seq}, {"reset", begin.reset}};
+    json object = {{"type", "snapshot_begin"}, {"seq", begin.seq}, {"reset", begin.reset}};
+    if (begin.rows) object["rows"] = *begin.rows;
+    return object;
   }
   json operator()(const SnapshotRows& rows) const {
     json array = json::array();

@@ -79,7 +79,8 @@ struct Schema {
 
 struct SnapshotBegin {
   std::uint64_t seq = 0;
-  bool reset = true;  // false when resuming an interrupted snapshot
+  bool reset = true;                  // false when resuming an interrupted snapshot
+  std::optional<std::uint64_t> rows;  // how many rows the snapshot holds (for progress)
 };
 
 struct SnapshotRows {
@@ -146,7 +147,7 @@ struct ChangesReceived {
 };
 
 using ServerMessageReceived =
-    std::variant<Welcome, SnapshotBeginReceived, SnapshotRowsReceived, SnapshotEnd,
-                 ChangesReceived, Ack, ErrorMessage, Pong, Schema>;
+    std::variant<Welcome, SnapshotBeginReceived, SnapshotRowsReceived, SnapshotEnd, ChangesReceived,
+                 Ack, ErrorMessage, Pong, Schema>;
 
 }  // namespace tandem::protocol

@@ -102,9 +102,7 @@ void SyncSession::handle_hello(protocol::Hello& hello) {
   welcome.server_seq = head;
   welcome.snapshot = plan_start(hello.checkpoint, head, m_context.datasource.horizon_seq());
   send(welcome);
-  if (m_phase == Phase::snapshot) {
-    send(protocol::SnapshotBegin{m_snapshot.seq, !m_snapshot.resumed});
-  }
+  // snapshot_begin follows from the work pool, with the row count (a blocking query).
   schedule_pump();
 }
 
@@ -195,7 +193,43 @@ void SyncSession::pump() {
   }
 }
 
+// The first step of a snapshot: counts what it will send, for the client's progress bar.
+void SyncSession::begin_snapshot() {
+  std::vector<std::pair<TableSchema, storage::SnapshotRequest>> requests;
+  {
+    std::lock_guard lock(m_mutex);
+    for (const auto& name : m_snapshot.tables) {
+      auto view = m_tables.find(name);
+      if (view == m_tables.end()) continue;
+      storage::SnapshotRequest request;
+      if (auto filter = m_context.rules.read_filter(*m_claims, view->second.schema)) {
+        request.filter_column = filter->first;
+        request.filter_value = filter->second;
+      }
+      requests.emplace_back(view->second.schema, std::move(request));
+    }
+  }
+  std::uint64_t rows = 0;
+  for (auto& [schema, request] : requests) {
+    request.table = &schema;
+    rows += m_context.datasource.count_rows(request);
+  }
+  std::lock_guard lock(m_mutex);
+  if (m_phase != Phase::snapshot) return;
+  send(protocol::SnapshotBegin{m_snapshot.seq, !m_snapshot.resumed, rows});
+  m_snapshot.begun = true;
+}
+
 bool SyncSession::pump_snapshot_page() {
+  bool begun = false;
+  {
+    std::lock_guard lock(m_mutex);
+    begun = m_snapshot.begun;
+  }
+  if (!begun) {
+    begin_snapshot();
+    return true;
+  }
   storage::SnapshotRequest request;
   TableSchema schema;  // a copy: the catalog may change while the page is read
   std::string table_name;

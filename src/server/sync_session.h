@@ -69,6 +69,7 @@ class SyncSession final : public net::WebSocketHandler,
     std::size_t index = 0;
     std::optional<std::vector<Value>> after;
     bool resumed = false;
+    bool begun = false;  // snapshot_begin sent
   };
 
   void handle_hello(protocol::Hello& hello);
@@ -84,6 +85,7 @@ class SyncSession final : public net::WebSocketHandler,
   void schedule_pump();  // lock held
   void pump();
   bool pump_snapshot_page();  // false: stop pumping for now
+  void begin_snapshot();
   bool pump_catch_up();
 
   // The change as this session's schema of its table shapes it: `published` itself, or a

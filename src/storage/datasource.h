@@ -137,6 +137,9 @@ class Datasource {
 
   // --- Reads ----------------------------------------------------------------------------
   virtual SnapshotPage read_snapshot(const SnapshotRequest& request) = 0;
+  // How many rows a snapshot of the request's table (and filter) holds now: the total of
+  // an initial sync's progress. `after_key` and `limit` are ignored.
+  virtual std::uint64_t count_rows(const SnapshotRequest& request) = 0;
 
   virtual DatasourceHealth health() = 0;
 

@@ -23,6 +23,8 @@ TEST_F(EndToEnd, SnapshotHoldsPublicRowsAndOnlyTheUsersOwnPrivateRows) {
   EXPECT_EQ(tables[0]["access"], "private");
   EXPECT_EQ(tables[1]["access"], "public");
   EXPECT_EQ(tables[1]["writable"], false);
+  // The count for a progress bar: 4 products and alice's one order.
+  EXPECT_EQ(alice->snapshot_begin()["rows"], 5);
 }
 
 TEST_F(EndToEnd, TwoUsersPrivateRowsNeverCross) {

@@ -47,8 +47,11 @@ void SyncTestClient::apply(const Json& message) {
   const auto& type = message.at("type");
   if (type == "welcome") {
     m_welcome = message;
+    // snapshot_begin follows a moment later; the snapshot is under way from now on.
+    m_in_snapshot = message.value("snapshot", false);
   } else if (type == "snapshot_begin") {
     m_in_snapshot = true;
+    m_snapshot_begin = message;
   } else if (type == "snapshot_rows") {
     auto& table = m_replica[message.at("table").get<std::string>()];
     for (const auto& row : message.at("rows")) {

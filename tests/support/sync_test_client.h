@@ -61,6 +61,7 @@ class SyncTestClient {
   // Sends a ping and waits for its pong.
   bool ping(std::chrono::milliseconds timeout = std::chrono::seconds(5));
   const Json& welcome() const { return m_welcome; }
+  const Json& snapshot_begin() const { return m_snapshot_begin; }
   // Every `schema` message received, in order.
   const std::vector<Json>& schemas() const { return m_schemas; }
   // What arrived, in order: "schema", or "change <table>" for each change.
@@ -78,6 +79,7 @@ class SyncTestClient {
   Replica m_replica;
   Json m_checkpoint;  // null until the first checkpoint
   Json m_welcome;
+  Json m_snapshot_begin;
   bool m_in_snapshot = false;
   std::vector<Json> m_errors;
   std::vector<Json> m_schemas;

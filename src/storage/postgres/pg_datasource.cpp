@@ -526,6 +526,25 @@ std::uint64_t PostgresDatasource::wait_for_changes(std::uint64_t after_seq,
   return m_head;
 }
 
+std::uint64_t PostgresDatasource::count_rows(const SnapshotRequest& request) {
+  PgTable table;
+  {
+    std::shared_lock lock(m_schema_mutex);
+    const PgTable* found = find_table(request.table->name);
+    if (!found) return 0;
+    table = *found;
+  }
+  Params params;
+  auto sql = fmt::format("SELECT count(*) FROM {} AS t", quote_identifier(table.schema.name));
+  if (request.filter_column) {
+    params.push_back(to_param(table, *request.filter_column, request.filter_value));
+    sql += fmt::format(" WHERE t.{} = $1::{}", quote_identifier(*request.filter_column),
+                       table.type_of(*request.filter_column).name);
+  }
+  auto reader = lease_reader();
+  return static_cast<std::uint64_t>(reader->exec(sql, params).integer(0, 0));
+}
+
 SnapshotPage PostgresDatasource::read_snapshot(const SnapshotRequest& request) {
   PgTable table;
   {

@@ -584,6 +584,19 @@ std::vector<sync::Change> SqliteDatasource::read_changes(std::uint64_t after_seq
   return changes;
 }
 
+std::uint64_t SqliteDatasource::count_rows(const SnapshotRequest& request) {
+  auto sql = fmt::format("SELECT count(*) FROM {}", quote_identifier(request.table->name));
+  if (request.filter_column)
+    sql += fmt::format(" WHERE {} = ?1", quote_identifier(*request.filter_column));
+  auto reader = lease_reader();
+  auto& statement = reader->cached(sql);
+  if (request.filter_column) statement.bind(1, request.filter_value);
+  std::uint64_t count = 0;
+  if (statement.step()) count = static_cast<std::uint64_t>(statement.column_int(0));
+  statement.reset();
+  return count;
+}
+
 SnapshotPage SqliteDatasource::read_snapshot(const SnapshotRequest& request) {
   const TableSchema& table = *request.table;
   std::string columns;

@@ -59,6 +59,7 @@ class SqliteDatasource final : public Datasource {
                                  std::chrono::milliseconds timeout) override;
 
   SnapshotPage read_snapshot(const SnapshotRequest& request) override;
+  std::uint64_t count_rows(const SnapshotRequest& request) override;
   DatasourceHealth health() override;
   sync::Hlc max_clock() override;
   void close() override;
