@@ -1,8 +1,10 @@
 #include "cli/client_command.h"
 
 #include <fmt/format.h>
+
 #include <signal.h>
 #include <unistd.h>
+#include <atomic>
 
 #include <chrono>
 #include <cstdio>
@@ -20,7 +22,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::string progress_line(const client::SyncStatus& status, double seconds) {
-  double rate = seconds > 0 ? static_cast<double>(status.snapshot_rows) / seconds : 0;
+  // Over too short a time the rate says nothing yet.
+  double rate = seconds >= 0.5 ? static_cast<double>(status.snapshot_rows) / seconds : 0;
   if (status.snapshot_rows_total && *status.snapshot_rows_total > 0) {
     auto total = *status.snapshot_rows_total;
     double fraction =
@@ -88,8 +91,11 @@ int ClientCommand::sync() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   client::Client replica(m_db);
+  // Rows of the initial sync show as the progress bar, not one line each.
+  std::atomic<bool> initial_sync{true};
   if (!m_quiet) {
-    replica.add_listener([](const client::ChangeEvent& event) {
+    replica.add_listener([&initial_sync](const client::ChangeEvent& event) {
+      if (initial_sync && event.origin != client::Origin::local) return;
       std::cout << fmt::format("{} {} {}{}\n", sync::op_name(event.op), event.table,
                                to_json(event.pk).dump(),
                                event.origin == client::Origin::local ? " (local)" : "");
@@ -126,8 +132,11 @@ int ClientCommand::sync() {
                 << fmt::format("  done in {:.1f} s\n", elapsed.count());
     }
     was_in_snapshot = status.in_snapshot;
+    if (status.state == client::SyncState::live) initial_sync = false;
     if (status.state != last_state) {
-      std::cerr << fmt::format("{} (checkpoint {}, {} pending uploads)\n", state_name(status.state),
+      // Below the progress line, which stays where it is.
+      std::cerr << fmt::format("{}{} (checkpoint {}, {} pending uploads)\n",
+                               status.in_snapshot ? "\n" : "", state_name(status.state),
                                status.checkpoint_seq.value_or(0), status.pending_uploads);
       last_state = status.state;
     }
