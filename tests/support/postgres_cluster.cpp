@@ -29,20 +29,25 @@ bool running_as_root() {
 // Runs argv (as the postgres user when we are root), output captured into a file.
 CommandResult run(std::vector<std::string> argv, const std::filesystem::path& log) {
   if (running_as_root()) argv.insert(argv.begin(), {"/usr/sbin/runuser", "-u", "postgres", "--"});
+  // Everything the child needs is prepared before fork: the tests have threads (a
+  // datasource's writer, its capture), and a child of a threaded process may only call
+  // async-signal-safe functions until exec — allocating could deadlock on a lock another
+  // thread held at the fork.
+  std::vector<char*> args;
+  for (auto& arg : argv)
+    args.push_back(arg.data());
+  args.push_back(nullptr);
+  std::string log_path = log.string();
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
     }
     // PostgreSQL's programs refuse a working directory their user cannot read.
     if (::chdir("/tmp") != 0) ::_exit(126);
-    std::vector<char*> args;
-    for (auto& arg : argv)
-      args.push_back(arg.data());
-    args.push_back(nullptr);
     ::execv(args[0], args.data());
     ::_exit(127);
   }

@@ -44,15 +44,16 @@ void ServerProcess::launch(std::uint16_t port) {
       std::to_string(port), "--port-file", port_file,   "--data-dir", m_data_dir,
       "--jwt-secret",       kTestSecret,   "--threads", "2"};
   args.insert(args.end(), m_extra_args.begin(), m_extra_args.end());
+  // Prepared before fork: the child of a threaded test may not allocate before exec.
+  std::vector<char*> argv;
+  for (auto& arg : args)
+    argv.push_back(arg.data());
+  argv.push_back(nullptr);
   m_pid = ::fork();
   if (m_pid == 0) {
     int log = ::open(m_log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     ::dup2(log, STDERR_FILENO);
     ::dup2(log, STDOUT_FILENO);
-    std::vector<char*> argv;
-    for (auto& arg : args)
-      argv.push_back(arg.data());
-    argv.push_back(nullptr);
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }
