@@ -31,7 +31,7 @@ extern "C" {
 /* ---- result codes: the same numbers and names as the server's error codes ------------- */
 
 #define TANDEM_OK 0
-#define TANDEM_BAD_REQUEST 1 /* invalid argument or call (e.g. sync already running) */
+#define TANDEM_BAD_REQUEST 1       /* invalid argument or call (e.g. sync already running) */
 #define TANDEM_MALFORMED_MESSAGE 2 /* bad JSON given, or a bad message from the server */
 #define TANDEM_UNKNOWN_MESSAGE_TYPE 3
 #define TANDEM_FRAME_TOO_LARGE 4
@@ -40,7 +40,7 @@ extern "C" {
 #define TANDEM_TOKEN_EXPIRED 7
 #define TANDEM_FORBIDDEN 8 /* the rules refuse the write (e.g. a read-only table) */
 #define TANDEM_NOT_FOUND 9
-#define TANDEM_UNKNOWN_TABLE 10 /* no such table in the replica */
+#define TANDEM_UNKNOWN_TABLE 10    /* no such table in the replica */
 #define TANDEM_INVALID_MUTATION 11 /* unknown column, missing or changed primary key */
 #define TANDEM_CLOCK_SKEW 12
 #define TANDEM_CHECKPOINT_EXPIRED 13
@@ -116,18 +116,18 @@ int tandem_set_token(tandem_db* db, const char* token);
 #define TANDEM_STATE_FAILED 5  /* fatal error (bad token, ...): waits for tandem_set_token */
 
 typedef struct tandem_status {
-  int state;                 /* TANDEM_STATE_* */
-  int connected;             /* 1 when a session is established */
-  int64_t pending_uploads;   /* local mutations not yet acknowledged by the server */
-  int has_checkpoint;        /* 0 until the first checkpoint */
-  uint64_t checkpoint_seq;   /* the server log position the replica holds */
-  uint64_t server_seq;       /* the server's log head at the last connection */
-  int in_snapshot;           /* 1 during an initial (or reset) snapshot */
-  uint64_t snapshot_rows;    /* rows received so far in that snapshot */
+  int state;                   /* TANDEM_STATE_* */
+  int connected;               /* 1 when a session is established */
+  int64_t pending_uploads;     /* local mutations not yet acknowledged by the server */
+  int has_checkpoint;          /* 0 until the first checkpoint */
+  uint64_t checkpoint_seq;     /* the server log position the replica holds */
+  uint64_t server_seq;         /* the server's log head at the last connection */
+  int in_snapshot;             /* 1 during an initial (or reset) snapshot */
+  uint64_t snapshot_rows;      /* rows received so far in that snapshot */
   int64_t snapshot_rows_total; /* the server's estimate, -1 when unknown */
-  uint64_t reconnects;       /* connections after the first */
-  int last_error_code;       /* TANDEM_OK when no error happened yet */
-  char last_error[256];      /* its message, truncated */
+  uint64_t reconnects;         /* connections after the first */
+  int last_error_code;         /* TANDEM_OK when no error happened yet */
+  char last_error[256];        /* its message, truncated */
 } tandem_status;
 
 /* Fills *status. Any thread. */
@@ -175,9 +175,10 @@ int tandem_query(tandem_db* db, const char* sql, const char* params_json,
 #define TANDEM_OP_UPDATE 1
 #define TANDEM_OP_DELETE 2
 
-#define TANDEM_ORIGIN_LOCAL 0  /* a write made through this handle */
-#define TANDEM_ORIGIN_REMOTE 1 /* the server's: another replica, the database, or the server
-                                  overriding a local write */
+#define TANDEM_ORIGIN_LOCAL 0 /* a write made through this handle */
+#define TANDEM_ORIGIN_REMOTE                                      \
+  1 /* the server's: another replica, the database, or the server \
+       overriding a local write */
 
 /* Called once per change of the visible content of a row, after the transaction that made
  * it has committed: remote changes on the sync thread, local writes on the writing thread.

@@ -4,6 +4,7 @@
 
 #include "common/identifier.h"
 #include "common/logging.h"
+#include "storage/group_commit.h"
 #include "storage/postgres/pg_capture.h"
 #include "storage/postgres/pg_change_log.h"
 #include "storage/postgres/pg_logical_capture.h"
@@ -382,7 +383,9 @@ void PostgresDatasource::writer_loop() {
       for (auto& job : jobs)
         job(*m_writer_connection);
       if (!pushes.empty()) {
-        run_pushes(pushes);
+        run_group_commit(
+            pushes, [this](std::vector<PushJob>& group) { return apply_pushes(group); },
+            [](const Error& error) { return error.code() == ErrorCode::unavailable; });
       } else if (m_options.capture == CaptureMode::trigger) {
         PgTransaction txn(*m_writer_connection);
         move_capture(*m_writer_connection);
@@ -398,42 +401,6 @@ void PostgresDatasource::writer_loop() {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   }
-}
-
-void PostgresDatasource::run_pushes(std::vector<PushJob>& jobs) {
-  std::vector<PushResult> results;
-  try {
-    results = apply_pushes(jobs);
-  } catch (const Error& error) {
-    if (error.code() == ErrorCode::unavailable) {
-      // The connection is gone: nothing committed that we know of; the clients retry their
-      // pushes, and exactly-once makes that safe.
-      for (auto& job : jobs) {
-        PushResult failed;
-        failed.error = error;
-        job.done(std::move(failed));
-      }
-      throw;
-    }
-    // One push's failure must not fail the others that shared its transaction.
-    log::warn("group commit failed; retrying pushes one by one",
-              {{"error", std::string(error.message())}});
-    results.clear();
-    for (auto& job : jobs) {
-      std::vector<PushJob> single;
-      single.push_back(std::move(job));
-      try {
-        results.push_back(std::move(apply_pushes(single).front()));
-      } catch (const Error& single_error) {
-        PushResult failed;
-        failed.error = single_error;
-        results.push_back(std::move(failed));
-      }
-      job = std::move(single.front());
-    }
-  }
-  for (std::size_t i = 0; i < jobs.size(); ++i)
-    jobs[i].done(std::move(results[i]));
 }
 
 std::vector<PushResult> PostgresDatasource::apply_pushes(std::vector<PushJob>& jobs) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "storage/datasource.h"
+#include "storage/group_commit.h"
 #include "storage/postgres/pg_capture.h"
 #include "storage/postgres/pg_connection.h"
 #include "storage/postgres/pg_schema.h"
@@ -78,17 +79,12 @@ class PostgresDatasource final : public Datasource {
   void execute(const std::string& sql);
 
  private:
-  struct PushJob {
-    PushRequest request;
-    std::function<void(PushResult)> done;
-  };
   using Job = std::function<void(PgConnection&)>;
 
   template <typename Fn>
   auto run_on_writer(Fn job) -> decltype(job(std::declval<PgConnection&>()));
   void post_job(Job job);
   void writer_loop();
-  void run_pushes(std::vector<PushJob>& jobs);
   std::vector<PushResult> apply_pushes(std::vector<PushJob>& jobs);
   void ensure_folded(PgConnection& connection);
   void start_logical_capture();

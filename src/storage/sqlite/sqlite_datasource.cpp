@@ -5,6 +5,7 @@
 #include "common/identifier.h"
 #include "common/logging.h"
 #include "storage/change_log_codec.h"
+#include "storage/group_commit.h"
 #include "storage/push_applier.h"
 #include "storage/sqlite/sqlite_schema.h"
 #include "storage/sqlite/sqlite_write_txn.h"
@@ -304,7 +305,9 @@ void SqliteDatasource::writer_loop() {
         log::error("datasource job failed", {{"error", error.what()}});
       }
     }
-    if (!pushes.empty()) run_pushes(pushes);
+    if (!pushes.empty()) {
+      run_group_commit(pushes, [this](std::vector<PushJob>& group) { return apply_pushes(group); });
+    }
     if (std::chrono::steady_clock::now() - m_last_prune > std::chrono::minutes(1)) {
       try {
         prune_log(*m_writer_connection);
@@ -314,32 +317,6 @@ void SqliteDatasource::writer_loop() {
       m_last_prune = std::chrono::steady_clock::now();
     }
   }
-}
-
-void SqliteDatasource::run_pushes(std::vector<PushJob>& jobs) {
-  std::vector<PushResult> results;
-  try {
-    results = apply_pushes(jobs);
-  } catch (const Error& error) {
-    // One push's unexpected failure must not fail the others that shared its transaction:
-    // retry them one transaction each.
-    log::warn("group commit failed; retrying pushes one by one", {{"error", error.message()}});
-    results.clear();
-    for (auto& job : jobs) {
-      std::vector<PushJob> single;
-      single.push_back(std::move(job));
-      try {
-        results.push_back(std::move(apply_pushes(single).front()));
-      } catch (const Error& single_error) {
-        PushResult failed;
-        failed.error = single_error;
-        results.push_back(std::move(failed));
-      }
-      job = std::move(single.front());
-    }
-  }
-  for (std::size_t i = 0; i < jobs.size(); ++i)
-    jobs[i].done(std::move(results[i]));
 }
 
 std::vector<PushResult> SqliteDatasource::apply_pushes(std::vector<PushJob>& jobs) {

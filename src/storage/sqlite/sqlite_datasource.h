@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "storage/datasource.h"
+#include "storage/group_commit.h"
 #include "storage/sqlite/sqlite_connection.h"
 #include "sync/hlc.h"
 
@@ -73,14 +74,9 @@ class SqliteDatasource final : public Datasource {
   void execute(const std::string& sql);
 
  private:
-  struct PushJob {
-    PushRequest request;
-    std::function<void(PushResult)> done;
-  };
   using Job = std::function<void(SqliteConnection&)>;
 
   void writer_loop();
-  void run_pushes(std::vector<PushJob>& jobs);
   std::vector<PushResult> apply_pushes(std::vector<PushJob>& jobs);
   void fold_external_changes(SqliteConnection& connection);
   void prune_log(SqliteConnection& connection);
