@@ -78,7 +78,7 @@ PostgresDatasource::ReaderLease PostgresDatasource::lease_reader() {
 }
 
 PostgresDatasource::PostgresDatasource(PostgresOptions options, sync::HlcClock& clock)
-    : m_options(std::move(options)), m_clock(clock) {
+    : m_options(std::move(options)), m_clock(clock), m_queue(m_options.max_group_commit) {
   m_writer_connection =
       std::make_unique<PgConnection>(ConnectOptions{m_options.url, false, "tandem-writer"});
   auto& writer = *m_writer_connection;
@@ -154,12 +154,7 @@ void PostgresDatasource::follow_tracking(PgConnection& connection) {
 }
 
 void PostgresDatasource::close() {
-  {
-    std::lock_guard lock(m_queue_mutex);
-    if (m_stopping && !m_writer.joinable()) return;
-    m_stopping = true;
-  }
-  m_queue_cv.notify_all();
+  m_queue.close();
   if (m_writer.joinable()) m_writer.join();
   if (m_logical) m_logical->stop();
 }
@@ -332,49 +327,16 @@ void PostgresDatasource::append_owned_by_capture(std::vector<CapturedChange> cha
   });
 }
 
-void PostgresDatasource::post_job(Job job) {
-  {
-    std::lock_guard lock(m_queue_mutex);
-    if (m_stopping) throw Error(ErrorCode::shutting_down, "the datasource is closing");
-    m_jobs.push_back(std::move(job));
-  }
-  m_queue_cv.notify_one();
-}
-
 void PostgresDatasource::submit(PushRequest request, std::function<void(PushResult)> done) {
-  {
-    std::lock_guard lock(m_queue_mutex);
-    if (!m_stopping) {
-      m_push_queue.push_back(PushJob{std::move(request), std::move(done)});
-      m_queue_cv.notify_one();
-      return;
-    }
-  }
-  PushResult refused;
-  refused.error = Error(ErrorCode::shutting_down, "the server is shutting down");
-  done(std::move(refused));
+  m_queue.submit(std::move(request), std::move(done));
 }
 
 void PostgresDatasource::writer_loop() {
   auto wait = m_options.capture == CaptureMode::trigger ? m_options.poll_interval
                                                         : std::chrono::milliseconds(1000);
   for (;;) {
-    std::vector<Job> jobs;
-    std::vector<PushJob> pushes;
-    {
-      std::unique_lock lock(m_queue_mutex);
-      m_queue_cv.wait_for(lock, wait,
-                          [&] { return m_stopping || !m_jobs.empty() || !m_push_queue.empty(); });
-      while (!m_jobs.empty()) {
-        jobs.push_back(std::move(m_jobs.front()));
-        m_jobs.pop_front();
-      }
-      while (!m_push_queue.empty() && pushes.size() < m_options.max_group_commit) {
-        pushes.push_back(std::move(m_push_queue.front()));
-        m_push_queue.pop_front();
-      }
-      if (m_stopping && jobs.empty() && pushes.empty()) break;
-    }
+    auto [jobs, pushes, stop] = m_queue.next(wait);
+    if (stop) break;
     try {
       if (m_writer_connection->broken()) {
         m_writer_connection =

@@ -10,9 +10,7 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <functional>
-#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,6 +23,7 @@
 #include "storage/postgres/pg_capture.h"
 #include "storage/postgres/pg_connection.h"
 #include "storage/postgres/pg_schema.h"
+#include "storage/writer_queue.h"
 #include "sync/hlc.h"
 
 namespace tandem::storage::postgres {
@@ -79,11 +78,10 @@ class PostgresDatasource final : public Datasource {
   void execute(const std::string& sql);
 
  private:
-  using Job = std::function<void(PgConnection&)>;
-
   template <typename Fn>
-  auto run_on_writer(Fn job) -> decltype(job(std::declval<PgConnection&>()));
-  void post_job(Job job);
+  auto run_on_writer(Fn job) {
+    return m_queue.run(std::move(job));
+  }
   void writer_loop();
   std::vector<PushResult> apply_pushes(std::vector<PushJob>& jobs);
   void ensure_folded(PgConnection& connection);
@@ -107,11 +105,7 @@ class PostgresDatasource final : public Datasource {
 
   std::unique_ptr<PgConnection> m_writer_connection;
   std::thread m_writer;
-  std::mutex m_queue_mutex;
-  std::condition_variable m_queue_cv;
-  std::deque<PushJob> m_push_queue;
-  std::deque<Job> m_jobs;
-  bool m_stopping = false;
+  WriterQueue<PgConnection> m_queue;
 
   std::mutex m_readers_mutex;
   std::vector<std::unique_ptr<PgConnection>> m_idle_readers;
@@ -130,25 +124,5 @@ class PostgresDatasource final : public Datasource {
   std::mutex m_logical_mutex;
   std::unique_ptr<LogicalCapture> m_logical;
 };
-
-template <typename Fn>
-auto PostgresDatasource::run_on_writer(Fn job) -> decltype(job(std::declval<PgConnection&>())) {
-  using R = decltype(job(std::declval<PgConnection&>()));
-  auto promise = std::make_shared<std::promise<R>>();
-  auto future = promise->get_future();
-  post_job([promise, job = std::move(job)](PgConnection& connection) mutable {
-    try {
-      if constexpr (std::is_void_v<R>) {
-        job(connection);
-        promise->set_value();
-      } else {
-        promise->set_value(job(connection));
-      }
-    } catch (...) {
-      promise->set_exception(std::current_exception());
-    }
-  });
-  return future.get();
-}
 
 }  // namespace tandem::storage::postgres

@@ -40,7 +40,7 @@ std::int64_t now_millis() {
 }  // namespace
 
 SqliteDatasource::SqliteDatasource(SqliteOptions options, sync::HlcClock& clock)
-    : m_options(std::move(options)), m_clock(clock) {
+    : m_options(std::move(options)), m_clock(clock), m_queue(m_options.max_group_commit) {
   m_writer_connection =
       std::make_unique<SqliteConnection>(m_options.path, SqliteConnection::Mode::read_write);
   auto& writer = *m_writer_connection;
@@ -65,12 +65,7 @@ SqliteDatasource::~SqliteDatasource() {
 }
 
 void SqliteDatasource::close() {
-  {
-    std::lock_guard lock(m_queue_mutex);
-    if (m_stopping && !m_writer.joinable()) return;
-    m_stopping = true;
-  }
-  m_queue_cv.notify_all();
+  m_queue.close();
   if (m_writer.joinable()) m_writer.join();
 }
 
@@ -257,47 +252,14 @@ Result<HardResetReport> SqliteDatasource::hard_reset(
   return HardResetReport{done};
 }
 
-void SqliteDatasource::post_job(Job job) {
-  {
-    std::lock_guard lock(m_queue_mutex);
-    if (m_stopping) throw Error(ErrorCode::shutting_down, "the datasource is closing");
-    m_jobs.push_back(std::move(job));
-  }
-  m_queue_cv.notify_one();
-}
-
 void SqliteDatasource::submit(PushRequest request, std::function<void(PushResult)> done) {
-  {
-    std::lock_guard lock(m_queue_mutex);
-    if (m_stopping) {
-      PushResult refused;
-      refused.error = Error(ErrorCode::shutting_down, "the server is shutting down");
-      done(std::move(refused));
-      return;
-    }
-    m_push_queue.push_back(PushJob{std::move(request), std::move(done)});
-  }
-  m_queue_cv.notify_one();
+  m_queue.submit(std::move(request), std::move(done));
 }
 
 void SqliteDatasource::writer_loop() {
   for (;;) {
-    std::vector<Job> jobs;
-    std::vector<PushJob> pushes;
-    {
-      std::unique_lock lock(m_queue_mutex);
-      m_queue_cv.wait_for(lock, std::chrono::seconds(1),
-                          [&] { return m_stopping || !m_jobs.empty() || !m_push_queue.empty(); });
-      while (!m_jobs.empty()) {
-        jobs.push_back(std::move(m_jobs.front()));
-        m_jobs.pop_front();
-      }
-      while (!m_push_queue.empty() && pushes.size() < m_options.max_group_commit) {
-        pushes.push_back(std::move(m_push_queue.front()));
-        m_push_queue.pop_front();
-      }
-      if (m_stopping && jobs.empty() && pushes.empty()) break;
-    }
+    auto [jobs, pushes, stop] = m_queue.next(std::chrono::seconds(1));
+    if (stop) break;
     for (auto& job : jobs) {
       try {
         job(*m_writer_connection);
@@ -484,7 +446,7 @@ std::uint64_t SqliteDatasource::wait_for_changes(std::uint64_t after_seq,
       unstamped.reset();
       try {
         if (has_unstamped) {
-          post_job([this](SqliteConnection& connection) {
+          m_queue.post([this](SqliteConnection& connection) {
             SqliteTransaction txn(connection);
             fold_external_changes(connection);
             txn.commit();
@@ -492,7 +454,7 @@ std::uint64_t SqliteDatasource::wait_for_changes(std::uint64_t after_seq,
           });
         } else if (latest_seq(*m_poll_connection) > head_seq()) {
           // Stamped entries another process logged (`tandem tables reset` on the file).
-          post_job([this](SqliteConnection& connection) { refresh_head(connection); });
+          m_queue.post([this](SqliteConnection& connection) { refresh_head(connection); });
         }
       } catch (const Error&) {
         return head_seq();  // closing

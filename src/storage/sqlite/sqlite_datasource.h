@@ -8,9 +8,7 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <functional>
-#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,6 +19,7 @@
 #include "storage/datasource.h"
 #include "storage/group_commit.h"
 #include "storage/sqlite/sqlite_connection.h"
+#include "storage/writer_queue.h"
 #include "sync/hlc.h"
 
 namespace tandem::storage {
@@ -67,22 +66,21 @@ class SqliteDatasource final : public Datasource {
 
   // Runs `job` on the writer thread with the writer connection and waits for it.
   template <typename Fn>
-  auto run_on_writer(Fn job) -> decltype(job(std::declval<SqliteConnection&>()));
+  auto run_on_writer(Fn job) {
+    return m_queue.run(std::move(job));
+  }
 
   // Runs SQL on the writer connection (outside Tandem's capture context, like any other
   // program writing the file). For the demo set-up and tests.
   void execute(const std::string& sql);
 
  private:
-  using Job = std::function<void(SqliteConnection&)>;
-
   void writer_loop();
   std::vector<PushResult> apply_pushes(std::vector<PushJob>& jobs);
   void fold_external_changes(SqliteConnection& connection);
   void prune_log(SqliteConnection& connection);
   void refresh_head(SqliteConnection& connection);
   static std::uint64_t latest_seq(SqliteConnection& connection);
-  void post_job(Job job);
   void install_all(SqliteConnection& connection);
 
   // A reader connection for the duration of a call.
@@ -94,11 +92,7 @@ class SqliteDatasource final : public Datasource {
 
   std::unique_ptr<SqliteConnection> m_writer_connection;
   std::thread m_writer;
-  std::mutex m_queue_mutex;
-  std::condition_variable m_queue_cv;
-  std::deque<PushJob> m_push_queue;
-  std::deque<Job> m_jobs;
-  bool m_stopping = false;
+  WriterQueue<SqliteConnection> m_queue;
 
   struct Reader {
     std::unique_ptr<SqliteConnection> connection;
@@ -120,25 +114,5 @@ class SqliteDatasource final : public Datasource {
   std::int64_t m_last_data_version = -1;
   std::chrono::steady_clock::time_point m_last_prune{};
 };
-
-template <typename Fn>
-auto SqliteDatasource::run_on_writer(Fn job) -> decltype(job(std::declval<SqliteConnection&>())) {
-  using R = decltype(job(std::declval<SqliteConnection&>()));
-  auto promise = std::make_shared<std::promise<R>>();
-  auto future = promise->get_future();
-  post_job([promise, job = std::move(job)](SqliteConnection& connection) mutable {
-    try {
-      if constexpr (std::is_void_v<R>) {
-        job(connection);
-        promise->set_value();
-      } else {
-        promise->set_value(job(connection));
-      }
-    } catch (...) {
-      promise->set_exception(std::current_exception());
-    }
-  });
-  return future.get();
-}
 
 }  // namespace tandem::storage
