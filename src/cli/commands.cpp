@@ -20,6 +20,12 @@ Commands::Commands(CLI::App& app) : m_app(app) {
   m_serve = app.add_subcommand("serve", "run the sync server (embedded SQLite unless configured)");
   add_config_options(*m_serve, true);
 
+  m_esink = app.add_subcommand(
+      "esink",
+      "run the server as a drop-in for Esink: its environment variables and defaults "
+      "(port 80, Socket.IO at /socket.io/, POST /publish); see docs/esink-migration.md");
+  add_config_options(*m_esink, true);
+
   m_token = app.add_subcommand("token", "mint a development token with the configured key");
   add_config_options(*m_token, false);
   m_token->add_option("--sub", m_subject, "user id (the token's subject)")->required();
@@ -60,8 +66,9 @@ void Commands::add_config_options(CLI::App& command, bool all) {
   }
 }
 
-config::Config Commands::load_config() {
+config::Config Commands::load_config(config::Config defaults) {
   config::Sources sources;
+  sources.defaults = std::move(defaults);
   sources.config_file = m_config_file;
   sources.flags = m_flags;
   auto loaded = config::load(sources);
@@ -71,13 +78,14 @@ config::Config Commands::load_config() {
 }
 
 int Commands::run() {
-  if (m_serve->parsed()) return serve();
+  if (m_serve->parsed()) return serve({});
+  if (m_esink->parsed()) return serve(config::esink_defaults());
   if (m_token->parsed()) return token();
   if (m_tables->parsed()) return tables();
   return 2;
 }
 
-int Commands::serve() {
+int Commands::serve(config::Config defaults) {
   // Signals are taken by this thread with sigwait, so they must be blocked before any other
   // thread starts (threads inherit the mask).
   sigset_t signals;
@@ -86,7 +94,7 @@ int Commands::serve() {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  server::Server server(load_config());
+  server::Server server(load_config(std::move(defaults)));
   server.start();
   int received = 0;
   sigwait(&signals, &received);

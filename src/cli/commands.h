@@ -20,8 +20,8 @@ class Commands {
 
  private:
   void add_config_options(CLI::App& command, bool all);
-  config::Config load_config();
-  int serve();
+  config::Config load_config(config::Config defaults = {});
+  int serve(config::Config defaults);
   int token();
   int tables();
   int tables_offline();
@@ -29,6 +29,7 @@ class Commands {
 
   CLI::App& m_app;
   CLI::App* m_serve = nullptr;
+  CLI::App* m_esink = nullptr;
   CLI::App* m_token = nullptr;
   CLI::App* m_tables = nullptr;
   std::optional<std::string> m_config_file;

@@ -3,9 +3,12 @@
 #include <fmt/format.h>
 
 #include <toml++/toml.h>
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "common/identifier.h"
 
@@ -82,6 +85,181 @@ OptionSpec boolean(std::string key, std::vector<std::string> env, std::string fl
                       field(config, *value);
                       return ok_status();
                     }};
+}
+
+// Esink's booleans: USE_SSL "set to anything" turns it on; empty and false-like words do not.
+bool esink_flag(const std::string& text) {
+  std::string lower;
+  for (char c : text)
+    lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return !(lower.empty() || lower == "false" || lower == "0" || lower == "no" || lower == "off");
+}
+
+// FILTERS: "table.column,table.column"; a trailing comma is allowed, as Esink allows it.
+Status parse_filters(Config& config, const std::string& text) {
+  config.esink.filters.clear();
+  for (const auto& item : split_list(text)) {
+    const auto dot = item.find('.');
+    if (dot == std::string::npos) {
+      return invalid(fmt::format("'{}' is not table.column", item));
+    }
+    auto table = item.substr(0, dot);
+    auto column = item.substr(dot + 1);
+    if (auto valid = check_identifier(table, "table"); !valid) return valid;
+    if (auto valid = check_identifier(column, "column"); !valid) return valid;
+    config.esink.filters[table].push_back(column);
+  }
+  return ok_status();
+}
+
+// TABLE_AUTH_COLUMN_ROUTING: {"table": "column" | ["a", "b"] | "*"}.
+Status parse_routing(Config& config, const std::string& text) {
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(text.empty() ? "{}" : text);
+  } catch (const std::exception& e) {
+    return invalid(fmt::format("not JSON: {}", e.what()));
+  }
+  if (!json.is_object()) return invalid("must be a JSON object of table -> column(s)");
+  config.esink.routing.clear();
+  for (const auto& [table, target] : json.items()) {
+    if (auto valid = check_identifier(table, "table"); !valid) return valid;
+    EsinkRoute route;
+    auto add_column = [&](const nlohmann::json& column) -> Status {
+      if (!column.is_string()) {
+        return invalid(fmt::format("table '{}': a column must be a string", table));
+      }
+      auto name = column.get<std::string>();
+      if (auto valid = check_identifier(name, "column"); !valid) return valid;
+      route.columns.push_back(name);
+      return ok_status();
+    };
+    if (target == "*") {
+      route.everyone = true;
+    } else if (target.is_array() && !target.empty()) {
+      for (const auto& column : target) {
+        if (auto status = add_column(column); !status) return status;
+      }
+    } else if (auto status = add_column(target); !status) {
+      return invalid(
+          fmt::format("table '{}': expected a column, an array of columns or \"*\"", table));
+    }
+    config.esink.routing[table] = std::move(route);
+  }
+  return ok_status();
+}
+
+OptionSpec esink_text(std::string key, std::string env, std::string help,
+                      std::function<Status(Config&, const std::string&)> set) {
+  std::string flag = key.substr(key.find('.') + 1);
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  return OptionSpec{
+      std::move(key), {"TANDEM_" + env, env}, "esink-" + flag, std::move(help), std::move(set)};
+}
+
+void add_esink_specs(std::vector<OptionSpec>& specs) {
+  specs.push_back(boolean("esink.enabled", {"TANDEM_ESINK"}, "esink",
+                          "serve Esink's Socket.IO endpoint and POST /publish",
+                          [](Config& c, bool v) { c.esink.enabled = v; }));
+  specs.push_back(esink_text("esink.node_env", "NODE_ENV",
+                             "production: JSON logs, no error details in responses",
+                             [](Config& c, const std::string& v) {
+                               c.esink.node_env = v;
+                               if (v == "production") c.log_format = log::Format::json;
+                               return ok_status();
+                             }));
+  specs.push_back(esink_text("esink.use_ssl", "USE_SSL",
+                             "serve TLS only (needs server.tls_certificate_file and key)",
+                             [](Config& c, const std::string& v) {
+                               c.esink.use_ssl = esink_flag(v);
+                               return ok_status();
+                             }));
+  specs.push_back(esink_text("esink.default_source", "DEFAULT_SOURCE",
+                             "source of a /publish event that names none",
+                             [](Config& c, const std::string& v) {
+                               c.esink.default_source = v;
+                               return ok_status();
+                             }));
+  specs.push_back(esink_text("esink.allow_republishing", "ALLOW_REPUBLISHING",
+                             "let Socket.IO clients publish with an `event` message",
+                             [](Config& c, const std::string& v) {
+                               c.esink.allow_republishing = esink_flag(v);
+                               return ok_status();
+                             }));
+  specs.push_back(esink_text("esink.security_token", "SECURITY_TOKEN",
+                             "secret that POST /publish must carry (unset: /publish answers 403)",
+                             [](Config& c, const std::string& v) {
+                               if (v.empty()) {
+                                 c.esink.security_token.reset();
+                               } else {
+                                 c.esink.security_token = v;
+                               }
+                               return ok_status();
+                             }));
+  specs.push_back(esink_text("esink.auth_table", "AUTH_TABLE",
+                             "table a Socket.IO token is looked up in",
+                             [](Config& c, const std::string& v) -> Status {
+                               if (auto valid = check_identifier(v, "AUTH_TABLE"); !valid)
+                                 return valid;
+                               c.esink.auth_table = v;
+                               return ok_status();
+                             }));
+  specs.push_back(esink_text("esink.auth_column", "AUTH_COLUMN", "column of AUTH_TABLE holding it",
+                             [](Config& c, const std::string& v) -> Status {
+                               if (auto valid = check_identifier(v, "AUTH_COLUMN"); !valid)
+                                 return valid;
+                               c.esink.auth_column = v;
+                               return ok_status();
+                             }));
+  specs.push_back(esink_text("esink.filters", "FILTERS",
+                             "comma-separated table.column values never sent to Socket.IO clients",
+                             parse_filters));
+  specs.push_back(esink_text("esink.routing", "TABLE_AUTH_COLUMN_ROUTING",
+                             "JSON: table -> column, [columns] or \"*\" (who receives its changes)",
+                             parse_routing));
+  specs.push_back(
+      number<int>("esink.ping_interval_ms", {"TANDEM_ESINK_PING_INTERVAL_MS"},
+                  "esink-ping-interval-ms", "Engine.IO ping interval", 100, 3'600'000,
+                  [](Config& c, int v) { c.esink.ping_interval = std::chrono::milliseconds(v); }));
+  specs.push_back(
+      number<int>("esink.ping_timeout_ms", {"TANDEM_ESINK_PING_TIMEOUT_MS"},
+                  "esink-ping-timeout-ms", "Engine.IO ping timeout", 100, 3'600'000,
+                  [](Config& c, int v) { c.esink.ping_timeout = std::chrono::milliseconds(v); }));
+}
+
+void add_mysql_specs(std::vector<OptionSpec>& specs) {
+  auto mysql_text = [](std::string key, std::string env, std::string help,
+                       std::function<void(Config&, const std::string&)> field) {
+    std::string flag = "mysql-" + key.substr(key.find('.') + 1);
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    return text(std::move(key), {"TANDEM_" + env, env}, flag, std::move(help), std::move(field));
+  };
+  specs.push_back(mysql_text("mysql.database", "MYSQL_DATABASE",
+                             "MySQL/MariaDB database: selects the MySQL source",
+                             [](Config& c, const std::string& v) { c.mysql.database = v; }));
+  specs.push_back(mysql_text("mysql.host", "MYSQL_HOST", "MySQL host",
+                             [](Config& c, const std::string& v) { c.mysql.host = v; }));
+  specs.push_back(
+      number<int>("mysql.port", {"TANDEM_MYSQL_PORT", "MYSQL_PORT"}, "mysql-port", "MySQL port", 1,
+                  65535, [](Config& c, int v) { c.mysql.port = static_cast<std::uint16_t>(v); }));
+  specs.push_back(mysql_text("mysql.user", "MYSQL_USERNAME", "MySQL user",
+                             [](Config& c, const std::string& v) { c.mysql.user = v; }));
+  specs.push_back(mysql_text("mysql.password", "MYSQL_PASSWORD", "MySQL password",
+                             [](Config& c, const std::string& v) { c.mysql.password = v; }));
+  specs.push_back(OptionSpec{"mysql.events_table",
+                             {"TANDEM_MYSQL_TABLE_TARGET", "MYSQL_TABLE_TARGET"},
+                             "mysql-table-target",
+                             "table the MySQL triggers write events into",
+                             [](Config& c, const std::string& v) -> Status {
+                               if (auto valid = check_identifier(v, "MYSQL_TABLE_TARGET"); !valid)
+                                 return valid;
+                               c.mysql.events_table = v;
+                               return ok_status();
+                             }});
+  specs.push_back(
+      number<int>("mysql.poll_interval_ms", {"TANDEM_MYSQL_POLL_INTERVAL_MS"},
+                  "mysql-poll-interval-ms", "how often the MySQL events table is polled", 1, 60'000,
+                  [](Config& c, int v) { c.mysql.poll_interval = std::chrono::milliseconds(v); }));
 }
 
 std::vector<OptionSpec> make_specs() {
@@ -192,7 +370,7 @@ std::vector<OptionSpec> make_specs() {
         return ok_status();
       }});
   specs.push_back(OptionSpec{"storage.track",
-                             {"TANDEM_TRACK_TABLES"},
+                             {"TANDEM_TRACK_TABLES", "TABLE_NAMES"},
                              "track",
                              "comma-separated tables to track at start-up",
                              [](Config& c, const std::string& v) -> Status {
@@ -246,6 +424,8 @@ std::vector<OptionSpec> make_specs() {
                                       "max-push-mutations", "mutations per push message at most", 1,
                                       1'000'000,
                                       [](Config& c, std::size_t v) { c.max_push_mutations = v; }));
+  add_esink_specs(specs);
+  add_mysql_specs(specs);
   specs.push_back(boolean("demo.enabled", {"TANDEM_DEMO"}, "demo",
                           "create the demo tables products and past_orders",
                           [](Config& c, bool v) { c.demo = v; }));
@@ -318,8 +498,15 @@ const std::vector<OptionSpec>& option_specs() {
   return specs;
 }
 
-Result<Config> load(const Sources& sources) {
+Config esink_defaults() {
   Config config;
+  config.port = 80;
+  config.esink.enabled = true;
+  return config;
+}
+
+Result<Config> load(const Sources& sources) {
+  Config config = sources.defaults;
   if (sources.config_file) {
     if (auto status = apply_file(config, *sources.config_file); !status) return status.error();
   }
@@ -345,6 +532,12 @@ Result<Config> load(const Sources& sources) {
     if (auto status = spec.set(config, it->second); !status) {
       return invalid(fmt::format("--{}: {}", spec.flag, status.error().message()));
     }
+  }
+  if (config.esink.use_ssl &&
+      (config.tls_certificate_file.empty() || config.tls_private_key_file.empty())) {
+    return invalid(
+        "USE_SSL is set but no certificate is configured: set TANDEM_TLS_CERTIFICATE_FILE and "
+        "TANDEM_TLS_PRIVATE_KEY_FILE (PEM files)");
   }
   return config;
 }

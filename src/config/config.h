@@ -19,6 +19,39 @@
 
 namespace tandem::config {
 
+// Where one table's changes go on the Socket.IO endpoint (Esink's TABLE_AUTH_COLUMN_ROUTING).
+struct EsinkRoute {
+  bool everyone = false;             // "*": every connected socket
+  std::vector<std::string> columns;  // else: sockets whose user id equals one of these columns
+};
+
+// Esink compatibility (docs/esink-migration.md). The environment variables are Esink's own.
+struct EsinkOptions {
+  bool enabled = false;  // mount /socket.io/ and POST /publish (`tandem esink` turns it on)
+  std::string node_env = "development";
+  bool use_ssl = false;  // USE_SSL: serve TLS only; needs server.tls_certificate_file and key
+  std::string default_source = "API";
+  bool allow_republishing = false;
+  std::optional<std::string> security_token;  // unset: POST /publish answers 403
+  std::string auth_table = "auth";
+  std::string auth_column = "token";
+  std::map<std::string, std::vector<std::string>> filters;  // table -> hidden columns
+  std::map<std::string, EsinkRoute> routing;                // table -> route; absent: nobody
+  std::chrono::milliseconds ping_interval{25'000};
+  std::chrono::milliseconds ping_timeout{20'000};
+};
+
+// The MySQL/MariaDB source (selected when `database` is set, as Esink's MYSQL_DATABASE).
+struct MysqlOptions {
+  std::string database;
+  std::string host = "localhost";
+  std::uint16_t port = 3306;
+  std::string user;
+  std::string password;
+  std::string events_table = "pub_events";  // MYSQL_TABLE_TARGET: filled by the triggers
+  std::chrono::milliseconds poll_interval{20};
+};
+
 struct Config {
   // [server]
   std::string address = "0.0.0.0";
@@ -57,6 +90,10 @@ struct Config {
   std::size_t snapshot_batch_rows = 500;
   std::size_t max_push_mutations = 1000;
 
+  // [esink], [mysql]
+  EsinkOptions esink;
+  MysqlOptions mysql;
+
   // [demo]
   bool demo = false;  // create and fill the demo tables (products, past_orders)
 
@@ -78,7 +115,12 @@ struct Sources {
   std::optional<std::string> config_file;                                // TOML file path
   std::function<std::optional<std::string>(const std::string&)> getenv;  // default: ::getenv
   std::map<std::string, std::string> flags;                              // flag name -> value
+  // Defaults before any source: `tandem esink` starts from Esink's (port 80, Socket.IO on).
+  Config defaults;
 };
+
+// Esink's defaults: Socket.IO and /publish on, port 80.
+Config esink_defaults();
 
 // config_invalid naming the source and option on a bad value or an unreadable file.
 Result<Config> load(const Sources& sources);

@@ -141,6 +141,13 @@ class Datasource {
   // an initial sync's progress. `after_key` and `limit` are ignored.
   virtual std::uint64_t count_rows(const SnapshotRequest& request) = 0;
 
+  // Rows of any table, tracked or not, whose `column` equals `value` (compared as the
+  // database compares them), at most `limit`. Serves lookups such as Esink's token table
+  // (AUTH_TABLE.AUTH_COLUMN). Identifiers are validated and quoted; the value is bound.
+  // Errors: invalid_identifier; not_found (no such table or column).
+  virtual Result<std::vector<Row>> lookup_rows(std::string_view table, std::string_view column,
+                                               const Value& value, std::size_t limit) = 0;
+
   virtual DatasourceHealth health() = 0;
 
   // Largest clock in durable state, so a restarted server's clock never goes backwards.

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
+#include <utility>
+#include <vector>
 
 #include "support/temp_dir.h"
 
@@ -77,6 +80,65 @@ TEST_F(ConfigTest, TrackListAcceptsATomlArrayOrACommaList) {
   EXPECT_EQ(load(sources)->track_tables, (std::vector<std::string>{"products", "past_orders"}));
   EXPECT_EQ(load(sources_with({{"TANDEM_TRACK_TABLES", "a, b"}}))->track_tables,
             (std::vector<std::string>{"a", "b"}));
+}
+
+TEST_F(ConfigTest, EsinkVariablesMeanWhatTheyMeanInEsinkWithItsDefaults) {
+  auto sources = sources_with(
+      {{"SECURITY_TOKEN", "s3cret"},
+       {"TABLE_NAMES", "users, games ,"},
+       {"FILTERS", "users.password,users.reset_token,"},
+       {"TABLE_AUTH_COLUMN_ROUTING", R"({"users": "id", "games": ["host", "guest"], "news": "*"})"},
+       {"ALLOW_REPUBLISHING", "true"},
+       {"MYSQL_DATABASE", "shop"},
+       {"MYSQL_PORT", "3307"}});
+  sources.defaults = esink_defaults();
+  auto config = load(sources);
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_EQ(config->port, 80);
+  EXPECT_TRUE(config->esink.enabled);
+  EXPECT_EQ(config->esink.security_token, "s3cret");
+  EXPECT_EQ(config->track_tables, (std::vector<std::string>{"users", "games"}));
+  EXPECT_EQ(config->esink.filters.at("users"),
+            (std::vector<std::string>{"password", "reset_token"}));
+  EXPECT_EQ(config->esink.routing.at("users").columns, std::vector<std::string>{"id"});
+  EXPECT_EQ(config->esink.routing.at("games").columns, (std::vector<std::string>{"host", "guest"}));
+  EXPECT_TRUE(config->esink.routing.at("news").everyone);
+  EXPECT_TRUE(config->esink.allow_republishing);
+  EXPECT_EQ(config->esink.auth_table, "auth");
+  EXPECT_EQ(config->esink.auth_column, "token");
+  EXPECT_EQ(config->esink.default_source, "API");
+  EXPECT_EQ(config->mysql.database, "shop");
+  EXPECT_EQ(config->mysql.port, 3307);
+  EXPECT_EQ(config->mysql.events_table, "pub_events");
+  EXPECT_LE(config->mysql.poll_interval.count(), 50);
+}
+
+TEST_F(ConfigTest, EsinkMistakesAreConfigurationErrorsNotCrashes) {
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"FILTERS", "users"},
+           {"FILTERS", "users.pass word"},
+           {"TABLE_AUTH_COLUMN_ROUTING", "{not json"},
+           {"TABLE_AUTH_COLUMN_ROUTING", R"({"users": 5})"},
+           {"TABLE_AUTH_COLUMN_ROUTING", R"({"users": ["id", 7]})"},
+           {"TABLE_AUTH_COLUMN_ROUTING", R"(["users"])"},
+           {"AUTH_TABLE", "auth; drop table x"},
+           {"USE_SSL", "true"}}) {
+    auto config = load(sources_with({{name, value}}));
+    ASSERT_FALSE(config.ok()) << name << "=" << value;
+    EXPECT_EQ(config.error().code(), ErrorCode::config_invalid);
+    EXPECT_NE(config.error().message().find(name), std::string::npos) << config.error().message();
+  }
+}
+
+TEST_F(ConfigTest, UseSslIsOffForFalseLikeWordsAndOnForAnythingElse) {
+  for (const auto& [value, on] : std::vector<std::pair<std::string, bool>>{
+           {"false", false}, {"", false}, {"0", false}, {"true", true}, {"yes please", true}}) {
+    auto config = load(sources_with({{"USE_SSL", value},
+                                     {"TANDEM_TLS_CERTIFICATE_FILE", "cert.pem"},
+                                     {"TANDEM_TLS_PRIVATE_KEY_FILE", "key.pem"}}));
+    ASSERT_TRUE(config.ok()) << value;
+    EXPECT_EQ(config->esink.use_ssl, on) << value;
+  }
 }
 
 }  // namespace
