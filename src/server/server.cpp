@@ -15,6 +15,7 @@
 #include "server/datasource_factory.h"
 #include "server/demo.h"
 #include "server/dev_secret.h"
+#include "server/esink_bridge.h"
 #include "server/hub.h"
 #include "server/metrics.h"
 #include "server/sync_session.h"
@@ -33,6 +34,7 @@ struct Server::Impl {
 
   void open_datasource();
   void install_routes(net::Router& router);
+  void install_esink(net::Router& router);
   void handle_health(net::HttpResponder respond);
 
   config::Config config;
@@ -46,6 +48,8 @@ struct Server::Impl {
   Metrics metrics;
   std::unique_ptr<ChangePublisher> publisher;
   std::unique_ptr<AdminApi> admin;
+  std::shared_ptr<compat::esink::EsinkService> esink;  // when config.esink.enabled
+  std::shared_ptr<EsinkBridge> esink_bridge;
   std::unique_ptr<net::HttpServer> http;
   std::mutex stop_mutex;
   bool stopped = false;
@@ -99,6 +103,20 @@ void Server::Impl::install_routes(net::Router& router) {
         SyncContext context{*datasource, hub, *codec, verifier, rules, pool, metrics, config};
         return std::make_shared<SyncSession>(context);
       });
+  if (config.esink.enabled) install_esink(router);
+}
+
+void Server::Impl::install_esink(net::Router& router) {
+  compat::esink::EsinkContext context{config.esink,
+                                      esink_source_name(config, datasource->kind()), *datasource,
+                                      [this](std::function<void()> task) {
+                                        pool.post(std::move(task));
+                                      }};
+  esink = std::make_shared<compat::esink::EsinkService>(std::move(context));
+  esink->install(router);
+  esink_bridge = std::make_shared<EsinkBridge>(esink);
+  auto subscription = hub.subscribe(esink_bridge);
+  esink->set_tables(subscription.catalog->tables);
 }
 
 Server::Server(config::Config config) : m_impl(std::make_unique<Impl>(std::move(config))) {}
@@ -156,6 +174,9 @@ void Server::stop() {
     if (impl.stopped) return;
     impl.stopped = true;
   }
+  // Socket.IO first: its long-polling requests would otherwise hold the HTTP server's
+  // graceful stop until the grace period ends.
+  if (impl.esink) impl.esink->stop();
   if (impl.http) {
     impl.http->stop();
     impl.http->wait();
@@ -163,6 +184,10 @@ void Server::stop() {
   // Sessions are closed: no more pushes arrive. The datasource completes queued pushes
   // before its writer stops, so every acknowledged write is committed. A running hard reset
   // stops after its current chunk (what it logged stays valid; it can be run again).
+  if (impl.esink) {
+    impl.hub.unsubscribe(impl.esink_bridge.get());
+    impl.esink->release_transport();
+  }
   if (impl.admin) impl.admin->stop();
   impl.pool.stop();
   if (impl.publisher) impl.publisher->stop();

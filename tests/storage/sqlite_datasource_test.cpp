@@ -92,6 +92,27 @@ TEST_F(SqliteDatasourceTest, TrackingAMissingTableOrABadNameIsRefused) {
   EXPECT_EQ(source->track("x; DROP TABLE products").error().code(), ErrorCode::invalid_identifier);
 }
 
+TEST_F(SqliteDatasourceTest, LookupFindsRowsOfAnyTableByABoundValueOnly) {
+  source->execute(
+      "CREATE TABLE auth(token TEXT, id INTEGER, name TEXT);"  // no key: lookups do not need one
+      "INSERT INTO auth VALUES ('t-alice', 7, 'Alice'), ('t-bob', 8, 'Bob');");
+  auto found = source->lookup_rows("auth", "token", Value("t-alice"), 2);
+  ASSERT_TRUE(found.ok()) << found.error().message();
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ(found->front().at("id"), Value(7));
+  EXPECT_EQ(found->front().at("name"), Value("Alice"));
+
+  auto hostile = source->lookup_rows("auth", "token", Value("' OR 1=1 --"), 2);
+  ASSERT_TRUE(hostile.ok());
+  EXPECT_TRUE(hostile->empty());
+  EXPECT_EQ(source->lookup_rows("auth", "nope", Value("x"), 2).error().code(),
+            ErrorCode::not_found);
+  EXPECT_EQ(source->lookup_rows("missing", "token", Value("x"), 2).error().code(),
+            ErrorCode::not_found);
+  EXPECT_EQ(source->lookup_rows("auth; --", "token", Value("x"), 2).error().code(),
+            ErrorCode::invalid_identifier);
+}
+
 TEST_F(SqliteDatasourceTest, IntrospectionReportsColumnsTypesAndKey) {
   auto tables = source->tables();
   ASSERT_EQ(tables.size(), 2u);

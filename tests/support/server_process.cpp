@@ -25,7 +25,10 @@ std::string binary_path() {
 }  // namespace
 
 ServerProcess::ServerProcess(std::string data_dir, std::vector<std::string> extra_args)
-    : m_data_dir(std::move(data_dir)), m_extra_args(std::move(extra_args)) {
+    : ServerProcess(std::move(data_dir), ServerLaunch{"serve", std::move(extra_args), {}}) {}
+
+ServerProcess::ServerProcess(std::string data_dir, ServerLaunch how)
+    : m_data_dir(std::move(data_dir)), m_launch(std::move(how)) {
   std::filesystem::create_directories(m_data_dir);
   m_log_path = m_data_dir + "/server.log";
   launch(0);
@@ -40,21 +43,32 @@ void ServerProcess::launch(std::uint16_t port) {
   auto port_file = m_data_dir + "/port";
   std::filesystem::remove(port_file);
   std::vector<std::string> args = {
-      binary_path(),        "serve",       "--address", "127.0.0.1",  "--port",
+      binary_path(),        m_launch.command, "--address", "127.0.0.1",  "--port",
       std::to_string(port), "--port-file", port_file,   "--data-dir", m_data_dir,
       "--jwt-secret",       kTestSecret,   "--threads", "2"};
-  args.insert(args.end(), m_extra_args.begin(), m_extra_args.end());
+  args.insert(args.end(), m_launch.args.begin(), m_launch.args.end());
   // Prepared before fork: the child of a threaded test may not allocate before exec.
   std::vector<char*> argv;
   for (auto& arg : args)
     argv.push_back(arg.data());
   argv.push_back(nullptr);
+  std::vector<std::string> env_entries;
+  for (char** entry = environ; *entry; ++entry) {
+    std::string text = *entry;
+    if (!m_launch.env.contains(text.substr(0, text.find('=')))) env_entries.push_back(text);
+  }
+  for (const auto& [name, value] : m_launch.env)
+    env_entries.push_back(name + "=" + value);
+  std::vector<char*> envp;
+  for (auto& entry : env_entries)
+    envp.push_back(entry.data());
+  envp.push_back(nullptr);
   m_pid = ::fork();
   if (m_pid == 0) {
     int log = ::open(m_log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     ::dup2(log, STDERR_FILENO);
     ::dup2(log, STDOUT_FILENO);
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);

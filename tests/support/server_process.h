@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,10 +16,19 @@ namespace tandem::testing {
 // The HS256 secret every end-to-end server is started with.
 inline constexpr const char* kTestSecret = "e2e-test-secret-0123456789abcdef0123456789";
 
+// How to start the server beyond the defaults every test shares (loopback, a free port, the
+// test secret, its own data directory).
+struct ServerLaunch {
+  std::string command = "serve";  // or "esink"
+  std::vector<std::string> args;
+  std::map<std::string, std::string> env;  // added to the test's environment
+};
+
 class ServerProcess {
  public:
   // Starts `tandem serve` with --data-dir `data_dir` and `extra_args`; waits until it listens.
   ServerProcess(std::string data_dir, std::vector<std::string> extra_args = {});
+  ServerProcess(std::string data_dir, ServerLaunch how);
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -42,7 +52,7 @@ class ServerProcess {
   void launch(std::uint16_t port);
 
   std::string m_data_dir;
-  std::vector<std::string> m_extra_args;
+  ServerLaunch m_launch;
   std::string m_log_path;
   pid_t m_pid = -1;
   std::uint16_t m_port = 0;

@@ -519,6 +519,27 @@ SnapshotPage PostgresDatasource::read_snapshot(const SnapshotRequest& request) {
   return page;
 }
 
+Result<std::vector<Row>> PostgresDatasource::lookup_rows(std::string_view table_name,
+                                                         std::string_view column,
+                                                         const Value& value, std::size_t limit) {
+  if (auto valid = check_identifier(column, "column"); !valid) return valid.error();
+  auto reader = lease_reader();
+  auto table = describe_table(*reader, std::string(table_name));
+  if (!table) return table.error();
+  if (!table->schema.has_column(column)) {
+    return Error(ErrorCode::not_found,
+                 fmt::format("table '{}' has no column '{}'", table_name, column));
+  }
+  auto sql = fmt::format("SELECT {} FROM {} AS t WHERE t.{} = $1::{} LIMIT {}",
+                         text_columns_sql(*table, "t"), quote_identifier(table->schema.name),
+                         quote_identifier(column), table->type_of(column).name, limit);
+  auto result = reader->exec(sql, {to_param(*table, column, value)});
+  std::vector<Row> rows;
+  for (int row = 0; row < result.rows(); ++row)
+    rows.push_back(row_from_result(*table, result, row, 0));
+  return rows;
+}
+
 DatasourceHealth PostgresDatasource::health() {
   DatasourceHealth health;
   health.head_seq = head_seq();

@@ -86,7 +86,7 @@ END $f$;
   connection.exec("SELECT pg_advisory_unlock(7358001)");
 }
 
-Result<PgTable> introspect(PgConnection& connection, const std::string& table) {
+Result<PgTable> describe_table(PgConnection& connection, const std::string& table) {
   if (auto valid = check_identifier(table, "table"); !valid) return valid.error();
   auto oid = connection.exec(
       "SELECT to_regclass($1)::oid, c.relkind FROM pg_class c "
@@ -137,9 +137,6 @@ ORDER BY a.attnum)sql",
     result.schema.columns.push_back(std::move(column));
     result.types.push_back(std::move(type));
   }
-  if (key.empty())
-    return Error(ErrorCode::no_primary_key,
-                 fmt::format("table '{}' has no primary key; Tandem identifies rows by it", table));
   std::sort(key.begin(), key.end());
   for (auto& [position, name] : key)
     result.schema.primary_key.push_back(name);
@@ -147,6 +144,14 @@ ORDER BY a.attnum)sql",
     if (auto valid = check_identifier(column.name, "column"); !valid) return valid.error();
   }
   return result;
+}
+
+Result<PgTable> introspect(PgConnection& connection, const std::string& table) {
+  auto described = describe_table(connection, table);
+  if (described && described->schema.primary_key.empty())
+    return Error(ErrorCode::no_primary_key,
+                 fmt::format("table '{}' has no primary key; Tandem identifies rows by it", table));
+  return described;
 }
 
 std::vector<std::string> tracked_table_names(PgConnection& connection) {

@@ -30,6 +30,10 @@ struct PgTable {
 // Creates the `tandem` schema and its tables when missing (idempotent, safe to race).
 void create_tandem_tables(PgConnection& connection);
 
+// Reads a table's columns, types and primary key (possibly empty). not_found when there is no
+// such table (in the search path).
+Result<PgTable> describe_table(PgConnection& connection, const std::string& table);
+
 // Reads a table's columns, types and primary key. not_found when there is no such table
 // (in the search path), no_primary_key when it has none.
 Result<PgTable> introspect(PgConnection& connection, const std::string& table);

@@ -589,6 +589,32 @@ SnapshotPage SqliteDatasource::read_snapshot(const SnapshotRequest& request) {
   return page;
 }
 
+Result<std::vector<Row>> SqliteDatasource::lookup_rows(std::string_view table,
+                                                       std::string_view column,
+                                                       const Value& value, std::size_t limit) {
+  if (auto valid = check_identifier(table, "table"); !valid) return valid.error();
+  if (auto valid = check_identifier(column, "column"); !valid) return valid.error();
+  auto reader = lease_reader();
+  auto described = sqlite_schema::introspect_columns(*reader, std::string(table));
+  if (!described) return described.error();
+  if (!described->has_column(column)) {
+    return Error(ErrorCode::not_found, fmt::format("table '{}' has no column '{}'", table, column));
+  }
+  auto& statement = reader->cached(fmt::format("SELECT * FROM {} WHERE {} = ?1 LIMIT {}",
+                                               quote_identifier(table), quote_identifier(column),
+                                               limit));
+  statement.bind(1, value);
+  std::vector<Row> rows;
+  while (statement.step()) {
+    Row row;
+    for (int i = 0; i < statement.column_count(); ++i)
+      row.emplace(statement.column_name(i), statement.column(i));
+    rows.push_back(std::move(row));
+  }
+  statement.reset();
+  return rows;
+}
+
 DatasourceHealth SqliteDatasource::health() {
   DatasourceHealth report;
   try {

@@ -60,6 +60,8 @@ class SqliteDatasource final : public Datasource {
 
   SnapshotPage read_snapshot(const SnapshotRequest& request) override;
   std::uint64_t count_rows(const SnapshotRequest& request) override;
+  Result<std::vector<Row>> lookup_rows(std::string_view table, std::string_view column,
+                                       const Value& value, std::size_t limit) override;
   DatasourceHealth health() override;
   sync::Hlc max_clock() override;
   void close() override;

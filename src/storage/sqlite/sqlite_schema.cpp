@@ -69,7 +69,7 @@ ColumnType map_declared_type(std::string_view declared) {
   return ColumnType::any;
 }
 
-Result<TableSchema> introspect(SqliteConnection& connection, const std::string& table) {
+Result<TableSchema> introspect_columns(SqliteConnection& connection, const std::string& table) {
   if (auto valid = check_identifier(table, "table"); !valid) return valid.error();
   auto& exists = connection.cached(
       "SELECT type FROM sqlite_schema WHERE name = ?1 AND type IN ('table', 'view')");
@@ -101,15 +101,20 @@ Result<TableSchema> introspect(SqliteConnection& connection, const std::string& 
     }
     schema.columns.push_back(std::move(column));
   }
-  if (key_columns.empty()) {
+  std::sort(key_columns.begin(), key_columns.end());
+  for (auto& [position, name] : key_columns)
+    schema.primary_key.push_back(std::move(name));
+  return schema;
+}
+
+Result<TableSchema> introspect(SqliteConnection& connection, const std::string& table) {
+  auto schema = introspect_columns(connection, table);
+  if (schema && schema->primary_key.empty()) {
     return Error(ErrorCode::no_primary_key,
                  fmt::format("table '{}' has no primary key: Tandem identifies rows across "
                              "replicas by primary key; add one (e.g. id TEXT PRIMARY KEY)",
                              table));
   }
-  std::sort(key_columns.begin(), key_columns.end());
-  for (auto& [position, name] : key_columns)
-    schema.primary_key.push_back(std::move(name));
   return schema;
 }
 

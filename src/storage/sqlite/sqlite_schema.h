@@ -13,6 +13,10 @@ namespace tandem::storage::sqlite_schema {
 // Creates Tandem's own tables when missing (idempotent).
 void create_tandem_tables(SqliteConnection& connection);
 
+// Reads a table's columns and primary key (possibly empty). not_found when there is no such
+// table.
+Result<TableSchema> introspect_columns(SqliteConnection& connection, const std::string& table);
+
 // Reads a table's columns and primary key. not_found when there is no such table;
 // no_primary_key when it has none (rowid alone does not identify a row across replicas).
 Result<TableSchema> introspect(SqliteConnection& connection, const std::string& table);

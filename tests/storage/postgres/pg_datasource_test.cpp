@@ -81,6 +81,26 @@ TEST_P(PostgresDatasourceTest, OutsideWritesAreStampedByTheServerAsNodeDb) {
   EXPECT_LT(changes[0].stamp, changes[1].stamp);
 }
 
+TEST_P(PostgresDatasourceTest, LookupFindsRowsOfAnyTableByABoundValueOnly) {
+  psql("CREATE TABLE auth (token text, id bigint, name text);"
+       "INSERT INTO auth VALUES ('t-alice', 7, 'Alice'), ('t-bob', 8, 'Bob')");
+  auto found = source->lookup_rows("auth", "token", Value("t-alice"), 2);
+  ASSERT_TRUE(found.ok()) << found.error().message();
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ(found->front().at("id"), Value(7));
+  EXPECT_EQ(found->front().at("name"), Value("Alice"));
+
+  auto hostile = source->lookup_rows("auth", "token", Value("' OR 1=1 --"), 2);
+  ASSERT_TRUE(hostile.ok());
+  EXPECT_TRUE(hostile->empty());
+  EXPECT_EQ(source->lookup_rows("auth", "nope", Value("x"), 2).error().code(),
+            ErrorCode::not_found);
+  EXPECT_EQ(source->lookup_rows("missing", "token", Value("x"), 2).error().code(),
+            ErrorCode::not_found);
+  EXPECT_EQ(source->lookup_rows("auth; --", "token", Value("x"), 2).error().code(),
+            ErrorCode::invalid_identifier);
+}
+
 TEST_P(PostgresDatasourceTest, AnOutsideWriteWinsOverAnOlderClientWriteToTheSameColumnOnly) {
   psql("INSERT INTO items VALUES ('a', 'Apple', 1, 'alice')");
   ASSERT_EQ(changes_after(0, 1).size(), 1u);
