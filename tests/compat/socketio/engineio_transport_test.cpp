@@ -57,8 +57,12 @@ class RecordingHandler final : public SocketIoHandler {
     }
   }
   void on_disconnect(const Socket& /*socket*/, std::string_view reason) override {
+    // The lock an application holds while it sends (e.g. its socket registry's).
+    std::lock_guard app_lock(app_mutex);
     record("disconnect " + std::string(reason));
   }
+
+  std::mutex app_mutex;
 
   std::vector<std::string> events() const {
     std::lock_guard lock(m_mutex);
@@ -317,6 +321,31 @@ TEST_F(EngineIoTransport, SlowPollingConsumerIsDisconnected) {
   post(polling(sid), "42[\"flood\",200]");
   EXPECT_TRUE(eventually([&] { return m_handler->saw("disconnect slow consumer"); }));
   EXPECT_EQ(get(polling(sid)).status, 400);
+}
+
+TEST_F(EngineIoTransport, SendAndDisconnectNeverRunTheHandlerOnTheCallersThread) {
+  SocketIoOptions options;
+  options.max_queued_bytes = 1000;
+  start(options);
+  for (const bool overflow : {true, false}) {
+    const auto previous = m_handler->last_socket();
+    const auto sid = handshake();
+    post(polling(sid), "40");
+    ASSERT_TRUE(eventually([&] { return m_handler->last_socket() != previous; }));
+    const auto socket = m_handler->last_socket();
+    {
+      // Were on_disconnect run inside these calls, it would deadlock on the lock held here.
+      std::lock_guard app_lock(m_handler->app_mutex);
+      if (overflow) {
+        socket->emit("big", std::string(2000, 'x'));
+      } else {
+        socket->disconnect();
+      }
+    }
+    const auto expected =
+        overflow ? "disconnect slow consumer" : "disconnect server namespace disconnect";
+    EXPECT_TRUE(eventually([&] { return m_handler->saw(expected); })) << expected;
+  }
 }
 
 TEST_F(EngineIoTransport, WebSocketOnlySessionConnectsAndEchoes) {
