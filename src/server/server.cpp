@@ -107,11 +107,9 @@ void Server::Impl::install_routes(net::Router& router) {
 }
 
 void Server::Impl::install_esink(net::Router& router) {
-  compat::esink::EsinkContext context{config.esink,
-                                      esink_source_name(config, datasource->kind()), *datasource,
-                                      [this](std::function<void()> task) {
-                                        pool.post(std::move(task));
-                                      }};
+  compat::esink::EsinkContext context{
+      config.esink, esink_source_name(config, datasource->kind()), *datasource,
+      [this](std::function<void()> task) { pool.post(std::move(task)); }};
   esink = std::make_shared<compat::esink::EsinkService>(std::move(context));
   esink->install(router);
   esink_bridge = std::make_shared<EsinkBridge>(esink);

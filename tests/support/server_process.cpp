@@ -44,8 +44,8 @@ void ServerProcess::launch(std::uint16_t port) {
   std::filesystem::remove(port_file);
   std::vector<std::string> args = {
       binary_path(),        m_launch.command, "--address", "127.0.0.1",  "--port",
-      std::to_string(port), "--port-file", port_file,   "--data-dir", m_data_dir,
-      "--jwt-secret",       kTestSecret,   "--threads", "2"};
+      std::to_string(port), "--port-file",    port_file,   "--data-dir", m_data_dir,
+      "--jwt-secret",       kTestSecret,      "--threads", "2"};
   args.insert(args.end(), m_launch.args.begin(), m_launch.args.end());
   // Prepared before fork: the child of a threaded test may not allocate before exec.
   std::vector<char*> argv;

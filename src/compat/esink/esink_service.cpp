@@ -70,7 +70,8 @@ struct EsinkService::Connection {
 };
 
 EsinkService::EsinkService(EsinkContext context)
-    : m_context(std::move(context)), m_rules(m_context.options.routing, m_context.options.filters) {}
+    : m_context(std::move(context)),
+      m_rules(m_context.options.routing, m_context.options.filters) {}
 
 EsinkService::~EsinkService() = default;
 
@@ -80,14 +81,15 @@ void EsinkService::install(net::Router& router) {
   options.ping_timeout = m_context.options.ping_timeout;
   m_socketio = std::make_unique<socketio::SocketIoServer>(options, shared_from_this());
   m_socketio->mount(router);
-  router.add("POST", "/publish", [this](const net::HttpRequest& request, net::HttpResponder respond) {
-    handle_publish(request, std::move(respond));
-  });
-  log::info("esink compatibility on", {{"socketio", "/socket.io/"},
-                                       {"publish", m_context.options.security_token
-                                                       ? "enabled"
-                                                       : "disabled (SECURITY_TOKEN unset)"},
-                                       {"routed_tables", m_context.options.routing.size()}});
+  router.add("POST", "/publish",
+             [this](const net::HttpRequest& request, net::HttpResponder respond) {
+               handle_publish(request, std::move(respond));
+             });
+  log::info("esink compatibility on",
+            {{"socketio", "/socket.io/"},
+             {"publish",
+              m_context.options.security_token ? "enabled" : "disabled (SECURITY_TOKEN unset)"},
+             {"routed_tables", m_context.options.routing.size()}});
 }
 
 void EsinkService::stop() {
@@ -99,8 +101,8 @@ void EsinkService::release_transport() {
 }
 
 void EsinkService::set_tables(std::map<std::string, TableSchema, std::less<>> tables) {
-  auto snapshot = std::make_shared<const std::map<std::string, TableSchema, std::less<>>>(
-      std::move(tables));
+  auto snapshot =
+      std::make_shared<const std::map<std::string, TableSchema, std::less<>>>(std::move(tables));
   std::lock_guard lock(m_mutex);
   m_tables = std::move(snapshot);
 }
@@ -165,7 +167,8 @@ PublishReceipt EsinkService::publish(const std::string& user_key, const PublishR
       {"data", std::move(data)},
       {"source", source},
       {"source_type", source_type},
-      {"timestamp", request.timestamp ? js_number(*request.timestamp) : nlohmann::json(now_millis())},
+      {"timestamp",
+       request.timestamp ? js_number(*request.timestamp) : nlohmann::json(now_millis())},
       {"version", request.version ? js_number(*request.version) : nlohmann::json(1)}};
   PublishReceipt receipt;
   const auto to = user_key == "*" ? m_directory.everyone() : m_directory.of_user(user_key);
@@ -207,8 +210,8 @@ void EsinkService::authorize(const std::shared_ptr<socketio::Socket>& socket,
                              const std::string& token) {
   const auto& options = m_context.options;
   try {
-    auto rows = m_context.datasource.lookup_rows(options.auth_table, options.auth_column,
-                                                 Value(token), 2);
+    auto rows =
+        m_context.datasource.lookup_rows(options.auth_table, options.auth_column, Value(token), 2);
     if (!rows) {
       log::error("esink: the token lookup failed", {{"auth_table", options.auth_table},
                                                     {"auth_column", options.auth_column},
@@ -263,9 +266,8 @@ void EsinkService::refuse(const std::shared_ptr<socketio::Socket>& socket, int c
   socket->disconnect();
 }
 
-void EsinkService::on_event(const std::shared_ptr<socketio::Socket>& socket,
-                            std::string_view event, const nlohmann::json& args,
-                            std::optional<std::uint64_t>) {
+void EsinkService::on_event(const std::shared_ptr<socketio::Socket>& socket, std::string_view event,
+                            const nlohmann::json& args, std::optional<std::uint64_t>) {
   if (event != "event") return;  // Esink listens to nothing else
   auto connection = connection_of(*socket);
   if (!connection) return;
@@ -284,8 +286,9 @@ void EsinkService::republish(const std::shared_ptr<socketio::Socket>& socket,
                              const Connection& connection, const nlohmann::json& args) {
   if (!m_context.options.allow_republishing) {
     socket->emit("error", {{"code", 403},
-                           {"message", "Republishing is disabled: the server's ALLOW_REPUBLISHING "
-                                       "is off"}});
+                           {"message",
+                            "Republishing is disabled: the server's ALLOW_REPUBLISHING "
+                            "is off"}});
     return;
   }
   const nlohmann::json body = args.is_array() && !args.empty() ? args[0] : nlohmann::json();
@@ -343,7 +346,8 @@ void EsinkService::handle_publish(const net::HttpRequest& request, net::HttpResp
   }
   const auto& publish_request = std::get<PublishRequest>(validated);
   if (!same_secret(publish_request.security_token, *options.security_token)) {
-    respond(json_response(401, {{"code", 401}, {"message", "Unauthorized, invalid security token"}}));
+    respond(
+        json_response(401, {{"code", 401}, {"message", "Unauthorized, invalid security token"}}));
     return;
   }
   try {

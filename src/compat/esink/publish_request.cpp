@@ -69,8 +69,12 @@ std::variant<std::string, ValidationFailure> required_string(const nlohmann::jso
 }  // namespace
 
 nlohmann::json ValidationFailure::error_json() const {
-  return {{"name", "ValidationError"}, {"value", value},     {"path", key},
-          {"type", type},              {"errors", {message}}, {"inner", nlohmann::json::array()},
+  return {{"name", "ValidationError"},
+          {"value", value},
+          {"path", key},
+          {"type", type},
+          {"errors", {message}},
+          {"inner", nlohmann::json::array()},
           {"message", message}};
 }
 
@@ -98,7 +102,8 @@ std::variant<PublishRequest, ValidationFailure> validate_publish(const nlohmann:
 
   if (const auto* source = field(object, "source"); source && !source->is_null()) {
     auto text = cast_string(*source);
-    if (!text) return failure("source", "typeError", "body.source attribute must be a string", source);
+    if (!text)
+      return failure("source", "typeError", "body.source attribute must be a string", source);
     request.source = std::move(*text);
   }
   for (const char* key : {"version", "timestamp"}) {

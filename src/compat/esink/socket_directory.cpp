@@ -33,8 +33,9 @@ void SocketDirectory::add(DirectoryEntry entry) {
 
 void SocketDirectory::remove(const socketio::Socket* socket) {
   std::lock_guard lock(m_mutex);
-  const auto found = std::find_if(m_everyone->begin(), m_everyone->end(),
-                                  [socket](const auto& entry) { return entry.socket.get() == socket; });
+  const auto found =
+      std::find_if(m_everyone->begin(), m_everyone->end(),
+                   [socket](const auto& entry) { return entry.socket.get() == socket; });
   if (found == m_everyone->end()) return;
   const auto user = m_by_user.find(found->user_key);
   m_everyone = without(m_everyone, socket);

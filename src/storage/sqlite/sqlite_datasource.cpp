@@ -590,8 +590,8 @@ SnapshotPage SqliteDatasource::read_snapshot(const SnapshotRequest& request) {
 }
 
 Result<std::vector<Row>> SqliteDatasource::lookup_rows(std::string_view table,
-                                                       std::string_view column,
-                                                       const Value& value, std::size_t limit) {
+                                                       std::string_view column, const Value& value,
+                                                       std::size_t limit) {
   if (auto valid = check_identifier(table, "table"); !valid) return valid.error();
   if (auto valid = check_identifier(column, "column"); !valid) return valid.error();
   auto reader = lease_reader();
@@ -600,9 +600,9 @@ Result<std::vector<Row>> SqliteDatasource::lookup_rows(std::string_view table,
   if (!described->has_column(column)) {
     return Error(ErrorCode::not_found, fmt::format("table '{}' has no column '{}'", table, column));
   }
-  auto& statement = reader->cached(fmt::format("SELECT * FROM {} WHERE {} = ?1 LIMIT {}",
-                                               quote_identifier(table), quote_identifier(column),
-                                               limit));
+  auto& statement =
+      reader->cached(fmt::format("SELECT * FROM {} WHERE {} = ?1 LIMIT {}", quote_identifier(table),
+                                 quote_identifier(column), limit));
   statement.bind(1, value);
   std::vector<Row> rows;
   while (statement.step()) {

@@ -5,11 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "net/test_certificate.h"
 #include "support/node_test.h"
 #include "support/postgres_cluster.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
-#include "net/test_certificate.h"
 
 namespace tandem::testing {
 namespace {
@@ -19,12 +19,11 @@ const char* kRouting =
     R"( "news": "*"})";
 
 std::map<std::string, std::string> esink_env(std::map<std::string, std::string> extra) {
-  std::map<std::string, std::string> env = {
-      {"TABLE_NAMES", "users,orders,messages,news,secrets"},
-      {"TABLE_AUTH_COLUMN_ROUTING", kRouting},
-      {"FILTERS", "users.password,messages.sender_id"},
-      {"AUTH_TABLE", "auth"},
-      {"AUTH_COLUMN", "token"}};
+  std::map<std::string, std::string> env = {{"TABLE_NAMES", "users,orders,messages,news,secrets"},
+                                            {"TABLE_AUTH_COLUMN_ROUTING", kRouting},
+                                            {"FILTERS", "users.password,messages.sender_id"},
+                                            {"AUTH_TABLE", "auth"},
+                                            {"AUTH_COLUMN", "token"}};
   for (auto& [name, value] : extra)
     env[name] = value;
   return env;
@@ -65,9 +64,20 @@ TEST(EsinkCompatibility, SocketIoClientsGetEsinksEventsFromPostgres) {
   // Esink's defaults otherwise: no SECURITY_TOKEN (publishing refused), no republishing.
   ServerProcess closed(dir.file("closed"), ServerLaunch{"esink", {}, {}});
 
-  const nlohmann::json psql = {"psql", "-X",  "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
-                               "-p",   std::to_string(cluster.port()), "-U", "postgres", "-d",
-                               "app",  "-c"};
+  const nlohmann::json psql = {"psql",
+                               "-X",
+                               "-q",
+                               "-v",
+                               "ON_ERROR_STOP=1",
+                               "-h",
+                               "127.0.0.1",
+                               "-p",
+                               std::to_string(cluster.port()),
+                               "-U",
+                               "postgres",
+                               "-d",
+                               "app",
+                               "-c"};
   expect_passed(run_node_test("esink.test.mjs", {{"ESINK_URL", url_of(server)},
                                                  {"ESINK_CLOSED_URL", url_of(closed)},
                                                  {"ESINK_SQL", psql.dump()},
@@ -78,12 +88,13 @@ TEST(EsinkCompatibility, SocketIoClientsGetEsinksEventsFromPostgres) {
 TEST(EsinkCompatibility, UseSslServesSocketIoOnlyOverTls) {
   net::testing::TestCertificate certificate;
   TempDir dir;
-  ServerProcess server(dir.file("tls"),
-                       ServerLaunch{"esink",
-                                    {},
-                                    {{"USE_SSL", "true"},
-                                     {"TANDEM_TLS_CERTIFICATE_FILE", certificate.certificate_file()},
-                                     {"TANDEM_TLS_PRIVATE_KEY_FILE", certificate.private_key_file()}}});
+  ServerProcess server(
+      dir.file("tls"),
+      ServerLaunch{"esink",
+                   {},
+                   {{"USE_SSL", "true"},
+                    {"TANDEM_TLS_CERTIFICATE_FILE", certificate.certificate_file()},
+                    {"TANDEM_TLS_PRIVATE_KEY_FILE", certificate.private_key_file()}}});
   expect_passed(run_node_test("esink_tls.test.mjs", {{"ESINK_TLS_URL", url_of(server, "https")}}));
 }
 

@@ -129,12 +129,12 @@ TEST(EsinkFilters, ListedColumnsAreRemovedOthersKept) {
 TEST(EsinkJson, ValuesRenderAsRowToJsonWouldByColumnType) {
   TableSchema table;
   table.name = "orders";
-  for (const auto& [name, type] : std::vector<std::pair<std::string, ColumnType>>{
-           {"paid", ColumnType::boolean},
-           {"meta", ColumnType::json},
-           {"price", ColumnType::numeric},
-           {"photo", ColumnType::blob},
-           {"note", ColumnType::text}}) {
+  for (const auto& [name, type] :
+       std::vector<std::pair<std::string, ColumnType>>{{"paid", ColumnType::boolean},
+                                                       {"meta", ColumnType::json},
+                                                       {"price", ColumnType::numeric},
+                                                       {"photo", ColumnType::blob},
+                                                       {"note", ColumnType::text}}) {
     ColumnSchema column;
     column.name = name;
     column.type = type;

@@ -82,8 +82,9 @@ TEST_P(PostgresDatasourceTest, OutsideWritesAreStampedByTheServerAsNodeDb) {
 }
 
 TEST_P(PostgresDatasourceTest, LookupFindsRowsOfAnyTableByABoundValueOnly) {
-  psql("CREATE TABLE auth (token text, id bigint, name text);"
-       "INSERT INTO auth VALUES ('t-alice', 7, 'Alice'), ('t-bob', 8, 'Bob')");
+  psql(
+      "CREATE TABLE auth (token text, id bigint, name text);"
+      "INSERT INTO auth VALUES ('t-alice', 7, 'Alice'), ('t-bob', 8, 'Bob')");
   auto found = source->lookup_rows("auth", "token", Value("t-alice"), 2);
   ASSERT_TRUE(found.ok()) << found.error().message();
   ASSERT_EQ(found->size(), 1u);
