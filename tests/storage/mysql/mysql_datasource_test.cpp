@@ -397,7 +397,8 @@ TEST_F(MysqlSource, PollLatencyIsAboutHalfThePollInterval) {
     latencies.push_back(
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began)
             .count());
-    std::this_thread::sleep_for(std::chrono::milliseconds(3 + i % 7));
+    // Spread the inserts over the poll cycle: a fixed pause would lock onto its phase.
+    std::this_thread::sleep_for(std::chrono::milliseconds((i * 7) % 23));
   }
   std::sort(latencies.begin(), latencies.end());
   double p50 = latencies[latencies.size() / 2];
