@@ -71,6 +71,20 @@ MysqlDatasource::ReaderLease MysqlDatasource::lease_reader() {
   return ReaderLease(*this, std::make_unique<MysqlConnection>(m_options.connect));
 }
 
+// Reads are idempotent: a pooled connection that died while idle (a server restart,
+// wait_timeout) costs one retry on a fresh connection instead of an error.
+template <typename Fn>
+auto MysqlDatasource::with_reader(Fn fn) {
+  for (int attempt = 0;; ++attempt) {
+    auto reader = lease_reader();
+    try {
+      return fn(*reader);
+    } catch (const Error& error) {
+      if (attempt > 0 || error.code() != ErrorCode::unavailable) throw;
+    }
+  }
+}
+
 MysqlDatasource::MysqlDatasource(MysqlSourceOptions options, sync::HlcClock& clock)
     : m_options(std::move(options)), m_clock(clock) {
   if (auto valid = check_identifier(m_options.events_table, "events table"); !valid)
@@ -191,13 +205,11 @@ Result<HardResetReport> MysqlDatasource::hard_reset(
     std::string_view table, std::function<void(std::uint64_t, std::uint64_t)> progress) {
   auto copy = table_copy(table);
   if (!copy) return Error(ErrorCode::not_found, fmt::format("table '{}' is not tracked", table));
-  std::uint64_t total = 0;
-  {
-    auto reader = lease_reader();
-    total = static_cast<std::uint64_t>(
-        reader->exec(fmt::format("SELECT COUNT(*) FROM {}", quote_name(copy->schema.name)))
+  auto total = with_reader([&](MysqlConnection& reader) {
+    return static_cast<std::uint64_t>(
+        reader.exec(fmt::format("SELECT COUNT(*) FROM {}", quote_name(copy->schema.name)))
             .integer(0, 0));
-  }
+  });
   if (progress) progress(0, total);
   // Rows are logged as inserts at the zero stamp: the state before any tracked write, so
   // every real write wins over them on every replica. One writer job per page, so that
@@ -246,7 +258,14 @@ void MysqlDatasource::submit(PushRequest request, std::function<void(PushResult)
   auto callback = std::make_shared<std::function<void(PushResult)>>(std::move(done));
   try {
     m_queue.post([this, shared, callback](MysqlConnection& connection) {
-      (*callback)(refuse(connection, *shared));
+      PushResult result;
+      try {
+        result = refuse(connection, *shared);
+      } catch (const Error& error) {
+        result = PushResult{};
+        result.error = error;
+      }
+      (*callback)(std::move(result));
     });
   } catch (const Error& error) {
     PushResult refused;
@@ -375,16 +394,16 @@ std::uint64_t MysqlDatasource::head_seq() {
 }
 
 std::uint64_t MysqlDatasource::horizon_seq() {
-  auto reader = lease_reader();
-  auto value = read_meta(*reader, "horizon_seq");
+  auto value =
+      with_reader([](MysqlConnection& reader) { return read_meta(reader, "horizon_seq"); });
   return value ? std::stoull(*value) : 0;
 }
 
 std::vector<sync::Change> MysqlDatasource::read_changes(std::uint64_t after_seq,
                                                         std::size_t limit) {
   auto head = head_seq();
-  auto reader = lease_reader();
-  auto changes = mysql::read_changes(*reader, after_seq, limit);
+  auto changes = with_reader(
+      [&](MysqlConnection& reader) { return mysql::read_changes(reader, after_seq, limit); });
   while (!changes.empty() && changes.back().seq > head)
     changes.pop_back();
   return changes;
@@ -408,8 +427,9 @@ std::uint64_t MysqlDatasource::count_rows(const SnapshotRequest& request) {
     params.push_back(*value);
     sql += fmt::format(" WHERE {} = ?", quote_name(*request.filter_column));
   }
-  auto reader = lease_reader();
-  return static_cast<std::uint64_t>(reader->query(sql, params).integer(0, 0));
+  return with_reader([&](MysqlConnection& reader) {
+    return static_cast<std::uint64_t>(reader.query(sql, params).integer(0, 0));
+  });
 }
 
 SnapshotPage MysqlDatasource::read_snapshot(const SnapshotRequest& request) {
@@ -436,8 +456,7 @@ SnapshotPage MysqlDatasource::read_snapshot(const SnapshotRequest& request) {
   auto sql = fmt::format("SELECT {} FROM {}{} ORDER BY {} LIMIT {}", row_json_sql(*table, ""),
                          quote_name(table->schema.name), where, key_list(table->schema),
                          request.limit + 1);
-  auto reader = lease_reader();
-  auto result = reader->query(sql, params);
+  auto result = with_reader([&](MysqlConnection& reader) { return reader.query(sql, params); });
   SnapshotPage page;
   page.done = result.rows() <= request.limit;
   for (std::size_t row = 0; row < result.rows() && row < request.limit; ++row)
@@ -450,22 +469,24 @@ Result<std::vector<Row>> MysqlDatasource::lookup_rows(std::string_view table,
                                                       std::size_t limit) {
   if (auto valid = check_identifier(table, "table"); !valid) return valid.error();
   if (auto valid = check_identifier(column, "column"); !valid) return valid.error();
-  auto reader = lease_reader();
-  auto introspected = introspect(*reader, std::string(table), /*require_primary_key=*/false);
-  if (!introspected) return introspected.error();
-  if (!introspected->schema.has_column(column)) {
-    return Error(ErrorCode::not_found, fmt::format("table '{}' has no column '{}'", table, column));
-  }
-  auto bound = comparable(introspected->kind_of(column), value);
-  if (!bound) return std::vector<Row>{};
-  auto result = reader->query(
-      fmt::format("SELECT {} FROM {} WHERE {} = ? LIMIT {}", row_json_sql(*introspected, ""),
-                  quote_name(table), quote_name(column), limit),
-      {*bound});
-  std::vector<Row> rows;
-  for (std::size_t row = 0; row < result.rows(); ++row)
-    rows.push_back(row_from_json_object(*introspected, result.text(row, 0)));
-  return rows;
+  return with_reader([&](MysqlConnection& reader) -> Result<std::vector<Row>> {
+    auto introspected = introspect(reader, std::string(table), /*require_primary_key=*/false);
+    if (!introspected) return introspected.error();
+    if (!introspected->schema.has_column(column)) {
+      return Error(ErrorCode::not_found,
+                   fmt::format("table '{}' has no column '{}'", table, column));
+    }
+    auto bound = comparable(introspected->kind_of(column), value);
+    if (!bound) return std::vector<Row>{};
+    auto result = reader.query(
+        fmt::format("SELECT {} FROM {} WHERE {} = ? LIMIT {}", row_json_sql(*introspected, ""),
+                    quote_name(table), quote_name(column), limit),
+        {*bound});
+    std::vector<Row> rows;
+    for (std::size_t row = 0; row < result.rows(); ++row)
+      rows.push_back(row_from_json_object(*introspected, result.text(row, 0)));
+    return rows;
+  });
 }
 
 DatasourceHealth MysqlDatasource::health() {
@@ -476,11 +497,12 @@ DatasourceHealth MysqlDatasource::health() {
     health.tracked_tables = m_tables.size();
   }
   try {
-    auto reader = lease_reader();
-    auto pending =
-        reader->exec(fmt::format("SELECT COUNT(*) FROM {}", quote_name(m_options.events_table)));
+    auto [pending, horizon] = with_reader([&](MysqlConnection& reader) {
+      auto count =
+          reader.exec(fmt::format("SELECT COUNT(*) FROM {}", quote_name(m_options.events_table)));
+      return std::make_pair(count, read_meta(reader, "horizon_seq"));
+    });
     health.reachable = true;
-    auto horizon = read_meta(*reader, "horizon_seq");
     health.oldest_seq = horizon ? std::stoull(*horizon) + 1 : 1;
     health.detail =
         fmt::format("capture: triggers into `{}` polled every {} ms; {} pending",
@@ -492,10 +514,11 @@ DatasourceHealth MysqlDatasource::health() {
 }
 
 sync::Hlc MysqlDatasource::max_clock() {
-  auto reader = lease_reader();
-  auto result = reader->exec(
-      "SELECT MAX(hlc) FROM (SELECT hlc FROM tandem_changes ORDER BY seq DESC LIMIT 10000) "
-      "recent");
+  auto result = with_reader([](MysqlConnection& reader) {
+    return reader.exec(
+        "SELECT MAX(hlc) FROM (SELECT hlc FROM tandem_changes ORDER BY seq DESC LIMIT 10000) "
+        "recent");
+  });
   if (result.is_null(0, 0)) return sync::Hlc{};
   return sync::Hlc::parse(result.text(0, 0)).value_or(sync::Hlc{});
 }

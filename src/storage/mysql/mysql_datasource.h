@@ -101,6 +101,8 @@ class MysqlDatasource final : public Datasource {
 
   class ReaderLease;
   ReaderLease lease_reader();
+  template <typename Fn>
+  auto with_reader(Fn fn);
 
   MysqlSourceOptions m_options;
   sync::HlcClock& m_clock;
@@ -120,7 +122,6 @@ class MysqlDatasource final : public Datasource {
   std::uint64_t m_head = 0;
   std::uint64_t m_last_seq = 0;  // writer thread only
   std::chrono::steady_clock::time_point m_last_prune{};
-  bool m_closed = false;
 };
 
 }  // namespace tandem::storage::mysql

@@ -200,6 +200,40 @@ TEST_F(MysqlSource, EventsWrittenWhileClosedAreDeliveredOnceAfterReopening) {
   EXPECT_EQ(after.back().row.at("id"), Value(3));
 }
 
+TEST_F(MysqlSource, AnEventsTableLeftByEsinkIsKeptAndItsEventsArePublished) {
+  sql("CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(50))");
+  { ASSERT_TRUE(open()->track("items")); }
+  // Esink's own DDL, with an event its (never installed) trigger would have written.
+  sql("DROP TABLE pub_events; CREATE TABLE pub_events (id INT AUTO_INCREMENT PRIMARY KEY, "
+      "data JSON NOT NULL, table_name VARCHAR(128) NOT NULL, type VARCHAR(64) NOT NULL, "
+      "created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP); "
+      "INSERT INTO pub_events (data, table_name, type) VALUES "
+      "('{\"id\": 5, \"name\": \"from esink\"}', 'items', 'INSERT')");
+  auto source = open();
+  auto changes = collect(*source, 1);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].row, (Row{{"id", 5}, {"name", "from esink"}}));
+  sql("INSERT INTO items VALUES (6, 'after')");
+  EXPECT_EQ(collect(*source, 2).size(), 2u);
+  EXPECT_EQ(query("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
+                  "DATABASE() AND TABLE_NAME = 'pub_events' AND COLUMN_NAME = 'old_data'")[0][0],
+            "1");
+}
+
+TEST_F(MysqlSource, CaptureResumesAfterMysqlRestarts) {
+  sql("CREATE TABLE items (id INT PRIMARY KEY)");
+  auto source = open();
+  ASSERT_TRUE(source->track("items"));
+  sql("INSERT INTO items VALUES (1)");
+  ASSERT_EQ(collect(*source, 1).size(), 1u);
+  server().restart();
+  sql("INSERT INTO items VALUES (2)");
+  auto changes = collect(*source, 2);
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[1].row.at("id"), Value(2));
+  EXPECT_TRUE(source->health().reachable);
+}
+
 TEST_F(MysqlSource, ACrashBetweenAppendAndDeleteLogsNothingTwice) {
   sql("CREATE TABLE items (id INT PRIMARY KEY)");
   // The mover's connection is killed after it appended and before it deleted: the server
