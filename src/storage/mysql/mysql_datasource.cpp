@@ -326,16 +326,21 @@ PushResult MysqlDatasource::refuse(MysqlConnection& connection, const PushReques
 }
 
 void MysqlDatasource::writer_loop() {
+  // Polls at a fixed rate: the time a move takes does not stretch the interval.
+  auto next_poll = std::chrono::steady_clock::now();
   for (;;) {
-    auto [jobs, pushes, stop] = m_queue.next(m_options.poll_interval);
+    auto wait =
+        std::chrono::ceil<std::chrono::milliseconds>(next_poll - std::chrono::steady_clock::now());
+    // Pushes are posted as jobs (submit), so the batch never holds any.
+    auto [jobs, pushes, stop] = m_queue.next(std::max(wait, std::chrono::milliseconds(0)));
     if (stop) break;
+    if (std::chrono::steady_clock::now() >= next_poll)
+      next_poll = std::chrono::steady_clock::now() + m_options.poll_interval;
     try {
       if (m_writer_connection->broken())
         m_writer_connection = std::make_unique<MysqlConnection>(m_options.connect);
       for (auto& job : jobs)
         job(*m_writer_connection);
-      for (auto& push : pushes)
-        push.done(refuse(*m_writer_connection, push.request));
       move_events_now(*m_writer_connection);
       if (std::chrono::steady_clock::now() - m_last_prune > std::chrono::minutes(1)) {
         m_last_prune = std::chrono::steady_clock::now();

@@ -28,6 +28,9 @@ std::string column_sql(MysqlKind kind, const std::string& ref) {
     case MysqlKind::timestamp:
       // Independent of the writing session's time zone.
       return fmt::format("CAST(UNIX_TIMESTAMP({}) AS CHAR)", ref);
+    case MysqlKind::geometry:
+      // JSON_OBJECT would paste the binary WKB.
+      return fmt::format("ST_AsText({})", ref);
     default:
       return ref;
   }
@@ -107,6 +110,7 @@ Value column_value(const MysqlTable& table, std::size_t index, const nlohmann::j
     case MysqlKind::decimal:
     case MysqlKind::json:
     case MysqlKind::text:
+    case MysqlKind::geometry:
     case MysqlKind::date:
       if (json.is_string()) return Value(json.get<std::string>());
       return Value(json.dump());

@@ -32,6 +32,9 @@ MysqlKind kind_for(std::string_view data_type, std::string_view column_type, boo
   if (data_type == "datetime") return MysqlKind::datetime;
   if (data_type == "timestamp") return MysqlKind::timestamp;
   if (data_type == "year") return MysqlKind::year;
+  if (is_one_of(data_type, {"geometry", "point", "linestring", "polygon", "multipoint",
+                            "multilinestring", "multipolygon", "geometrycollection"}))
+    return MysqlKind::geometry;
   return MysqlKind::text;
 }
 
@@ -57,6 +60,8 @@ ColumnType portable_type(MysqlKind kind, std::string_view data_type) {
       return ColumnType::timestamp;
     case MysqlKind::json:
       return ColumnType::json;
+    case MysqlKind::geometry:
+      return ColumnType::text;
     case MysqlKind::text:
       return data_type == "uuid" ? ColumnType::uuid : ColumnType::text;
   }

@@ -29,6 +29,7 @@ enum class MysqlKind {
   timestamp,     // timestamp: seconds since the epoch (UNIX_TIMESTAMP), zone independent
   year,          // year: JSON number
   json,          // json (longtext with json_valid): its text
+  geometry,      // geometry types: their WKT text (ST_AsText)
 };
 
 // A table as the datasource uses it: what clients see and how each column is read, in the

@@ -99,7 +99,8 @@ TEST_F(MysqlSource, WritesByAnotherConnectionArriveWithOpRowAndOldValues) {
 TEST_F(MysqlSource, ManyColumnTypesRoundTrip) {
   sql("CREATE TABLE typed (id BIGINT PRIMARY KEY, i INT, d DECIMAL(12,3), f DOUBLE, "
       "v VARCHAR(40), t TEXT, b BLOB, dt DATE, ts DATETIME(3), tz TIMESTAMP(3) NULL, j JSON, "
-      "bo BOOLEAN, bits BIT(5), n INT NULL)");
+      "bo BOOLEAN, bits BIT(5), n INT NULL, e ENUM('a','b'), tm TIME, p POINT NULL, "
+      "u BIGINT UNSIGNED)");
   auto source = open();
   auto tracked = source->track("typed");
   ASSERT_TRUE(tracked);
@@ -111,7 +112,7 @@ TEST_F(MysqlSource, ManyColumnTypesRoundTrip) {
   sql("SET time_zone = '+05:30'; INSERT INTO typed VALUES (9007199254740993, -7, 12345.678, "
       "0.1, 'it''s \"q\" \\\\ é😀', 'long text', x'00ff0a41', '2024-02-29', "
       "'2024-01-02 03:04:05.500', '2024-01-02 08:34:05.250', '{\"a\": [1, 2.5, null]}', TRUE, "
-      "b'10101', NULL)");
+      "b'10101', NULL, 'b', '10:11:12', POINT(1, 2), 18446744073709551615)");
   auto changes = collect(*source, 1);
   ASSERT_EQ(changes.size(), 1u);
   Row expected{{"id", std::int64_t{9007199254740993}},
@@ -127,7 +128,11 @@ TEST_F(MysqlSource, ManyColumnTypesRoundTrip) {
                {"j", "{\"a\": [1, 2.5, null]}"},
                {"bo", 1},
                {"bits", 21},
-               {"n", Value{}}};
+               {"n", Value{}},
+               {"e", "b"},
+               {"tm", "10:11:12"},
+               {"p", "POINT(1 2)"},
+               {"u", "18446744073709551615"}};
   EXPECT_EQ(changes[0].row, expected);
   // The snapshot reads the same values through the same conversion.
   SnapshotRequest request;
