@@ -164,6 +164,12 @@ std::vector<TableSchema> MysqlDatasource::tables() {
 
 Result<TableSchema> MysqlDatasource::track(std::string_view table) {
   if (auto valid = check_identifier(table, "table"); !valid) return valid.error();
+  if (table == m_options.events_table) {
+    // Its triggers would write into the table that fires them: every write would fail.
+    return Error(
+        ErrorCode::invalid_identifier,
+        fmt::format("'{}' is the events table (MYSQL_TABLE_TARGET); it cannot be tracked", table));
+  }
   std::string name(table);
   return m_queue.run([this, name](MysqlConnection& connection) -> Result<TableSchema> {
     auto introspected = introspect(connection, name);

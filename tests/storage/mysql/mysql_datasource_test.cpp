@@ -166,6 +166,7 @@ TEST_F(MysqlSource, BadIdentifiersAndUntrackableTablesAreRefused) {
   EXPECT_EQ(source->track("a; DROP TABLE x").error().code(), ErrorCode::invalid_identifier);
   EXPECT_EQ(source->track("tandem_changes").error().code(), ErrorCode::invalid_identifier);
   EXPECT_EQ(source->track("missing").error().code(), ErrorCode::not_found);
+  EXPECT_EQ(source->track("pub_events").error().code(), ErrorCode::invalid_identifier);
   EXPECT_EQ(source->track("v").error().code(), ErrorCode::not_found);
   auto refused = source->track("nokey");
   ASSERT_FALSE(refused);
