@@ -533,7 +533,7 @@ Result<std::vector<Row>> PostgresDatasource::lookup_rows(std::string_view table_
   auto sql = fmt::format("SELECT {} FROM {} AS t WHERE t.{} = $1::{} LIMIT {}",
                          text_columns_sql(*table, "t"), quote_identifier(table->schema.name),
                          quote_identifier(column), table->type_of(column).name, limit);
-  auto result = reader->exec(sql, {to_param(*table, column, value)});
+  auto result = reader->exec(sql, {to_param(*table, std::string(column), value)});
   std::vector<Row> rows;
   for (int row = 0; row < result.rows(); ++row)
     rows.push_back(row_from_result(*table, result, row, 0));
