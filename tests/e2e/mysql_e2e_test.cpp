@@ -3,8 +3,6 @@
 // another connection, and a Tandem protocol client over WebSockets.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-
 #include "support/mariadb_server.h"
 #include "support/server_process.h"
 #include "support/sync_test_client.h"
@@ -19,16 +17,13 @@ class MysqlEndToEnd : public ::testing::Test {
     mariadb().create_database("app");
     sql("CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(40), price DECIMAL(8,2)); "
         "INSERT INTO items VALUES (1, 'kettle', 25.50), (2, 'mug', 4.00)");
-    // The child inherits the environment: set before the server starts, before any thread.
-    ::setenv("MYSQL_DATABASE", "app", 1);
-    ::setenv("MYSQL_HOST", mariadb().host().c_str(), 1);
-    ::setenv("MYSQL_PORT", std::to_string(mariadb().port()).c_str(), 1);
-    ::setenv("MYSQL_USERNAME", mariadb().user().c_str(), 1);
-    ::setenv("TABLE_NAMES", "items", 1);
-    server = std::make_unique<ServerProcess>(dir.path().string());
-    for (const char* name :
-         {"MYSQL_DATABASE", "MYSQL_HOST", "MYSQL_PORT", "MYSQL_USERNAME", "TABLE_NAMES"})
-      ::unsetenv(name);
+    ServerLaunch launch;
+    launch.env = {{"MYSQL_DATABASE", "app"},
+                  {"MYSQL_HOST", mariadb().host()},
+                  {"MYSQL_PORT", std::to_string(mariadb().port())},
+                  {"MYSQL_USERNAME", mariadb().user()},
+                  {"TABLE_NAMES", "items"}};
+    server = std::make_unique<ServerProcess>(dir.path().string(), launch);
   }
 
   static MariadbServer& mariadb() { return MariadbServer::shared(); }
