@@ -6,6 +6,7 @@
 
 #include "common/logging.h"
 #include "server/demo.h"
+#include "storage/mysql/mysql_datasource.h"
 #include "storage/postgres/pg_datasource.h"
 #include "storage/sqlite/sqlite_datasource.h"
 
@@ -45,12 +46,35 @@ std::unique_ptr<storage::Datasource> open_postgres(const config::Config& config,
   return datasource;
 }
 
+// Esink's MySQL mode (MYSQL_DATABASE and friends): a read-only source captured by triggers.
+std::unique_ptr<storage::Datasource> open_mysql(const config::Config& config,
+                                                sync::HlcClock& clock) {
+  storage::mysql::MysqlSourceOptions options;
+  options.connect.database = config.mysql.database;
+  options.connect.host = config.mysql.host;
+  options.connect.port = config.mysql.port;
+  options.connect.user = config.mysql.user;
+  options.connect.password = config.mysql.password;
+  options.events_table = config.mysql.events_table;
+  options.poll_interval = config.mysql.poll_interval;
+  options.retention = config.retention;
+  return std::make_unique<storage::mysql::MysqlDatasource>(options, clock);
+}
+
 }  // namespace
 
 std::unique_ptr<storage::Datasource> open_datasource(const config::Config& config,
                                                      sync::HlcClock& clock) {
-  auto datasource =
-      config.database_url.empty() ? open_sqlite(config, clock) : open_postgres(config, clock);
+  // As in Esink, MySQL wins when both MySQL and PostgreSQL are configured.
+  std::unique_ptr<storage::Datasource> datasource;
+  if (!config.mysql.database.empty()) {
+    datasource = open_mysql(config, clock);
+  } else if (!config.database_url.empty()) {
+    datasource = open_postgres(config, clock);
+  } else {
+    datasource = open_sqlite(config, clock);
+  }
+  log::info("datasource opened", {{"kind", std::string(datasource->kind())}});
   for (const auto& table : config.track_tables) {
     auto tracked = datasource->track(table);
     if (!tracked) {
