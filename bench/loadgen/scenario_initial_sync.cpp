@@ -69,7 +69,8 @@ int run_initial_sync(const CommonOptions& common, const InitialSyncOptions& opti
       "INSERT INTO sync_rows SELECT g, g % 1000, 'item ' || md5(g::text), g * 0.25,"
       " timestamptz '2026-01-01 00:00:00+00' + g * interval '1 second'"
       " FROM generate_series(1, " +
-      std::to_string(options.rows) + ") g; VACUUM ANALYZE sync_rows");
+      std::to_string(options.rows) + ") g");
+  cluster.exec("VACUUM ANALYZE sync_rows");
   std::cout << "initial-sync: loaded " << options.rows << " rows in "
             << static_cast<double>(now_us() - load_start) / 1e6 << " s" << std::endl;
   copy_out(cluster);  // warms the cache as the sync below will find it

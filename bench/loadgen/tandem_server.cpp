@@ -32,10 +32,21 @@ TandemServer::TandemServer(const std::string& binary, std::vector<std::string> e
     throw std::runtime_error("no tandem binary at " + binary + " (run `make build`)");
   auto port_file = m_data_dir + "/port";
   std::filesystem::remove(port_file);
-  std::vector<std::string> argv = {binary,        "serve",    "--address",    "127.0.0.1",
-                                   "--port",      "0",        "--port-file",  port_file,
-                                   "--data-dir",  m_data_dir, "--jwt-secret", kBenchSecret,
-                                   "--log-level", "warn"};
+  // Absolute: the child runs in /tmp.
+  std::vector<std::string> argv = {std::filesystem::absolute(binary).string(),
+                                   "serve",
+                                   "--address",
+                                   "127.0.0.1",
+                                   "--port",
+                                   "0",
+                                   "--port-file",
+                                   port_file,
+                                   "--data-dir",
+                                   m_data_dir,
+                                   "--jwt-secret",
+                                   kBenchSecret,
+                                   "--log-level",
+                                   "warn"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   m_pid = ChildProcess::spawn(argv, log_path());
   m_cleanup = Watchdog::add_cleanup([pid = m_pid] { ::kill(pid, SIGKILL); });
