@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -87,6 +88,20 @@ void TandemServer::stop() {
   }
   m_pid = -1;
   Watchdog::remove_cleanup(m_cleanup);
+}
+
+bool TandemServer::alive() {
+  if (m_pid <= 0) return false;
+  int status = 0;
+  if (::waitpid(m_pid, &status, WNOHANG) != m_pid) return true;
+  std::cerr << "tandem serve exited: "
+            << (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                    : "status " + std::to_string(WEXITSTATUS(status)))
+            << "\n"
+            << log_tail() << std::endl;
+  m_pid = -1;
+  Watchdog::remove_cleanup(m_cleanup);
+  return false;
 }
 
 std::string TandemServer::log_tail(std::size_t bytes) const {

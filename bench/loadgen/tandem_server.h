@@ -27,6 +27,8 @@ class TandemServer {
   const std::string& data_dir() const { return m_data_dir; }
   std::string log_path() const { return m_data_dir + "/server.log"; }
   std::string log_tail(std::size_t bytes = 2000) const;
+  // False once the process has exited (it is reaped then, and its exit status logged).
+  bool alive();
 
   // A token for `subject` signed with kBenchSecret (role user or admin).
   static std::string token(const std::string& subject, bool admin = false);
