@@ -62,7 +62,7 @@ machine
 if [ "$mode" = quick ]; then
   step micro 90 "$build/bench/tandem_micro_bench" --benchmark_min_time=0.05
   step fanout 90 "$loadgen" --tandem "$tandem" --time-limit 80 fanout \
-    --subscribers 100,1000 --rate 200 --seconds 5
+    --subscribers 100,1000 --rate 10 --seconds 5
   step fanout-throughput 60 "$loadgen" --tandem "$tandem" --time-limit 50 fanout \
     --subscribers 1 --rate 30000 --seconds 5 --round-trips 200
   step ingest 90 "$loadgen" --tandem "$tandem" --time-limit 80 ingest \
@@ -76,14 +76,16 @@ if [ "$mode" = quick ]; then
 else
   step micro 300 "$build/bench/tandem_micro_bench" --benchmark_min_time=1 \
     --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
-  step fanout 900 "$loadgen" --tandem "$tandem" --time-limit 880 fanout \
-    --subscribers 100,1000,10000 --rate 100 --seconds 20 --round-trips 5000
-  step fanout-1000-at-1000 300 "$loadgen" --tandem "$tandem" --time-limit 280 fanout \
-    --subscribers 1000 --rate 1000 --seconds 20 --round-trips 200
+  # Latency at a rate the write path sustains (10 commits/s), then at 100 commits/s, then
+  # throughput to few subscribers at 30,000 rows/s.
+  step fanout-10-per-s 900 "$loadgen" --tandem "$tandem" --time-limit 880 fanout \
+    --subscribers 100,1000,10000 --rate 10 --seconds 20 --round-trips 5000
+  step fanout-100-per-s 600 "$loadgen" --tandem "$tandem" --time-limit 580 fanout \
+    --subscribers 100,1000 --rate 100 --seconds 20 --round-trips 200
   step fanout-throughput 300 "$loadgen" --tandem "$tandem" --time-limit 280 fanout \
     --subscribers 1,10 --rate 30000 --seconds 20 --round-trips 200
   step ingest 600 "$loadgen" --tandem "$tandem" --time-limit 580 ingest \
-    --backends postgres,sqlite --clients 16 --batch 100 --seconds 20 --ceiling-seconds 20
+    --backends postgres,sqlite --clients 8 --batch 100 --seconds 20 --ceiling-seconds 20
   step capture-logical 600 "$loadgen" --tandem "$tandem" --time-limit 580 capture \
     --clients 4 --seconds 20 --rounds 3
   step capture-trigger 600 "$loadgen" --tandem "$tandem" --capture trigger --time-limit 580 \

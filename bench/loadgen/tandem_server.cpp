@@ -63,6 +63,8 @@ TandemServer::TandemServer(const std::string& binary, std::vector<std::string> e
     int port = 0;
     if (in >> port && port > 0) {
       m_port = static_cast<std::uint16_t>(port);
+      // For profiling from outside: perf record -p PID.
+      std::cerr << "tandem serve pid " << m_pid << " port " << m_port << std::endl;
       return;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
