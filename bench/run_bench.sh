@@ -63,8 +63,8 @@ if [ "$mode" = quick ]; then
   step micro 90 "$build/bench/tandem_micro_bench" --benchmark_min_time=0.05
   step fanout 90 "$loadgen" --tandem "$tandem" --time-limit 80 fanout \
     --subscribers 100,1000 --rate 10 --seconds 5
-  step fanout-throughput 60 "$loadgen" --tandem "$tandem" --time-limit 50 fanout \
-    --subscribers 1 --rate 30000 --seconds 5 --round-trips 200
+  step fanout-throughput 110 "$loadgen" --tandem "$tandem" --time-limit 100 fanout \
+    --subscribers 1 --rate 30000 --seconds 2 --warmup 0.5 --drain 60 --round-trips 200
   step ingest 90 "$loadgen" --tandem "$tandem" --time-limit 80 ingest \
     --backends postgres,sqlite --clients 8 --batch 100 --seconds 5 --ceiling-seconds 5
   step capture 60 "$loadgen" --tandem "$tandem" --time-limit 50 capture \
@@ -82,8 +82,8 @@ else
     --subscribers 100,1000,10000 --rate 10 --seconds 20 --round-trips 5000
   step fanout-100-per-s 600 "$loadgen" --tandem "$tandem" --time-limit 580 fanout \
     --subscribers 100,1000 --rate 100 --seconds 20 --round-trips 200
-  step fanout-throughput 300 "$loadgen" --tandem "$tandem" --time-limit 280 fanout \
-    --subscribers 1,10 --rate 30000 --seconds 20 --round-trips 200
+  step fanout-throughput 900 "$loadgen" --tandem "$tandem" --time-limit 880 fanout \
+    --subscribers 1,10 --rate 30000 --seconds 10 --drain 300 --round-trips 200
   step ingest 600 "$loadgen" --tandem "$tandem" --time-limit 580 ingest \
     --backends postgres,sqlite --clients 8 --batch 100 --seconds 20 --ceiling-seconds 20
   step capture-logical 600 "$loadgen" --tandem "$tandem" --time-limit 580 capture \

@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
   fanout_command->add_option("--rate", fanout.rate, "rows committed per second");
   fanout_command->add_option("--seconds", fanout.seconds, "measured window");
   fanout_command->add_option("--warmup", fanout.warmup_seconds, "unmeasured start");
+  fanout_command->add_option("--drain", fanout.drain_seconds,
+                             "seconds every row may take to arrive after the writer stops");
   fanout_command->add_option("--round-trips", fanout.ceiling_round_trips,
                              "LISTEN/NOTIFY round trips for the ceiling");
 

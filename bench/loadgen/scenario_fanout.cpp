@@ -309,9 +309,18 @@ int run_one(const CommonOptions& common, const FanoutOptions& options, PgCluster
 
   // Drain: every subscriber must receive every row written (lost rows invalidate the run).
   const auto expected = static_cast<std::uint64_t>(writer.written()) * handler.size();
-  auto drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (total_received() < expected && std::chrono::steady_clock::now() < drain_deadline)
+  auto drain_deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<long>(options.drain_seconds * 1000));
+  auto last_progress = std::chrono::steady_clock::now();
+  for (auto seen = total_received(); seen < expected;) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= drain_deadline || now - last_progress > std::chrono::seconds(15)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (auto current = total_received(); current != seen) {
+      seen = current;
+      last_progress = std::chrono::steady_clock::now();
+    }
+  }
   const auto drained_at = now_us();
   pool.stop();
 
@@ -345,7 +354,8 @@ int run_one(const CommonOptions& common, const FanoutOptions& options, PgCluster
        {"server_cpu_pct", 100 * server_cpu / window},
        {"server_rss_kib", server_memory.rss_kib}});
   if (received < expected) {
-    std::cerr << "fanout: " << expected - received << " events missing after the drain\n";
+    std::cerr << "fanout: " << expected - received << " events missing after the drain ("
+              << options.drain_seconds << " s at most)\n";
     return 1;
   }
   return 0;

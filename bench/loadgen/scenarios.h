@@ -24,6 +24,9 @@ struct FanoutOptions {
   double seconds = 10;  // measured window (after the warm-up)
   double warmup_seconds = 1;
   int ceiling_round_trips = 2000;
+  // After the writer stops: how long every subscriber may take to receive every row. The
+  // wait ends early when nothing arrives for 15 s (rows lost, not late).
+  double drain_seconds = 30;
 };
 
 struct IngestOptions {
