@@ -349,6 +349,11 @@ int run_one(const CommonOptions& common, const FanoutOptions& options, PgCluster
        {"expected_events", expected},
        {"received_events", received},
        {"drain_s", static_cast<double>(drained_at - measured_to) / 1e6},
+       // Rows each subscriber got per second, from the writer's start to the end of the
+       // drain: the end-to-end rate when the server falls behind.
+       {"end_to_end_changes_per_s", static_cast<double>(received) /
+                                        static_cast<double>(handler.size()) /
+                                        (static_cast<double>(drained_at - run_start) / 1e6)},
        {"connect_s", connect_seconds},
        {"loadgen_cpu_pct", 100 * self_cpu / window},
        {"server_cpu_pct", 100 * server_cpu / window},
