@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cstring>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -41,7 +42,10 @@ class FanoutHandler final : public WsHandler {
       : m_subscribers(count), m_token(std::move(token)) {}
 
   void set_checkpoint(std::string checkpoint) { m_checkpoint = std::move(checkpoint); }
-  void set_window(std::int64_t from_us, std::int64_t to_us) {
+  // Rows sent before `run_from` (by an earlier run on the same table) are not counted;
+  // latencies are kept for rows sent in [from, to).
+  void set_window(std::int64_t run_from, std::int64_t from_us, std::int64_t to_us) {
+    m_run_from = run_from;
     m_window_from = from_us;
     m_window_to = to_us;
   }
@@ -65,6 +69,7 @@ class FanoutHandler final : public WsHandler {
       std::uint64_t rows = 0;
       const std::int64_t from = m_window_from.load(std::memory_order_relaxed);
       const std::int64_t to = m_window_to.load(std::memory_order_relaxed);
+      const std::int64_t run_from = m_run_from.load(std::memory_order_relaxed);
       // Only the numbers are needed: a scan, not a JSON parse, keeps the load generator
       // cheap next to the server.
       std::size_t at = 0;
@@ -74,6 +79,7 @@ class FanoutHandler final : public WsHandler {
         auto [end, ec] = std::from_chars(text.data() + at, text.data() + text.size(), sent);
         if (ec != std::errc()) break;
         at = static_cast<std::size_t>(end - text.data());
+        if (sent < run_from) continue;
         ++rows;
         if (sent >= from && sent < to) subscriber.latencies_us.push_back(received_us - sent);
       }
@@ -114,6 +120,7 @@ class FanoutHandler final : public WsHandler {
   std::vector<Subscriber> m_subscribers;
   std::string m_token;
   std::string m_checkpoint = "null";
+  std::atomic<std::int64_t> m_run_from{std::numeric_limits<std::int64_t>::max()};
   std::atomic<std::int64_t> m_window_from{0};
   std::atomic<std::int64_t> m_window_to{0};
   std::mutex m_mutex;
@@ -266,7 +273,7 @@ int run_one(const CommonOptions& common, const FanoutOptions& options, PgCluster
   const auto run_start = now_us();
   const auto window_from = run_start + static_cast<std::int64_t>(options.warmup_seconds * 1e6);
   const auto window_to = window_from + static_cast<std::int64_t>(options.seconds * 1e6);
-  handler.set_window(window_from, window_to);
+  handler.set_window(run_start, window_from, window_to);
   std::string writer_error;
   std::thread writer_thread([&] {
     try {
