@@ -13,6 +13,7 @@
 #include <random>
 #include <regex>
 #include <stdexcept>
+#include <thread>
 
 #include "loadgen/child_process.h"
 
@@ -88,7 +89,10 @@ PgCluster::PgCluster() {
     std::filesystem::remove_all(root);
     throw std::runtime_error("initdb failed: " + initdb.output);
   }
-  m_cleanup = Watchdog::add_cleanup([this] { stop(); });
+  m_cleanup = Watchdog::add_cleanup([this] {
+    stop();
+    remove_root();
+  });
   for (int attempt = 0;; ++attempt) {
     m_port = free_port();
     std::string options =
@@ -109,8 +113,17 @@ PgCluster::PgCluster() {
 PgCluster::~PgCluster() {
   stop();
   Watchdog::remove_cleanup(m_cleanup);
-  std::error_code ignored;
-  std::filesystem::remove_all(m_root, ignored);
+  remove_root();
+}
+
+void PgCluster::remove_root() const {
+  // Backends still exiting after an immediate stop may write a file while it is removed.
+  for (int attempt = 0; attempt < 20 && std::filesystem::exists(m_root); ++attempt) {
+    std::error_code ignored;
+    std::filesystem::remove_all(m_root, ignored);
+    if (std::filesystem::exists(m_root))
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 void PgCluster::stop() {

@@ -35,6 +35,7 @@ class PgCluster {
 
  private:
   void stop();
+  void remove_root() const;
 
   std::string m_root;
   std::uint16_t m_port = 0;

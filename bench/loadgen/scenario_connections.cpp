@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "loadgen/child_process.h"
 #include "loadgen/scenarios.h"
 #include "loadgen/tandem_server.h"
 #include "loadgen/ws_pool.h"
@@ -79,6 +80,10 @@ int run_connections(const CommonOptions& common, const ConnectionsOptions& optio
       (std::filesystem::temp_directory_path() / ("tandem-bench-conn-" + std::to_string(random())))
           .string();
   std::filesystem::create_directories(data_dir);
+  const int remove_dir = Watchdog::add_cleanup([data_dir] {
+    std::error_code ignored;
+    std::filesystem::remove_all(data_dir, ignored);
+  });
   {
     sqlite3* db = nullptr;
     sqlite3_open((data_dir + "/tandem.db").c_str(), &db);
@@ -175,6 +180,7 @@ int run_connections(const CommonOptions& common, const ConnectionsOptions& optio
   }
   std::error_code ignored;
   std::filesystem::remove_all(data_dir, ignored);
+  Watchdog::remove_cleanup(remove_dir);
   return status;
 }
 

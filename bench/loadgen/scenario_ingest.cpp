@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "loadgen/child_process.h"
 #include "loadgen/pg_cluster.h"
 #include "loadgen/scenarios.h"
 #include "loadgen/tandem_server.h"
@@ -200,6 +201,10 @@ int run_backend(const CommonOptions& common, const IngestOptions& options,
       (std::filesystem::temp_directory_path() / ("tandem-bench-ingest-" + std::to_string(random())))
           .string();
   std::filesystem::create_directories(data_dir);
+  const int remove_dir = Watchdog::add_cleanup([data_dir] {
+    std::error_code ignored;
+    std::filesystem::remove_all(data_dir, ignored);
+  });
   std::vector<std::string> args = {"--track", "ingest_rows", "--threads",
                                    std::to_string(common.server_threads)};
   double ceiling = 0;
@@ -319,6 +324,7 @@ int run_backend(const CommonOptions& common, const IngestOptions& options,
   }
   std::error_code ignored;
   std::filesystem::remove_all(data_dir, ignored);
+  Watchdog::remove_cleanup(remove_dir);
   return status;
 }
 

@@ -50,7 +50,12 @@ TandemServer::TandemServer(const std::string& binary, std::vector<std::string> e
                                    "warn"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   m_pid = ChildProcess::spawn(argv, log_path());
-  m_cleanup = Watchdog::add_cleanup([pid = m_pid] { ::kill(pid, SIGKILL); });
+  m_cleanup = Watchdog::add_cleanup([pid = m_pid, dir = m_own_dir ? m_data_dir : std::string()] {
+    ::kill(pid, SIGKILL);
+    ChildProcess::wait_exit(pid, std::chrono::seconds(5));
+    std::error_code ignored;
+    if (!dir.empty()) std::filesystem::remove_all(dir, ignored);
+  });
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;
