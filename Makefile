@@ -5,7 +5,7 @@ GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Uni
 RELEASE_DIR := build/release
 TEST_DIR := build/test
 
-.PHONY: all deps test-deps build build-test run test test-unit bench format format-check tidy clean
+.PHONY: all deps test-deps build build-test run test test-unit bench bench-full format format-check tidy clean
 
 all: build
 
@@ -38,6 +38,15 @@ test: build-test
 
 test-unit: build-test
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
+
+# Benchmarks (docs/benchmarks.md): `bench` is the quick run (under 5 minutes), `bench-full`
+# the long one behind the figures in the docs. Both build into build/bench (Release) and
+# need PostgreSQL 15 (server and pgbench), which test-deps installs.
+bench: test-deps
+	bench/run_bench.sh quick
+
+bench-full: test-deps
+	bench/run_bench.sh full
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
