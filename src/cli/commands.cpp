@@ -214,11 +214,11 @@ int Commands::tables_remote() {
 
 int Commands::tables_offline() {
   auto config = load_config();
-  if (!config.database_url.empty()) {
-    // The running server owns PostgreSQL's change log and replication slot; a second
-    // writer of either would corrupt the log's order.
+  if (!config.database_url.empty() || !config.mysql.database.empty()) {
+    // The running server owns the change log (and PostgreSQL's replication slot, MySQL's
+    // events mover); a second writer of either would corrupt the log's order.
     throw Error(ErrorCode::config_invalid,
-                "with PostgreSQL, manage tracked tables through the running server: "
+                "with PostgreSQL or MySQL, manage tracked tables through the running server: "
                 "tandem tables <action> --url http://host:port --token <admin token>");
   }
   sync::HlcClock clock;
