@@ -76,6 +76,11 @@ class RecordingHandler final : public SocketIoHandler {
     std::lock_guard lock(m_mutex);
     return m_last;
   }
+  // A socket holds its handler: the handler must not keep a socket when the test ends.
+  void forget_socket() {
+    std::lock_guard lock(m_mutex);
+    m_last.reset();
+  }
 
  private:
   void record(std::string event) {
@@ -109,6 +114,7 @@ class EngineIoTransport : public ::testing::Test {
       m_server->stop();
       m_server->wait();
     }
+    if (m_handler) m_handler->forget_socket();
     m_socketio.reset();
     m_server.reset();
   }
