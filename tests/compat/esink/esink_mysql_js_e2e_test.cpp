@@ -45,16 +45,17 @@ TEST(EsinkCompatibility, SocketIoClientsGetEsinksEventsFromMariaDb) {
   ServerProcess server(dir.file("esink"), ServerLaunch{"esink", {}, env});
   ServerProcess closed(dir.file("closed"), ServerLaunch{"esink", {}, {}});
 
-  const nlohmann::json client = {"mariadb", "--no-defaults", "-h", mariadb.host(), "-P",
-                                 std::to_string(mariadb.port()), "-u", mariadb.user(), "shop",
-                                 "-e"};
+  const nlohmann::json client = {"mariadb", "--no-defaults",
+                                 "-h",      mariadb.host(),
+                                 "-P",      std::to_string(mariadb.port()),
+                                 "-u",      mariadb.user(),
+                                 "shop",    "-e"};
   auto result = run_node_test(
-      "esink.test.mjs",
-      {{"ESINK_URL", "http://127.0.0.1:" + std::to_string(server.port())},
-       {"ESINK_CLOSED_URL", "http://127.0.0.1:" + std::to_string(closed.port())},
-       {"ESINK_SQL", client.dump()},
-       {"ESINK_SOURCE", "shop"},
-       {"ESINK_DIALECT", "mysql"}});
+      "esink.test.mjs", {{"ESINK_URL", "http://127.0.0.1:" + std::to_string(server.port())},
+                         {"ESINK_CLOSED_URL", "http://127.0.0.1:" + std::to_string(closed.port())},
+                         {"ESINK_SQL", client.dump()},
+                         {"ESINK_SOURCE", "shop"},
+                         {"ESINK_DIALECT", "mysql"}});
   EXPECT_EQ(result.exit_code, 0) << result.output << "\nserver log:\n" << server.log();
   if (result.exit_code == 0) std::cout << result.output;
   // The events table was filled by the triggers and emptied by the poller, never dropped.
