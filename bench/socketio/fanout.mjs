@@ -1,9 +1,12 @@
 // Socket.IO fan-out (issue 7, item 7; docs/benchmarks.md): S real socket.io-client sockets,
 // all receiving a table routed to `*`, while R rows are inserted into PostgreSQL in
 // B-row INSERT statements; reports delivered events/s and insert-to-receive latency.
+// --rate 0 (the default, Esink's test) sends the INSERTs as fast as one psql session goes:
+// a burst, so latency is mostly queueing; --rate R paces them at R rows/s, for latency at a
+// rate the server sustains.
 //
 //   node bench/socketio/fanout.mjs --tandem build/bench/src/cli/tandem \
-//     [--sockets 100] [--rows 5000] [--batch 100] [--processes 1] [--time-limit 300]
+//     [--sockets 100] [--rows 5000] [--batch 100] [--processes 1] [--rate 0] [--time-limit 300]
 //
 // It starts its own throwaway PostgreSQL 15 cluster (the settings of bench/loadgen's
 // PgCluster: fsync and synchronous_commit on) and `tandem esink` configured by Esink's
@@ -32,7 +35,7 @@ const nowUs = () => (performance.timeOrigin + performance.now()) * 1000;
 function parseArgs(argv) {
   const options = {
     tandem: 'build/bench/src/cli/tandem', sockets: 100, rows: 5000, batch: 100, processes: 1,
-    timeLimit: 300, drain: 120, role: 'main', url: '', count: 0, expected: 0,
+    timeLimit: 300, drain: 120, rate: 0, role: 'main', url: '', count: 0, expected: 0,
   };
   const names = { '--time-limit': 'timeLimit' };
   for (let i = 0; i < argv.length; i += 2) {
@@ -267,13 +270,14 @@ async function main(options) {
   const serverCpu0 = processCpuUs(server.pid);
   const pgCpu0 = postgresCpuUs(path.join(dir, 'pg/data'));
   const loadBefore = load();
-  // One psql session, one autocommit INSERT of `batch` rows per statement, as fast as it goes.
-  let script = '';
+  // One psql session, one autocommit INSERT of `batch` rows per statement: as fast as psql
+  // goes, or (--rate) each statement sent when its rows are due.
+  const statements = [];
   for (let first = 1; first <= options.rows; first += options.batch) {
     const last = Math.min(options.rows, first + options.batch - 1);
-    script += `INSERT INTO ticks (id, sent_us, body) SELECT g, ` +
+    statements.push({ first, sql: `INSERT INTO ticks (id, sent_us, body) SELECT g, ` +
       `(extract(epoch FROM clock_timestamp()) * 1e6)::bigint, 'tick ' || g ` +
-      `FROM generate_series(${first}, ${last}) g;\n`;
+      `FROM generate_series(${first}, ${last}) g;\n` });
   }
   const insertStartUs = nowUs();
   await new Promise((resolve, reject) => {
@@ -281,7 +285,19 @@ async function main(options) {
     let errors = '';
     writer.stderr.on('data', (data) => { errors += data; });
     writer.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`psql: ${errors}`))));
-    writer.stdin.end(script);
+    if (options.rate <= 0) {
+      writer.stdin.end(statements.map((s) => s.sql).join(''));
+      return;
+    }
+    (async () => {
+      for (const statement of statements) {
+        const dueUs = insertStartUs + ((statement.first - 1) / options.rate) * 1e6;
+        const waitMs = (dueUs - nowUs()) / 1000;
+        if (waitMs > 0) await sleep(waitMs);
+        writer.stdin.write(statement.sql);
+      }
+      writer.stdin.end();
+    })();
   });
   const insertEndUs = nowUs();
 
@@ -310,13 +326,14 @@ async function main(options) {
   const over = reports.reduce((sum, r) => sum + r.over, 0);
   const result = {
     sockets: options.sockets, processes: options.processes, rows: options.rows, batch: options.batch,
+    rate: options.rate,
     events, offered, missing: offered - events, sockets_short: short, sockets_over: over,
     events_per_s: Math.round(events / (windowUs / 1e6)),
     window_s: +(windowUs / 1e6).toFixed(3),
     first_event_after_ms: +ms(firstUs - insertStartUs),
     insert_s: +((insertEndUs - insertStartUs) / 1e6).toFixed(3),
     rows_per_s_inserted: Math.round(options.rows / ((insertEndUs - insertStartUs) / 1e6)),
-    latency_p50_ms: +ms(quantile(all, 0.5)), latency_p99_ms: +ms(quantile(all, 0.99)),
+    latency_min_ms: +ms(all[0]), latency_p50_ms: +ms(quantile(all, 0.5)), latency_p99_ms: +ms(quantile(all, 0.99)),
     latency_max_ms: +ms(all[all.length - 1]),
     receivers_cpu_pct: reports.map((r) => Math.round((100 * r.cpuUs) / windowUs)),
     server_cpu_pct: Math.round((100 * serverCpuUs) / windowUs),
