@@ -3,7 +3,7 @@
 #   bench/run_bench.sh quick   # `make bench`: small N, short runs, under 5 minutes
 #   bench/run_bench.sh full    # `make bench-full`: the figures of docs/benchmarks.md
 # Builds what it needs in build/bench (Release), starts its own PostgreSQL clusters and
-# `tandem serve` processes, and writes the whole output to build/bench/results/. Every step
+# `tandem serve` processes (`tandem esink` and Node's socket.io-client for socketio-fanout), and writes the whole output to build/bench/results/. Every step
 # has a time limit (the load generator's own --time-limit, and `timeout` around it), so a
 # run cannot hang. Exit status: non-zero if any step failed or produced an invalid run.
 set -uo pipefail
@@ -73,6 +73,8 @@ if [ "$mode" = quick ]; then
     --rows 100000
   step connections 60 "$loadgen" --tandem "$tandem" --time-limit 50 connections \
     --connections 2000
+  step socketio-fanout 150 node bench/socketio/fanout.mjs --tandem "$tandem" --time-limit 140 \
+    --sockets 100 --rows 1000 --batch 100
 else
   step micro 300 "$build/bench/tandem_micro_bench" --benchmark_min_time=1 \
     --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
@@ -94,6 +96,12 @@ else
     --rows 1000000
   step connections 900 "$loadgen" --tandem "$tandem" --time-limit 880 connections \
     --connections 50000
+  # Socket.IO fan-out (Esink's clients): 100 socket.io-client sockets in one, then two Node
+  # receiver processes; 5,000 rows in 100-row INSERTs.
+  step socketio-fanout-1-process 400 node bench/socketio/fanout.mjs --tandem "$tandem" \
+    --time-limit 380 --sockets 100 --rows 5000 --batch 100 --processes 1
+  step socketio-fanout-2-processes 400 node bench/socketio/fanout.mjs --tandem "$tandem" \
+    --time-limit 380 --sockets 100 --rows 5000 --batch 100 --processes 2
 fi
 
 say ""
