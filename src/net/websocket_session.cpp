@@ -13,8 +13,11 @@
 #include <deque>
 #include <exception>
 #include <optional>
+#include <vector>
 
 #include "common/logging.h"
+#include "net/exclusive_write_stream.h"
+#include "net/websocket_frame.h"
 
 namespace tandem::net {
 namespace websocket = beast::websocket;
@@ -30,6 +33,13 @@ constexpr auto kCloseTimeout = std::chrono::seconds(5);
 constexpr auto kForcedCloseTimeout = std::chrono::seconds(1);
 constexpr std::size_t kReadChunk = 64 << 10;
 constexpr std::size_t kMaxReasonBytes = 123;  // RFC 6455 5.5: control payload <= 125 bytes
+// One write carries the frames of up to this many queued messages, or about this many bytes:
+// enough to turn a burst into a few sendmsg calls, small enough to keep pongs prompt.
+constexpr std::size_t kMaxMessagesPerWrite = 512;
+constexpr std::size_t kMaxBytesPerWrite = 256 << 10;
+// Smaller payloads are copied next to their headers, so that a burst of small messages is one
+// contiguous buffer (one iovec, and one record under TLS); larger ones are written in place.
+constexpr std::size_t kCopyBelowBytes = 4 << 10;
 
 std::string target_path(const BeastRequest& request) {
   const std::string_view target = request.target();
@@ -224,20 +234,66 @@ class WebSocketSession final : public Session,
       return;
     }
     m_writing = true;
-    m_ws.async_write(
-        asio::buffer(*m_queue.front()),
+    gather_frames();
+    m_ws.next_layer().async_write_some(
+        m_write_buffers,
         beast::bind_front_handler(&WebSocketSession::on_write, this->shared_from_this()));
+  }
+
+  // Frames the first queued messages into m_write_buffers; they stay queued (and alive)
+  // until the write completes.
+  void gather_frames() {
+    m_write_buffers.clear();
+    m_write_copy.clear();
+    // Positions in m_write_copy (pointer == nullptr) or payloads written in place; buffers are
+    // made once the copy stops growing.
+    struct Piece {
+      const char* data;
+      std::size_t offset;
+      std::size_t size;
+    };
+    std::vector<Piece> pieces;
+    std::size_t bytes = 0;
+    m_in_flight = 0;
+    auto extend_copy = [&](const void* data, std::size_t size) {
+      if (pieces.empty() || pieces.back().data != nullptr) {
+        pieces.push_back({nullptr, m_write_copy.size(), 0});
+      }
+      m_write_copy.append(static_cast<const char*>(data), size);
+      pieces.back().size += size;
+    };
+    for (const auto& message : m_queue) {
+      if (m_in_flight == kMaxMessagesPerWrite || (m_in_flight > 0 && bytes >= kMaxBytesPerWrite)) {
+        break;
+      }
+      const auto header = text_frame_header(message->size());
+      extend_copy(header.bytes.data(), header.size);
+      if (message->size() < kCopyBelowBytes) {
+        extend_copy(message->data(), message->size());
+      } else {
+        pieces.push_back({message->data(), 0, message->size()});
+      }
+      bytes += header.size + message->size();
+      ++m_in_flight;
+    }
+    for (const auto& piece : pieces) {
+      m_write_buffers.emplace_back(piece.data ? piece.data : m_write_copy.data() + piece.offset,
+                                   piece.size);
+    }
   }
 
   void on_write(beast::error_code ec, std::size_t /*bytes*/) {
     m_writing = false;
     if (ec) {
+      m_in_flight = 0;
       fail(ec);
       return maybe_finish();
     }
-    m_queued_bytes -= m_queue.front()->size();
-    m_queue.pop_front();
-    ++m_messages_out;
+    for (; m_in_flight > 0; --m_in_flight) {
+      m_queued_bytes -= m_queue.front()->size();
+      m_queue.pop_front();
+      ++m_messages_out;
+    }
     if (m_above_low_water && m_queued_bytes.load() <= options().drain_low_water) {
       m_above_low_water = false;
       call_handler("on_drain", [&] { m_handler->on_drain(); });
@@ -251,13 +307,13 @@ class WebSocketSession final : public Session,
                                           {"identity", m_identity},
                                           {"queued_bytes", queued},
                                           {"limit", options().max_queued_bytes}});
-    drop_queue(m_writing);
+    drop_queue(true);
     request_close(1008, "slow consumer");
   }
 
-  // The message being written (if any) must stay alive until its write completes.
+  // The messages being written must stay alive until their write completes.
   void drop_queue(bool keep_in_flight) {
-    const std::size_t keep = keep_in_flight && !m_queue.empty() ? 1 : 0;
+    const std::size_t keep = keep_in_flight ? m_in_flight : 0;
     while (m_queue.size() > keep) {
       m_queued_bytes -= m_queue.back()->size();
       m_queue.pop_back();
@@ -318,7 +374,7 @@ class WebSocketSession final : public Session,
   void close_now() {
     if (m_finished) return;
     if (!m_opened) return fail({});
-    drop_queue(m_writing);
+    drop_queue(true);
     request_close(1001, "server shutting down");
     arm_close_deadline(kForcedCloseTimeout);
   }
@@ -413,7 +469,7 @@ class WebSocketSession final : public Session,
   }
 
   ServerContext& m_context;
-  websocket::stream<Stream> m_ws;
+  websocket::stream<ExclusiveWriteStream<Stream>> m_ws;
   asio::any_io_executor m_executor;  // the connection's strand
   asio::steady_timer m_close_deadline;
   BeastRequest m_request;  // until the handshake completes
@@ -426,6 +482,9 @@ class WebSocketSession final : public Session,
 
   beast::flat_buffer m_buffer;
   std::deque<std::shared_ptr<const std::string>> m_queue;
+  std::size_t m_in_flight = 0;  // the first messages of m_queue, being written
+  std::vector<asio::const_buffer> m_write_buffers;
+  std::string m_write_copy;  // frame headers and small payloads of the write in flight
   std::atomic<std::size_t> m_queued_bytes{0};
   std::optional<websocket::close_reason> m_close_request;
   std::uint64_t m_messages_in = 0;

@@ -4,6 +4,18 @@
 
 namespace tandem::server {
 
+std::shared_ptr<const std::string> ChangeBatch::whole_frame(const protocol::Codec& codec) const {
+  std::call_once(m_whole_frame_once, [&] {
+    std::vector<std::string_view> parts;
+    parts.reserve(changes.size());
+    for (const auto& change : changes)
+      parts.emplace_back(change.encoded);
+    m_whole_frame =
+        std::make_shared<const std::string>(codec.encode_changes_frame(parts, last_seq));
+  });
+  return m_whole_frame;
+}
+
 Hub::Hub(const protocol::Codec& codec, std::size_t ring_changes)
     : m_codec(codec), m_ring_capacity(ring_changes) {}
 

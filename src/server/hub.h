@@ -35,6 +35,15 @@ struct ChangeBatch {
   std::uint64_t after_seq = 0;  // the log position before the batch
   std::uint64_t last_seq = 0;   // the log position after it
   std::vector<PublishedChange> changes;
+
+  // The `changes` frame of every change, through last_seq: what each session that sees the
+  // whole batch unchanged (public tables, admins) sends. Built once, by the first session
+  // that needs it, and shared by all of them. Thread-safe.
+  std::shared_ptr<const std::string> whole_frame(const protocol::Codec& codec) const;
+
+ private:
+  mutable std::once_flag m_whole_frame_once;
+  mutable std::shared_ptr<const std::string> m_whole_frame;
 };
 using ChangeBatchPtr = std::shared_ptr<const ChangeBatch>;
 

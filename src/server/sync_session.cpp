@@ -327,7 +327,7 @@ bool SyncSession::pump_catch_up() {
     for (const auto& change : batch->changes) {
       if (change.change.seq > m_cursor) pending.push_back(&change);
     }
-    send_changes(pending, batch->last_seq);
+    send_changes(pending, batch->last_seq, batch.get());
   }
   return true;
 }
@@ -351,7 +351,7 @@ void SyncSession::on_batch(const ChangeBatchPtr& batch) {
   for (const auto& change : batch->changes) {
     if (change.change.seq > m_cursor) pending.push_back(&change);
   }
-  send_changes(pending, batch->last_seq);
+  send_changes(pending, batch->last_seq, batch.get());
 }
 
 const sync::Change* SyncSession::shaped(const PublishedChange& published, const TableSchema& table,
@@ -369,13 +369,22 @@ const sync::Change* SyncSession::shaped(const PublishedChange& published, const 
 }
 
 std::size_t SyncSession::send_changes(const std::vector<const PublishedChange*>& changes,
-                                      std::uint64_t last_seq) {
+                                      std::uint64_t last_seq, const ChangeBatch* batch) {
   // Only rows entering or leaving this user's view are encoded again; a deque keeps the
   // views in `parts` valid as it grows.
   std::deque<std::string> reencoded;
   std::vector<std::string_view> parts;
   std::size_t sent = 0;
+  // Whether `parts` so far are the batch's changes as the hub encoded them, in order.
+  bool as_published = batch != nullptr;
   auto flush = [&](std::uint64_t through) {
+    if (as_published && batch->last_seq == through && parts.size() == batch->changes.size()) {
+      send_frame(batch->whole_frame(m_context.codec));
+      sent += parts.size();
+      parts.clear();
+      return;
+    }
+    as_published = false;
     send_frame(m_context.codec.encode_changes_frame(parts, through));
     sent += parts.size();
     parts.clear();
@@ -393,6 +402,7 @@ std::size_t SyncSession::send_changes(const std::vector<const PublishedChange*>&
         continue;
       case rules::Visibility::visible:
         if (copy) {
+          as_published = false;
           reencoded.push_back(m_context.codec.encode_change(change));
           parts.emplace_back(reencoded.back());
         } else {
@@ -400,10 +410,12 @@ std::size_t SyncSession::send_changes(const std::vector<const PublishedChange*>&
         }
         break;
       case rules::Visibility::entered:
+        as_published = false;
         reencoded.push_back(m_context.codec.encode_change_as(change, sync::Op::insert));
         parts.emplace_back(reencoded.back());
         break;
       case rules::Visibility::left:
+        as_published = false;
         reencoded.push_back(m_context.codec.encode_change_as(change, sync::Op::remove));
         parts.emplace_back(reencoded.back());
         break;
@@ -522,9 +534,13 @@ void SyncSession::send(const protocol::ServerMessage& message) {
 }
 
 void SyncSession::send_frame(std::string frame) {
+  send_frame(std::make_shared<const std::string>(std::move(frame)));
+}
+
+void SyncSession::send_frame(std::shared_ptr<const std::string> frame) {
   if (!m_connection || m_phase == Phase::closed) return;
   m_context.metrics.frames_sent++;
-  m_context.metrics.bytes_sent += frame.size();
+  m_context.metrics.bytes_sent += frame->size();
   m_last_frame = std::chrono::steady_clock::now();
   m_connection->send_text(std::move(frame));
 }

@@ -94,11 +94,14 @@ class SyncSession final : public net::WebSocketHandler,
                              std::optional<sync::Change>& copy) const;
 
   // Frames for the changes after m_cursor (lock held); returns the number of changes sent.
+  // `changes` come from `batch` when it is given: if they are all of it, unchanged, the
+  // batch's shared frame is sent instead of a new one.
   std::size_t send_changes(const std::vector<const PublishedChange*>& changes,
-                           std::uint64_t last_seq);
+                           std::uint64_t last_seq, const ChangeBatch* batch = nullptr);
 
   void send(const protocol::ServerMessage& message);
   void send_frame(std::string frame);
+  void send_frame(std::shared_ptr<const std::string> frame);
   void send_error(ErrorCode code, std::string message, bool fatal);
   bool backpressured() const;
 

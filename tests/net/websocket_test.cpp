@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "net/http_server.h"
 #include "net_test_util.h"
@@ -69,6 +70,75 @@ TEST(WebSocketSession, SendFromAnotherThreadKeepsOrder) {
   sender.join();
   for (int i = 0; i < 50; ++i)
     EXPECT_EQ(client.receive(5s), std::to_string(i));
+}
+
+// The server writes the frames of many queued messages at once; each length encoding (7, 16
+// and 64 bits), copied or written in place, must come out as the same messages in order.
+TEST(WebSocketSession, BurstOfMessagesOfEveryLengthArrivesIntactAndInOrder) {
+  EchoServer echo_server;
+  WsClient client;
+  ASSERT_TRUE(client.connect("127.0.0.1", echo_server.server->port(), "/ws").upgraded());
+  ASSERT_TRUE(eventually([&] { return echo_server.handler->connection() != nullptr; }));
+
+  std::vector<std::string> messages;
+  for (const std::size_t size : {0, 1, 125, 126, 127, 4095, 4096, 4097, 65535, 65536, 300000}) {
+    for (int copy = 0; copy < 3; ++copy)
+      messages.emplace_back(size, static_cast<char>('a' + messages.size() % 26));
+  }
+  for (int i = 0; i < 3000; ++i)
+    messages.push_back("small " + std::to_string(i));
+  std::thread sender([connection = echo_server.handler->connection(), &messages] {
+    for (const auto& message : messages)
+      connection->send_text(message);
+  });
+  sender.join();
+
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const auto received = client.receive(5s);
+    ASSERT_TRUE(received.has_value()) << "message " << i;
+    ASSERT_EQ(*received, messages[i]) << "message " << i;
+  }
+}
+
+// Beast answers pings and sends its keep-alive pings while the session's own writes are
+// under way; no control frame may land inside another frame.
+TEST(WebSocketSession, PingsAndPongsInterleaveSafelyWithABurst) {
+  auto options = test_options();
+  options.idle_timeout = std::chrono::seconds(1);  // the server pings every 0.5 s of silence
+  EchoServer echo_server(options);
+  WsClient client;
+  ASSERT_TRUE(client.connect("127.0.0.1", echo_server.server->port(), "/ws").upgraded());
+  ASSERT_TRUE(eventually([&] { return echo_server.handler->connection() != nullptr; }));
+
+  constexpr int kMessages = 20000;
+  std::thread sender([connection = echo_server.handler->connection()] {
+    for (int i = 0; i < kMessages; ++i) {
+      connection->send_text(std::string(100 + i % 900, 'p') + std::to_string(i));
+      if (i % 100 == 99) std::this_thread::sleep_for(8ms);  // a burst lasting about 1.6 s
+    }
+  });
+  int pings_sent = 0;
+  for (int i = 0; i < kMessages; ++i) {
+    // Pings only early on: afterwards the client stays silent, so the server pings it.
+    if (i % 500 == 0 && i < kMessages / 2) {
+      client.ping("p" + std::to_string(i));
+      ++pings_sent;
+    }
+    const auto received = client.receive(5s);
+    ASSERT_TRUE(received.has_value()) << "message " << i;
+    ASSERT_EQ(*received, std::string(100 + i % 900, 'p') + std::to_string(i));
+  }
+  sender.join();
+  EXPECT_TRUE(eventually([&] {
+    client.receive(10ms);
+    return client.control_frames().pongs == static_cast<std::size_t>(pings_sent);
+  }));
+  EXPECT_TRUE(eventually([&] {
+    client.receive(10ms);
+    return client.control_frames().pings > 0;
+  }));
+  client.close(1000);
+  EXPECT_EQ(echo_server.handler->wait_closed()->code, 1000);
 }
 
 TEST(WebSocketSession, UpgradeOnUnregisteredPathGets404) {
@@ -185,8 +255,10 @@ TEST(WebSocketSession, SlowConsumerIsClosedWhenQueueExceedsLimit) {
     if (sent % 16 == 15) std::this_thread::sleep_for(1ms);
   }
   ASSERT_TRUE(exceeded);
-  // The server drops its queue: only the write in flight is left.
-  EXPECT_TRUE(eventually([&] { return connection->queued_bytes() <= chunk->size(); }));
+  // The server drops its queue: only the write in flight is left (one write gathers up to
+  // 256 KiB of frames).
+  EXPECT_TRUE(
+      eventually([&] { return connection->queued_bytes() <= (256u << 10) + chunk->size(); }));
 
   const auto closed = client.wait_for_close(10s);
   ASSERT_TRUE(closed.has_value());

@@ -59,6 +59,8 @@ class Connection {
   virtual std::optional<CloseInfo> wait_for_close(Clock::time_point deadline) = 0;
   virtual void close(std::uint16_t code, const std::string& reason) = 0;
   virtual std::optional<CloseInfo> close_info() const = 0;
+  virtual void ping(const std::string& payload) = 0;
+  virtual ControlFrameCounts control_frames() const = 0;
 };
 
 template <class Next>
@@ -144,6 +146,15 @@ class BeastConnection final : public Connection {
 
   std::optional<CloseInfo> close_info() const override { return m_closed; }
 
+  void ping(const std::string& payload) override {
+    require_open();
+    const websocket::ping_data data(payload);
+    check(run([&](auto handler) { m_ws.async_ping(data, handler); }, Clock::now() + m_timeout),
+          "ping");
+  }
+
+  ControlFrameCounts control_frames() const override { return m_control_frames; }
+
  private:
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(m_ws); }
 
@@ -158,6 +169,10 @@ class BeastConnection final : public Connection {
         request.set(name, value);
     }));
     m_ws.read_message_max(kMaxMessage);
+    m_ws.control_callback([this](websocket::frame_type kind, beast::string_view) {
+      if (kind == websocket::frame_type::ping) ++m_control_frames.pings;
+      if (kind == websocket::frame_type::pong) ++m_control_frames.pongs;
+    });
   }
 
   // Starts an operation and runs the io_context until it completes or `deadline` passes; on
@@ -213,6 +228,7 @@ class BeastConnection final : public Connection {
   beast::flat_buffer m_buffer;
   std::deque<std::string> m_inbox;
   std::optional<CloseInfo> m_closed;
+  ControlFrameCounts m_control_frames;
   bool m_open = false;
   bool m_reading = false;
 };
@@ -275,6 +291,14 @@ void WsClient::close(std::uint16_t code, const std::string& reason) {
 
 std::optional<CloseInfo> WsClient::close_info() const {
   return m_impl->connection().close_info();
+}
+
+void WsClient::ping(const std::string& payload) {
+  m_impl->connection().ping(payload);
+}
+
+ControlFrameCounts WsClient::control_frames() const {
+  return m_impl->connection().control_frames();
 }
 
 }  // namespace tandem::testing

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -22,6 +23,12 @@ struct WsHandshake {
   std::string body;
   std::map<std::string, std::string> headers;  // names lower-cased
   bool upgraded() const { return status == 101; }
+};
+
+// Control frames the client has received (it answers pings itself).
+struct ControlFrameCounts {
+  std::size_t pings = 0;
+  std::size_t pongs = 0;
 };
 
 class WsClient {
@@ -53,6 +60,10 @@ class WsClient {
 
   // How the connection ended, once it has (nullopt while open).
   std::optional<CloseInfo> close_info() const;
+
+  // Sends a ping (payload at most 125 bytes); its pong is counted when a later call reads it.
+  void ping(const std::string& payload = {});
+  ControlFrameCounts control_frames() const;
 
  private:
   class Impl;
