@@ -169,7 +169,7 @@ Result<KeyMaterial> parse_jwk(const json& jwk, std::string_view where) {
   if (!pem) return pem.error();
   std::optional<std::string> kid;
   if (jwk.contains("kid")) kid = jwk["kid"].get<std::string>();
-  return KeyMaterial(*algorithm, std::move(kid), std::move(*pem));
+  return verification_key(*algorithm, std::move(kid), std::move(*pem), std::move(*key));
 }
 
 Result<const json*> key_array(const json& document, std::string_view source) {

@@ -122,7 +122,7 @@ Result<KeyMaterial> load_public_key_file(const std::string& path) {
   if (!algorithm) return algorithm.error();
   auto pem = checked_public_key_pem(key.get(), source);
   if (!pem) return pem.error();
-  return KeyMaterial(*algorithm, std::nullopt, std::move(*pem));
+  return verification_key(*algorithm, std::nullopt, std::move(*pem), std::move(key));
 }
 
 Result<std::vector<KeyMaterial>> load_jwks_file(const std::string& path) {
@@ -165,6 +165,12 @@ Result<std::vector<KeyMaterial>> single_key(Result<KeyMaterial> key) {
 
 KeyMaterial::~KeyMaterial() {
   OPENSSL_cleanse(bytes.data(), bytes.size());
+}
+
+KeyMaterial verification_key(Algorithm algorithm, std::optional<std::string> kid, std::string pem,
+                             PkeyPtr key) {
+  return KeyMaterial(algorithm, std::move(kid), std::move(pem),
+                     std::shared_ptr<EVP_PKEY>(key.release(), &EVP_PKEY_free));
 }
 
 std::string_view algorithm_name(Algorithm algorithm) noexcept {

@@ -1,5 +1,5 @@
-// Signing and signature verification, delegated to libjwt. This is the only file that calls
-// libjwt; each call builds and frees its own jwt_t, so nothing mutable is shared.
+// Signing (delegated to libjwt, the only file that calls it; each call builds and frees its own
+// jwt_t) and signature verification (OpenSSL, with keys parsed once: see KeyMaterial).
 #pragma once
 
 #include <string>
@@ -13,10 +13,9 @@
 
 namespace tandem::auth::detail {
 
-// unauthenticated unless `decoded` (decoded from `token`) is signed by `key`. The caller has
-// already checked that the token's alg is the key's algorithm.
-Status verify_signature(std::string_view token, const DecodedToken& decoded,
-                        const KeyMaterial& key);
+// unauthenticated unless `decoded` is signed by `key`, checked with the key's algorithm. The
+// caller has already refused tokens whose alg is not the key's algorithm.
+Status verify_signature(const DecodedToken& decoded, const KeyMaterial& key);
 
 // A compact JWS of `payload`, with header {"alg": <the key's>, "typ": "JWT"}.
 Result<std::string> sign(const nlohmann::json& payload, const KeyMaterial& key);

@@ -49,7 +49,7 @@ class JwtVerifier final : public TokenVerifier {
                                          detail::name_as_sent(*alg),
                                          detail::algorithm_name((*key)->algorithm)));
     }
-    if (auto status = detail::verify_signature(token, *decoded, **key); !status) {
+    if (auto status = detail::verify_signature(*decoded, **key); !status) {
       return status.error();
     }
     return detail::check_claims(decoded->payload, m_rules, now);
