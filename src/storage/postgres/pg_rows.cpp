@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/identifier.h"
+#include "storage/postgres/pg_change_log.h"
 #include "sync/row_state_codec.h"
 
 namespace tandem::storage::postgres {
@@ -106,6 +107,48 @@ void save_metadata(PgConnection& connection, const std::string& table, const std
       "ON CONFLICT (tbl, pk) DO UPDATE SET state = excluded.state, writer_xid = "
       "excluded.writer_xid",
       {table, key, sync::encode_row_state(state), std::to_string(writer_xid)});
+}
+
+MetadataMap load_metadata_batch(PgConnection& connection, const std::vector<MetadataKey>& keys,
+                                bool lock) {
+  MetadataMap found;
+  if (keys.empty()) return found;
+  std::vector<std::optional<std::string>> tables;
+  std::vector<std::optional<std::string>> pks;
+  for (const auto& [table, key] : keys) {
+    tables.emplace_back(table);
+    pks.emplace_back(key);
+  }
+  auto result = connection.exec_prepared(
+      lock ? "SELECT r.tbl, r.pk, r.state, r.writer_xid FROM tandem.rows r WHERE (r.tbl, r.pk) IN "
+             "(SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY r.tbl, r.pk FOR UPDATE"
+           : "SELECT r.tbl, r.pk, r.state, r.writer_xid FROM tandem.rows r WHERE (r.tbl, r.pk) IN "
+             "(SELECT * FROM unnest($1::text[], $2::text[]))",
+      {text_array_literal(tables), text_array_literal(pks)});
+  for (int row = 0; row < result.rows(); ++row) {
+    found.emplace(MetadataKey{std::string(result.text(row, 0)), std::string(result.text(row, 1))},
+                  StoredMetadata{std::string(result.text(row, 2)), result.integer(row, 3)});
+  }
+  return found;
+}
+
+Statement save_metadata_statement(const std::vector<MetadataWrite>& writes) {
+  std::vector<std::optional<std::string>> tables, pks, states, writers;
+  for (const auto& write : writes) {
+    tables.emplace_back(write.table);
+    pks.emplace_back(write.key);
+    states.emplace_back(write.state);
+    writers.push_back(write.writer_xid ? std::optional(std::to_string(*write.writer_xid))
+                                       : std::nullopt);
+  }
+  return Statement{
+      "INSERT INTO tandem.rows (tbl, pk, state, writer_xid) "
+      "SELECT u.tbl, u.pk, u.state, coalesce(u.writer, txid_current() % 4294967296) "
+      "FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(tbl, pk, state, writer) "
+      "ON CONFLICT (tbl, pk) DO UPDATE SET state = excluded.state, "
+      "writer_xid = excluded.writer_xid",
+      {text_array_literal(tables), text_array_literal(pks), text_array_literal(states),
+       text_array_literal(writers)}};
 }
 
 }  // namespace tandem::storage::postgres
