@@ -134,14 +134,12 @@ PgResult PgConnection::exec(std::string_view sql, const Params& params) {
 }
 
 std::string PgConnection::prepare(const std::string& sql, int params) {
-  auto found = std::find(m_prepared.begin(), m_prepared.end(), sql);
-  std::string name = fmt::format("tandem_{}", found - m_prepared.begin());
-  if (found == m_prepared.end()) {
-    PGresult* prepared = PQprepare(m_connection, name.c_str(), sql.c_str(), params, nullptr);
-    check(prepared, sql);
-    PQclear(prepared);
-    m_prepared.push_back(sql);
-  }
+  if (auto found = m_prepared.find(sql); found != m_prepared.end()) return found->second;
+  std::string name = fmt::format("tandem_{}", m_prepared.size());
+  PGresult* prepared = PQprepare(m_connection, name.c_str(), sql.c_str(), params, nullptr);
+  check(prepared, sql);
+  PQclear(prepared);
+  m_prepared.emplace(sql, name);
   return name;
 }
 

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/error.h"
@@ -95,7 +96,7 @@ class PgConnection {
 
  private:
   PGconn* m_connection = nullptr;
-  std::vector<std::string> m_prepared;  // sql texts, index = statement name
+  std::unordered_map<std::string, std::string> m_prepared;  // sql text -> statement name
 };
 
 // Quotes a SQL string literal (for the rare places a parameter cannot be used, such as

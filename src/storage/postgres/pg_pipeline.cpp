@@ -23,31 +23,30 @@ void PgPipeline::add(std::string sql, Params params) {
   m_statements.push_back({std::move(sql), std::move(params)});
 }
 
-void PgPipeline::truncate(std::size_t size) {
-  if (size < m_statements.size()) m_statements.resize(size);
-}
-
 void PgPipeline::run() {
-  if (m_statements.empty()) return;
+  // Emptied whatever happens: a failed pipeline is never sent again.
+  auto statements = std::move(m_statements);
+  m_statements.clear();
+  if (statements.empty()) return;
   // Statements are prepared before the pipeline starts: a failed pipeline then never leaves
   // this connection unsure which of its statements exist.
-  for (const auto& statement : m_statements)
+  for (const auto& statement : statements)
     m_connection.prepare(statement.sql, static_cast<int>(statement.params.size()));
   if (PQenterPipelineMode(m_connection.raw()) != 1) throw lost(m_connection, "cannot start");
   std::exception_ptr failure;
-  for (std::size_t first = 0; first < m_statements.size() && !failure; first += kChunk) {
-    failure = run_chunk(first, std::min(first + kChunk, m_statements.size()));
+  for (std::size_t first = 0; first < statements.size() && !failure; first += kChunk) {
+    failure = run_chunk(statements, first, std::min(first + kChunk, statements.size()));
   }
-  m_statements.clear();
   if (PQexitPipelineMode(m_connection.raw()) != 1 && !failure)
     failure = std::make_exception_ptr(lost(m_connection, "cannot end"));
   if (failure) std::rethrow_exception(failure);
 }
 
-std::exception_ptr PgPipeline::run_chunk(std::size_t first, std::size_t last) {
+std::exception_ptr PgPipeline::run_chunk(const std::vector<Queued>& statements, std::size_t first,
+                                         std::size_t last) {
   PGconn* raw = m_connection.raw();
   for (std::size_t i = first; i < last; ++i) {
-    const auto& statement = m_statements[i];
+    const auto& statement = statements[i];
     m_connection.send_prepared(
         m_connection.prepare(statement.sql, static_cast<int>(statement.params.size())),
         statement.params);
@@ -76,7 +75,7 @@ std::exception_ptr PgPipeline::run_chunk(std::size_t first, std::size_t last) {
       continue;
     }
     try {
-      m_connection.check(result, m_statements[std::min(index, last - 1)].sql);
+      m_connection.check(result, statements[std::min(index, last - 1)].sql);
       PQclear(result);
     } catch (const PgError&) {
       failure = std::current_exception();  // check() freed the result

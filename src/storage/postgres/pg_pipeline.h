@@ -5,6 +5,7 @@
 // and nothing after it takes effect; the caller rolls back.
 #pragma once
 
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -19,8 +20,6 @@ class PgPipeline {
   void add(std::string sql, Params params);
   bool empty() const { return m_statements.empty(); }
   std::size_t size() const { return m_statements.size(); }
-  // Drops the statements added after the first `size` ones.
-  void truncate(std::size_t size);
 
   // Runs the statements in order and empties the pipeline. Throws the PgError of the first
   // statement that failed (the later ones did not run).
@@ -32,7 +31,8 @@ class PgPipeline {
     Params params;
   };
   // Sends statements [first, last), then a sync; returns the first error's exception.
-  std::exception_ptr run_chunk(std::size_t first, std::size_t last);
+  std::exception_ptr run_chunk(const std::vector<Queued>& statements, std::size_t first,
+                               std::size_t last);
 
   PgConnection& m_connection;
   std::vector<Queued> m_statements;

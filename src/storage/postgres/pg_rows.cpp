@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/identifier.h"
 #include "storage/postgres/pg_change_log.h"
@@ -112,18 +113,27 @@ void save_metadata(PgConnection& connection, const std::string& table, const std
 MetadataMap load_metadata_batch(PgConnection& connection, const std::vector<MetadataKey>& keys,
                                 bool lock) {
   MetadataMap found;
-  if (keys.empty()) return found;
+  // Sorted and distinct: locks are taken in key order, so that two bulk lockers cannot
+  // deadlock.
+  std::set<MetadataKey> sorted(keys.begin(), keys.end());
+  if (sorted.empty()) return found;
   std::vector<std::optional<std::string>> tables;
   std::vector<std::optional<std::string>> pks;
-  for (const auto& [table, key] : keys) {
+  for (const auto& [table, key] : sorted) {
     tables.emplace_back(table);
     pks.emplace_back(key);
   }
+  // One index probe per key, whatever the planner believes about the table's size: a
+  // lateral subquery with FOR UPDATE or OFFSET is never flattened into a (hash) join that
+  // would scan the whole table.
   auto result = connection.exec_prepared(
-      lock ? "SELECT r.tbl, r.pk, r.state, r.writer_xid FROM tandem.rows r WHERE (r.tbl, r.pk) IN "
-             "(SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY r.tbl, r.pk FOR UPDATE"
-           : "SELECT r.tbl, r.pk, r.state, r.writer_xid FROM tandem.rows r WHERE (r.tbl, r.pk) IN "
-             "(SELECT * FROM unnest($1::text[], $2::text[]))",
+      lock ? "SELECT r.tbl, r.pk, r.state, r.writer_xid FROM unnest($1::text[], $2::text[]) "
+             "WITH ORDINALITY AS u(tbl, pk, n) CROSS JOIN LATERAL (SELECT tbl, pk, state, "
+             "writer_xid FROM tandem.rows WHERE tbl = u.tbl AND pk = u.pk FOR UPDATE) AS r "
+             "ORDER BY u.n"
+           : "SELECT r.tbl, r.pk, r.state, r.writer_xid FROM unnest($1::text[], $2::text[]) "
+             "AS u(tbl, pk) CROSS JOIN LATERAL (SELECT tbl, pk, state, writer_xid FROM "
+             "tandem.rows WHERE tbl = u.tbl AND pk = u.pk OFFSET 0) AS r",
       {text_array_literal(tables), text_array_literal(pks)});
   for (int row = 0; row < result.rows(); ++row) {
     found.emplace(MetadataKey{std::string(result.text(row, 0)), std::string(result.text(row, 1))},

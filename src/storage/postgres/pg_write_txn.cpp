@@ -55,6 +55,28 @@ MetadataKey metadata_key(const PgTable& table, const std::vector<Value>& key) {
   return {table.schema.name, sync::encode_key(key)};
 }
 
+// The columns an insert of `state` writes (the others take their default), with their values.
+// Throws Error(invalid_mutation) when a value does not fit its column.
+std::pair<std::vector<std::string>, Params> insert_values(const PgTable& table,
+                                                          const std::vector<Value>& key,
+                                                          const sync::RowState& state) {
+  std::vector<std::string> columns;
+  Params params;
+  for (const auto& column : table.schema.columns) {
+    const Value* value = nullptr;
+    if (column.primary_key_position > 0) {
+      value = &key[static_cast<std::size_t>(column.primary_key_position - 1)];
+    } else if (auto it = state.values.find(column.name); it != state.values.end()) {
+      value = &it->second;
+    } else {
+      continue;
+    }
+    columns.push_back(column.name);
+    params.push_back(to_param(table, column.name, *value));
+  }
+  return {std::move(columns), std::move(params)};
+}
+
 }  // namespace
 
 PgWriteTxn::PgWriteTxn(PgConnection& connection, PgTableLookup tables, CaptureMode mode,
@@ -151,7 +173,8 @@ Statement PgWriteTxn::stamp_statement(const sync::Stamp& stamp) const {
   // logical decoding message that precedes the row change in the same transaction.
   if (m_mode == CaptureMode::trigger)
     return {"SELECT set_config('tandem.stamp', $1, true)", {stamp.to_string()}};
-  return {"SELECT pg_logical_emit_message(true, 'tandem', $1)", {stamp.to_string()}};
+  return {"SELECT pg_logical_emit_message(true, $1, $2)",
+          {std::string(kStampMessage), stamp.to_string()}};
 }
 
 // Inserts and updates return the new row version's xmin: inside a savepoint it is the
@@ -165,28 +188,16 @@ std::optional<Statement> PgWriteTxn::row_statement(const PgTable& table,
     return Statement{fmt::format("DELETE FROM {}{}", name, key_predicate_sql(table, 1)),
                      key_params(table, key)};
   if (effect.kind == sync::MergeEffect::Kind::inserted) {
-    std::string columns;
+    auto [columns, params] = insert_values(table, key, state);
+    std::string names;
     std::string placeholders;
-    Params params;
-    for (const auto& column : table.schema.columns) {
-      const Value* value = nullptr;
-      if (column.primary_key_position > 0) {
-        value = &key[static_cast<std::size_t>(column.primary_key_position - 1)];
-      } else if (auto it = state.values.find(column.name); it != state.values.end()) {
-        value = &it->second;
-      } else {
-        continue;  // the column's default
-      }
-      if (!columns.empty()) {
-        columns += ", ";
-        placeholders += ", ";
-      }
-      columns += quote_identifier(column.name);
-      params.push_back(to_param(table, column.name, *value));
-      placeholders += fmt::format("${}::{}", params.size(), table.type_of(column.name).name);
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      names += fmt::format("{}{}", i ? ", " : "", quote_identifier(columns[i]));
+      placeholders +=
+          fmt::format("{}${}::{}", i ? ", " : "", i + 1, table.type_of(columns[i]).name);
     }
     return Statement{fmt::format("INSERT INTO {} ({}) VALUES ({}) RETURNING xmin::text::bigint",
-                                 name, columns, placeholders),
+                                 name, names, placeholders),
                      std::move(params)};
   }
   if (effect.kind != sync::MergeEffect::Kind::updated) return std::nullopt;
@@ -216,7 +227,7 @@ void PgWriteTxn::store_row_state(const TableSchema& schema, const std::vector<Va
   auto name = metadata_key(table, key);
   if (m_batched) {
     if (auto it = m_rows.find(name); it != m_rows.end()) {
-      store_batched(table, it->second, key, state, effect, stamp);
+      store_batched(table, name, it->second, key, state, effect, stamp);
       return;
     }
     run_pending();
@@ -242,19 +253,15 @@ void PgWriteTxn::store_now(const PgTable& table, const MetadataKey& name,
   save_metadata(m_connection, table.schema.name, name.second, state, writer);
 }
 
+// Batched mode needs no savepoints: store_batched changes nothing until it cannot fail any
+// more, and the applier refuses a mutation before or inside store_row_state, never after.
 void PgWriteTxn::savepoint() {
-  if (m_batched) {
-    m_savepoint_mark = m_pending.size();
-    return;
-  }
+  if (m_batched) return;
   m_connection.exec_prepared("SAVEPOINT tandem_mutation", {});
 }
 
 void PgWriteTxn::rollback_to_savepoint() {
-  if (m_batched) {
-    m_pending.truncate(m_savepoint_mark);
-    return;
-  }
+  if (m_batched) return;
   m_connection.exec_prepared("ROLLBACK TO SAVEPOINT tandem_mutation", {});
   m_connection.exec_prepared("RELEASE SAVEPOINT tandem_mutation", {});
 }
@@ -307,14 +314,15 @@ void PgWriteTxn::load_clients(const std::vector<std::string>& client_ids) {
 
 namespace {
 
-// The rows of `keys`, locked, with their xmin and place: "SELECT u.n, xmin, ctid, columns FROM
-// unnest(key arrays) WITH ORDINALITY u JOIN table t ON key columns match FOR UPDATE OF t".
+// The rows of `keys`, locked, each with its position in `keys`, its xmin and its place (an
+// index probe per key: a lateral subquery with FOR UPDATE is never turned into a join that
+// scans the table).
 PgResult select_rows(PgConnection& connection, const PgTable& table,
                      const std::vector<const std::vector<Value>*>& keys) {
   const auto& key_columns = table.schema.primary_key;
   std::string arrays;
   std::string names;
-  std::string join;
+  std::string match;
   Params params;
   for (std::size_t i = 0; i < key_columns.size(); ++i) {
     std::vector<std::optional<std::string>> values;
@@ -324,14 +332,14 @@ PgResult select_rows(PgConnection& connection, const PgTable& table,
     params.push_back(text_array_literal(values));
     arrays += fmt::format("{}${}::text[]", i ? ", " : "", i + 1);
     names += fmt::format("k{}, ", i);
-    join += fmt::format("{}t.{} = u.k{}::{}", i ? " AND " : "", quote_identifier(key_columns[i]), i,
-                        table.type_of(key_columns[i]).name);
+    match += fmt::format("{}{} = u.k{}::{}", i ? " AND " : "", quote_identifier(key_columns[i]), i,
+                         table.type_of(key_columns[i]).name);
   }
   auto sql = fmt::format(
-      "SELECT u.n, t.xmin::text::bigint, t.tableoid::text || ':' || t.ctid::text, {} FROM "
-      "unnest({}) WITH ORDINALITY AS "
-      "u({}n) JOIN {} AS t ON {} FOR UPDATE OF t",
-      text_columns_sql(table, "t"), arrays, names, quote_identifier(table.schema.name), join);
+      "SELECT u.n, t.* FROM unnest({}) WITH ORDINALITY AS u({}n) CROSS JOIN LATERAL (SELECT "
+      "xmin::text::bigint, tableoid::text || ':' || ctid::text, {} FROM {} WHERE {} FOR "
+      "UPDATE) AS t",
+      arrays, names, text_columns_sql(table), quote_identifier(table.schema.name), match);
   return connection.exec_prepared(sql, params);
 }
 
@@ -376,14 +384,18 @@ void PgWriteTxn::load_rows(const std::map<const PgTable*, TableKeys>& tables) {
   }
 }
 
-void PgWriteTxn::store_batched(const PgTable& table, CachedRow& cached,
+void PgWriteTxn::store_batched(const PgTable& table, const MetadataKey& name, CachedRow& cached,
                                const std::vector<Value>& key, const sync::RowState& state,
                                const sync::MergeEffect& effect, const sync::Stamp& stamp) {
-  // Everything that can refuse the mutation (a value that does not fit its column) runs
-  // before anything is buffered.
-  if (effect.kind != sync::MergeEffect::Kind::none) {
+  if (effect.kind == sync::MergeEffect::Kind::inserted && m_mode == CaptureMode::logical) {
+    add_to_run(table, name, key, state, stamp);
+    cached.written = true;
+  } else if (effect.kind != sync::MergeEffect::Kind::none) {
+    // Everything that can refuse the mutation (a value that does not fit its column) runs
+    // before anything is buffered.
     auto write = row_statement(table, key, state, effect);
     auto set = stamp_statement(stamp);
+    close_run();
     m_pending.add(std::move(set.sql), std::move(set.params));
     if (write) m_pending.add(std::move(write->sql), std::move(write->params));
     cached.written = true;
@@ -392,8 +404,58 @@ void PgWriteTxn::store_batched(const PgTable& table, CachedRow& cached,
   cached.dirty = true;
 }
 
+void PgWriteTxn::add_to_run(const PgTable& table, const MetadataKey& name,
+                            const std::vector<Value>& key, const sync::RowState& state,
+                            const sync::Stamp& stamp) {
+  constexpr std::size_t kMaxRun = 1000;
+  auto [columns, params] = insert_values(table, key, state);
+  // The rows of one INSERT are distinct keys (a delete in between closes the run anyway).
+  if (m_run.table != &table || m_run.columns != columns || m_run.keys.contains(name) ||
+      m_run.stamps.size() >= kMaxRun)
+    close_run();
+  if (m_run.empty()) {
+    m_run.table = &table;
+    m_run.columns = std::move(columns);
+    m_run.values.assign(m_run.columns.size(), {});
+  }
+  for (std::size_t i = 0; i < params.size(); ++i)
+    m_run.values[i].push_back(std::move(params[i]));
+  m_run.stamps.push_back(stamp.to_string());
+  m_run.keys.insert(name);
+}
+
+// One message with the rows' stamps, then one INSERT whose rows are written in that order.
+void PgWriteTxn::close_run() {
+  if (m_run.empty()) return;
+  std::string stamps;
+  for (const auto& stamp : m_run.stamps)
+    stamps += (stamps.empty() ? "" : "\n") + stamp;
+  m_pending.add("SELECT pg_logical_emit_message(true, $1, $2)",
+                {std::string(kRowStampsMessage), std::move(stamps)});
+  const PgTable& table = *m_run.table;
+  std::string names;
+  std::string arrays;
+  std::string aliases;
+  std::string casts;
+  Params params;
+  for (std::size_t i = 0; i < m_run.columns.size(); ++i) {
+    const char* separator = i ? ", " : "";
+    names += separator + quote_identifier(m_run.columns[i]);
+    arrays += fmt::format("{}${}::text[]", separator, i + 1);
+    aliases += fmt::format("c{}, ", i);
+    casts += fmt::format("{}u.c{}::{}", separator, i, table.type_of(m_run.columns[i]).name);
+    params.push_back(text_array_literal(m_run.values[i]));
+  }
+  m_pending.add(fmt::format("INSERT INTO {} ({}) SELECT {} FROM unnest({}) WITH ORDINALITY AS "
+                            "u({}n) ORDER BY u.n",
+                            quote_identifier(table.schema.name), names, casts, arrays, aliases),
+                std::move(params));
+  m_run = InsertRun{};
+}
+
 void PgWriteTxn::flush() {
   if (!m_batched) return;
+  close_run();
   for (const auto& id : m_dirty_clients)
     m_pending.add(kSaveClient, client_params(id, *m_clients.at(id)));
   m_dirty_clients.clear();
@@ -413,6 +475,7 @@ void PgWriteTxn::flush() {
 }
 
 void PgWriteTxn::run_pending() {
+  close_run();
   try {
     m_pending.run();
   } catch (const Error& error) {

@@ -10,7 +10,8 @@
 // inside the savepoint the applier opens per mutation. Batched (after `prefetch`): the
 // clients and rows of a whole group are loaded with one query per table, mutations merge
 // against that in-memory copy, and the writes are buffered and sent in pipeline mode by
-// `flush`, without savepoints. A batch either commits whole or fails with BatchFailed; the
+// `flush`, without savepoints; in logical capture mode, consecutive inserts into one table
+// become one multi-row INSERT. A batch either commits whole or fails with BatchFailed; the
 // caller then rolls back and applies the group again mutation by mutation, so that a
 // mutation the database refuses is reported alone.
 #pragma once
@@ -30,6 +31,12 @@
 namespace tandem::storage::postgres {
 
 using PgTableLookup = std::function<const PgTable*(std::string_view)>;
+
+// Logical decoding messages by which a push tells the capture the stamps of its row changes:
+// `tandem` holds the stamp of the row changes that follow; `tandem-rows` holds one stamp per
+// line for the next row changes of the transaction, one each, in order (a multi-row INSERT).
+inline constexpr std::string_view kStampMessage = "tandem";
+inline constexpr std::string_view kRowStampsMessage = "tandem-rows";
 
 // A batched transaction could not complete; `cause` is why. Not a tandem::Error, so that the
 // push applier does not take it for one mutation's refusal.
@@ -75,6 +82,15 @@ class PgWriteTxn final : public WriteTxn {
     bool dirty = false;           // its metadata must be saved
     bool written = false;         // this transaction wrote the row
   };
+  // Consecutive inserts of a batch into one table with the same columns (logical mode).
+  struct InsertRun {
+    const PgTable* table = nullptr;
+    std::vector<std::string> columns;
+    std::vector<std::vector<Param>> values;  // per column, one per row
+    std::vector<std::string> stamps;         // one per row
+    std::set<MetadataKey> keys;
+    bool empty() const { return stamps.empty(); }
+  };
   // One table's share of a prefetch: keys (as metadata keys) and their key values.
   struct TableKeys {
     std::vector<MetadataKey> names;
@@ -90,9 +106,12 @@ class PgWriteTxn final : public WriteTxn {
   void store_now(const PgTable& table, const MetadataKey& name, const std::vector<Value>& key,
                  const sync::RowState& state, const sync::MergeEffect& effect,
                  const sync::Stamp& stamp);
-  void store_batched(const PgTable& table, CachedRow& cached, const std::vector<Value>& key,
-                     const sync::RowState& state, const sync::MergeEffect& effect,
-                     const sync::Stamp& stamp);
+  void add_to_run(const PgTable& table, const MetadataKey& name, const std::vector<Value>& key,
+                  const sync::RowState& state, const sync::Stamp& stamp);
+  void close_run();
+  void store_batched(const PgTable& table, const MetadataKey& name, CachedRow& cached,
+                     const std::vector<Value>& key, const sync::RowState& state,
+                     const sync::MergeEffect& effect, const sync::Stamp& stamp);
   void load_clients(const std::vector<std::string>& client_ids);
   void load_rows(const std::map<const PgTable*, TableKeys>& tables);
   void run_pending();
@@ -109,7 +128,7 @@ class PgWriteTxn final : public WriteTxn {
   std::map<std::string, std::optional<ClientRecord>, std::less<>> m_clients;
   std::set<std::string, std::less<>> m_dirty_clients;
   PgPipeline m_pending;
-  std::size_t m_savepoint_mark = 0;
+  InsertRun m_run;
 };
 
 }  // namespace tandem::storage::postgres

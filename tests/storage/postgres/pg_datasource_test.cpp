@@ -218,6 +218,37 @@ TEST_P(PostgresDatasourceTest, InsertsUpdatesAndDeletesOfOneKeyInOnePushApplyInO
   expect_metadata_matches_rows();
 }
 
+TEST_P(PostgresDatasourceTest, EveryRowOfAPushIsLoggedWithItsOwnMutationsStamp) {
+  auto head = source->head_seq();
+  std::vector<ClientMutation> mutations;
+  std::vector<std::pair<std::string, sync::Hlc>> expected;
+  auto add = [&](Op op, std::string id, Row values) {
+    auto hlc = clock.now();
+    mutations.push_back(mutation(mutations.size() + 1, op, id, std::move(values), hlc));
+    expected.emplace_back(std::move(id), hlc);
+  };
+  for (int i = 0; i < 20; ++i)
+    add(Op::insert, fmt::format("r{}", i), {{"name", "n"}, {"qty", i}});
+  add(Op::update, "r3", {{"qty", 33}});
+  add(Op::insert, "s1", {{"name", "s"}});  // other columns: a new run
+  add(Op::insert, "s2", {{"name", "s"}});
+  add(Op::remove, "s1", {});
+  add(Op::insert, "s1", {{"qty", 1}});
+  add(Op::insert, "s3", {{"qty", 3}});
+  auto result = push("c1", std::move(mutations));
+  ASSERT_FALSE(result.error) << result.error->message();
+  EXPECT_TRUE(result.exceptions.empty());
+  auto changes = changes_after(head, expected.size());
+  ASSERT_EQ(changes.size(), expected.size());
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    EXPECT_EQ(changes[i].pk.at("id"), Value(expected[i].first)) << i;
+    EXPECT_EQ(changes[i].stamp, (sync::Stamp{expected[i].second, "c1"})) << i;
+  }
+  EXPECT_EQ(psql("SELECT id, name, qty FROM items WHERE id IN ('r3', 's1') ORDER BY id"),
+            "r3|n|33\ns1||1\n");
+  expect_metadata_matches_rows();
+}
+
 TEST_P(PostgresDatasourceTest, ChangesMadeWhileTheServerIsDownArePublishedAtStart) {
   auto head = source->head_seq();
   source->close();
