@@ -76,6 +76,20 @@ Status validate_mutation(const TableSchema& table, const sync::Mutation& mutatio
   return ok_status();
 }
 
+void PushApplier::prefetch(WriteTxn& txn, const std::vector<const PushRequest*>& requests) const {
+  std::vector<std::string> client_ids;
+  std::vector<RowRef> rows;
+  for (const auto* request : requests) {
+    client_ids.push_back(request->client_id);
+    for (const auto& item : request->mutations) {
+      const TableSchema* table = m_schemas(item.mutation.table);
+      if (!table || !validate_mutation(*table, item.mutation)) continue;
+      rows.push_back({table, table->key_of(item.mutation.pk)});
+    }
+  }
+  txn.prefetch(client_ids, rows);
+}
+
 PushResult PushApplier::apply(WriteTxn& txn, PushRequest& request) {
   PushResult result;
   auto record = txn.load_client(request.client_id);

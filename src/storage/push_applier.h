@@ -28,6 +28,9 @@ class PushApplier {
   PushApplier(SchemaLookup schemas, sync::HlcClock& clock)
       : m_schemas(std::move(schemas)), m_clock(clock) {}
 
+  // Tells `txn` (WriteTxn::prefetch) which clients and rows applying `requests` will load.
+  void prefetch(WriteTxn& txn, const std::vector<const PushRequest*>& requests) const;
+
   // Throws only for unexpected database failures (the whole transaction must then roll back).
   PushResult apply(WriteTxn& txn, PushRequest& request);
 

@@ -18,9 +18,21 @@ struct ClientRecord {
   std::uint64_t last_seq = 0;  // the last client_seq applied for this client
 };
 
+// A row a coming call will load.
+struct RowRef {
+  const TableSchema* table = nullptr;
+  std::vector<Value> key;
+};
+
 class WriteTxn {
  public:
   virtual ~WriteTxn() = default;
+
+  // A hint given before a group of pushes: the clients and rows the following calls will
+  // load, so that an implementation can load them in bulk. The calls must give the same
+  // results with or without it; the default ignores it.
+  virtual void prefetch(const std::vector<std::string>& /*client_ids*/,
+                        const std::vector<RowRef>& /*rows*/) {}
 
   virtual std::optional<ClientRecord> load_client(std::string_view client_id) = 0;
   virtual void save_client(std::string_view client_id, const ClientRecord& record) = 0;

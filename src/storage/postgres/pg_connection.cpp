@@ -133,22 +133,36 @@ PgResult PgConnection::exec(std::string_view sql, const Params& params) {
   return PgResult(result);
 }
 
+std::string PgConnection::prepare(const std::string& sql, int params) {
+  if (auto found = m_prepared.find(sql); found != m_prepared.end()) return found->second;
+  std::string name = fmt::format("tandem_{}", m_prepared.size());
+  PGresult* prepared = PQprepare(m_connection, name.c_str(), sql.c_str(), params, nullptr);
+  check(prepared, sql);
+  PQclear(prepared);
+  m_prepared.emplace(sql, name);
+  return name;
+}
+
 PgResult PgConnection::exec_prepared(const std::string& sql, const Params& params) {
-  auto found = std::find(m_prepared.begin(), m_prepared.end(), sql);
-  std::string name = fmt::format("tandem_{}", found - m_prepared.begin());
-  if (found == m_prepared.end()) {
-    PGresult* prepared = PQprepare(m_connection, name.c_str(), sql.c_str(),
-                                   static_cast<int>(params.size()), nullptr);
-    check(prepared, sql);
-    PQclear(prepared);
-    m_prepared.push_back(sql);
-  }
+  auto name = prepare(sql, static_cast<int>(params.size()));
   ParamArrays arrays(params);
   PGresult* result =
       PQexecPrepared(m_connection, name.c_str(), static_cast<int>(params.size()),
                      arrays.values.data(), arrays.lengths.data(), arrays.formats.data(), 0);
   check(result, sql);
   return PgResult(result);
+}
+
+void PgConnection::send_prepared(const std::string& name, const Params& params) {
+  ParamArrays arrays(params);
+  if (PQsendQueryPrepared(m_connection, name.c_str(), static_cast<int>(params.size()),
+                          arrays.values.data(), arrays.lengths.data(), arrays.formats.data(),
+                          0) != 1) {
+    throw PgError(ErrorCode::unavailable,
+                  fmt::format("PostgreSQL: cannot send a statement: {}",
+                              first_line(PQerrorMessage(m_connection))),
+                  "08006");
+  }
 }
 
 bool PgConnection::broken() const {

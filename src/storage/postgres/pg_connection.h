@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/error.h"
@@ -79,6 +80,12 @@ class PgConnection {
   PgResult exec(std::string_view sql, const Params& params);
   // Prepares `sql` once per connection under a name derived from it; runs it.
   PgResult exec_prepared(const std::string& sql, const Params& params);
+  // Prepares `sql` (with `params` text parameters) unless this connection already has; returns
+  // the statement's name.
+  std::string prepare(const std::string& sql, int params);
+  // Queues a prepared statement without waiting for its result (pipeline mode, pg_pipeline.h).
+  // Throws PgError(unavailable) when libpq cannot queue it.
+  void send_prepared(const std::string& name, const Params& params);
 
   bool broken() const;
   std::string server_version() const;
@@ -89,7 +96,7 @@ class PgConnection {
 
  private:
   PGconn* m_connection = nullptr;
-  std::vector<std::string> m_prepared;  // sql texts, index = statement name
+  std::unordered_map<std::string, std::string> m_prepared;  // sql text -> statement name
 };
 
 // Quotes a SQL string literal (for the rare places a parameter cannot be used, such as

@@ -366,27 +366,55 @@ void PostgresDatasource::writer_loop() {
 }
 
 std::vector<PushResult> PostgresDatasource::apply_pushes(std::vector<PushJob>& jobs) {
-  auto& connection = *m_writer_connection;
   if (m_logical) m_logical->barrier();
-  std::vector<PushResult> results;
-  PgTransaction txn(connection);
-  if (m_options.capture == CaptureMode::trigger) move_capture(connection);
-  // Only the writer thread changes m_tables, so it reads them without the lock here.
-  auto lookup = [this](std::string_view name) { return find_table(name); };
-  PgWriteTxn write(connection, lookup, m_options.capture,
-                   [this, &connection] { ensure_folded(connection); });
-  PushApplier applier(
-      [this](std::string_view name) -> const TableSchema* {
-        const PgTable* table = find_table(name);
-        return table ? &table->schema : nullptr;
-      },
-      m_clock);
-  for (auto& job : jobs)
-    results.push_back(applier.apply(write, job.request));
-  if (m_options.capture == CaptureMode::trigger) move_capture(connection);
-  txn.commit();
-  if (m_options.capture == CaptureMode::trigger) publish_head(m_last_seq);
-  return results;
+  try {
+    return apply_in_transaction(jobs, true);
+  } catch (const BatchFailed& failed) {
+    if (failed.cause().code() == ErrorCode::unavailable) throw failed.cause();
+    // A mutation the database refuses (a constraint) fails the whole batch: apply the group
+    // again with a savepoint per mutation, so that it alone is refused.
+    log::debug("batched push failed; applying it mutation by mutation",
+               {{"error", std::string(failed.cause().message())}});
+    return apply_in_transaction(jobs, false);
+  }
+}
+
+std::vector<PushResult> PostgresDatasource::apply_in_transaction(std::vector<PushJob>& jobs,
+                                                                 bool batched) {
+  auto& connection = *m_writer_connection;
+  // Log positions taken by a transaction that rolls back are given out again.
+  auto last_seq = m_last_seq;
+  try {
+    std::vector<PushResult> results;
+    PgTransaction txn(connection);
+    if (m_options.capture == CaptureMode::trigger) move_capture(connection);
+    // Only the writer thread changes m_tables, so it reads them without the lock here.
+    auto lookup = [this](std::string_view name) { return find_table(name); };
+    PgWriteTxn write(connection, lookup, m_options.capture,
+                     [this, &connection] { ensure_folded(connection); });
+    PushApplier applier(
+        [this](std::string_view name) -> const TableSchema* {
+          const PgTable* table = find_table(name);
+          return table ? &table->schema : nullptr;
+        },
+        m_clock);
+    if (batched) {
+      std::vector<const PushRequest*> requests;
+      for (const auto& job : jobs)
+        requests.push_back(&job.request);
+      applier.prefetch(write, requests);
+    }
+    for (auto& job : jobs)
+      results.push_back(applier.apply(write, job.request));
+    write.flush();
+    if (m_options.capture == CaptureMode::trigger) move_capture(connection);
+    txn.commit();
+    if (m_options.capture == CaptureMode::trigger) publish_head(m_last_seq);
+    return results;
+  } catch (...) {
+    m_last_seq = last_seq;
+    throw;
+  }
 }
 
 void PostgresDatasource::ensure_folded(PgConnection& connection) {

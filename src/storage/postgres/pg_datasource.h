@@ -86,6 +86,8 @@ class PostgresDatasource final : public Datasource {
   }
   void writer_loop();
   std::vector<PushResult> apply_pushes(std::vector<PushJob>& jobs);
+  // One transaction; `batched`: PgWriteTxn's batched mode (throws BatchFailed).
+  std::vector<PushResult> apply_in_transaction(std::vector<PushJob>& jobs, bool batched);
   void ensure_folded(PgConnection& connection);
   void start_logical_capture();
   // Logical mode: starts capture when the first table is tracked, stops it and drops the

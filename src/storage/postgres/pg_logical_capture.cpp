@@ -14,7 +14,6 @@
 namespace tandem::storage::postgres {
 namespace {
 
-constexpr const char* kStampPrefix = "tandem";
 constexpr const char* kBarrierPrefix = "tandem-barrier";
 constexpr std::size_t kMaxPendingChanges = 5000;
 
@@ -145,6 +144,7 @@ class LogicalCapture::Stream {
     m_xid = begin.xid;
     m_commit_ms = to_unix_millis(begin.commit_time);
     m_stamp.reset();
+    m_row_stamps.clear();
     m_barrier.reset();
     m_transaction.clear();
   }
@@ -156,13 +156,18 @@ class LogicalCapture::Stream {
       m_transaction.clear();
       return;
     }
-    for (auto& change : m_transaction)
+    for (auto& change : m_transaction) {
+      if (!change.stamp) ++m_pending_outside;
       m_pending.push_back(std::move(change));
+    }
     m_transaction.clear();
     m_pending_lsn = commit.end_lsn;
-    if (m_pending.size() >= kMaxPendingChanges || m_barrier) flush();
+    // A barrier waits for outside writes to be folded: Tandem's own writes need no fold, so
+    // when only they are pending the barrier is passed at once and they are appended with
+    // the next batch (a push does not wait for the log append of the previous one).
+    if (m_pending.size() >= kMaxPendingChanges || (m_barrier && m_pending_outside > 0)) flush();
     if (m_barrier) {
-      // Every transaction committed before the barrier's is in the log now.
+      // Every outside write committed before the barrier's transaction is folded now.
       {
         std::lock_guard lock(m_owner.m_mutex);
         m_owner.m_barrier_seen = std::max(m_owner.m_barrier_seen, *m_barrier);
@@ -184,8 +189,18 @@ class LogicalCapture::Stream {
   }
 
   void on(const LogicalMessage& message) {
-    if (message.prefix == kStampPrefix && message.transactional) {
+    if (message.prefix == kStampMessage && message.transactional) {
       m_stamp = sync::Stamp::parse(message.content);
+      return;
+    }
+    if (message.prefix == kRowStampsMessage && message.transactional) {
+      m_row_stamps.clear();
+      std::string_view content = message.content;
+      for (std::size_t start = 0; start <= content.size();) {
+        auto end = std::min(content.find('\n', start), content.size());
+        m_row_stamps.push_back(sync::Stamp::parse(content.substr(start, end - start)));
+        start = end + 1;
+      }
       return;
     }
     if (message.prefix == kBarrierPrefix && message.transactional) {
@@ -248,12 +263,18 @@ class LogicalCapture::Stream {
            const TupleData* old_tuple) {
     auto relation = m_relations.find(relation_oid);
     if (relation == m_relations.end()) throw Error(ErrorCode::internal, "change before relation");
+    // Each row change takes its stamp, even one that is dropped below.
+    std::optional<sync::Stamp> stamp = m_stamp;
+    if (!m_row_stamps.empty()) {
+      stamp = std::move(m_row_stamps.front());
+      m_row_stamps.pop_front();
+    }
     const PgTable* table = m_owner.m_tables(relation->second.name);
     if (!table) return;
     CapturedChange change;
     change.table = relation->second.name;
     change.op = op;
-    change.stamp = m_stamp;
+    change.stamp = std::move(stamp);
     change.writer_xid = m_xid;
     change.at_ms = m_commit_ms;
     if (old_tuple) change.old_row = tuple_row(*table, relation->second, *old_tuple, nullptr);
@@ -280,6 +301,7 @@ class LogicalCapture::Stream {
       throw;
     }
     m_pending.clear();
+    m_pending_outside = 0;
     m_applied_lsn = m_pending_lsn;
     m_owner.m_on_appended(m_last_seq);
     send_status(false);
@@ -339,9 +361,11 @@ class LogicalCapture::Stream {
   std::uint32_t m_xid = 0;
   std::int64_t m_commit_ms = 0;
   std::optional<sync::Stamp> m_stamp;
-  std::optional<std::uint64_t> m_barrier;  // this transaction is a barrier of ours
+  std::deque<std::optional<sync::Stamp>> m_row_stamps;  // for the next row changes, in order
+  std::optional<std::uint64_t> m_barrier;               // this transaction is a barrier of ours
   std::vector<CapturedChange> m_transaction;
   std::vector<CapturedChange> m_pending;
+  std::size_t m_pending_outside = 0;  // changes in m_pending without a Tandem stamp
 };
 
 LogicalCapture::LogicalCapture(LogicalCaptureOptions options, PgTableLookup tables,

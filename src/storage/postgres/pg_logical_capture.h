@@ -41,9 +41,9 @@ class LogicalCapture {
   void start();
   void stop();
 
-  // Returns once every transaction committed before this call has been appended (and its
-  // outside writes folded). Throws Error(unavailable) when the capture does not get there in
-  // time.
+  // Returns once the outside writes of every transaction committed before this call have been
+  // folded (and appended to the log); Tandem's own writes may still be on their way to the
+  // log. Throws Error(unavailable) when the capture does not get there in time.
   void barrier();
 
   // Appends changes that do not come from the stream (hard reset) in log order.

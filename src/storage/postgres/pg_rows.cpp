@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/identifier.h"
+#include "storage/postgres/pg_change_log.h"
 #include "sync/row_state_codec.h"
 
 namespace tandem::storage::postgres {
@@ -106,6 +108,57 @@ void save_metadata(PgConnection& connection, const std::string& table, const std
       "ON CONFLICT (tbl, pk) DO UPDATE SET state = excluded.state, writer_xid = "
       "excluded.writer_xid",
       {table, key, sync::encode_row_state(state), std::to_string(writer_xid)});
+}
+
+MetadataMap load_metadata_batch(PgConnection& connection, const std::vector<MetadataKey>& keys,
+                                bool lock) {
+  MetadataMap found;
+  // Sorted and distinct: locks are taken in key order, so that two bulk lockers cannot
+  // deadlock.
+  std::set<MetadataKey> sorted(keys.begin(), keys.end());
+  if (sorted.empty()) return found;
+  std::vector<std::optional<std::string>> tables;
+  std::vector<std::optional<std::string>> pks;
+  for (const auto& [table, key] : sorted) {
+    tables.emplace_back(table);
+    pks.emplace_back(key);
+  }
+  // One index probe per key, whatever the planner believes about the table's size: a
+  // lateral subquery with FOR UPDATE or OFFSET is never flattened into a (hash) join that
+  // would scan the whole table.
+  auto result = connection.exec_prepared(
+      lock ? "SELECT r.tbl, r.pk, r.state, r.writer_xid FROM unnest($1::text[], $2::text[]) "
+             "WITH ORDINALITY AS u(tbl, pk, n) CROSS JOIN LATERAL (SELECT tbl, pk, state, "
+             "writer_xid FROM tandem.rows WHERE tbl = u.tbl AND pk = u.pk FOR UPDATE) AS r "
+             "ORDER BY u.n"
+           : "SELECT r.tbl, r.pk, r.state, r.writer_xid FROM unnest($1::text[], $2::text[]) "
+             "AS u(tbl, pk) CROSS JOIN LATERAL (SELECT tbl, pk, state, writer_xid FROM "
+             "tandem.rows WHERE tbl = u.tbl AND pk = u.pk OFFSET 0) AS r",
+      {text_array_literal(tables), text_array_literal(pks)});
+  for (int row = 0; row < result.rows(); ++row) {
+    found.emplace(MetadataKey{std::string(result.text(row, 0)), std::string(result.text(row, 1))},
+                  StoredMetadata{std::string(result.text(row, 2)), result.integer(row, 3)});
+  }
+  return found;
+}
+
+Statement save_metadata_statement(const std::vector<MetadataWrite>& writes) {
+  std::vector<std::optional<std::string>> tables, pks, states, writers;
+  for (const auto& write : writes) {
+    tables.emplace_back(write.table);
+    pks.emplace_back(write.key);
+    states.emplace_back(write.state);
+    writers.push_back(write.writer_xid ? std::optional(std::to_string(*write.writer_xid))
+                                       : std::nullopt);
+  }
+  return Statement{
+      "INSERT INTO tandem.rows (tbl, pk, state, writer_xid) "
+      "SELECT u.tbl, u.pk, u.state, coalesce(u.writer, txid_current() % 4294967296) "
+      "FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(tbl, pk, state, writer) "
+      "ON CONFLICT (tbl, pk) DO UPDATE SET state = excluded.state, "
+      "writer_xid = excluded.writer_xid",
+      {text_array_literal(tables), text_array_literal(pks), text_array_literal(states),
+       text_array_literal(writers)}};
 }
 
 }  // namespace tandem::storage::postgres

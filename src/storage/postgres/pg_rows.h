@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "storage/postgres/pg_connection.h"
@@ -36,5 +38,27 @@ std::optional<StoredMetadata> load_metadata(PgConnection& connection, const std:
                                             const std::string& key, bool lock);
 void save_metadata(PgConnection& connection, const std::string& table, const std::string& key,
                    const sync::RowState& state, std::int64_t writer_xid);
+
+// Bulk forms, one round trip whatever the number of keys.
+using MetadataKey = std::pair<std::string, std::string>;  // (table, encoded key)
+using MetadataMap = std::map<MetadataKey, StoredMetadata>;
+// The stored metadata of `keys` (absent keys are missing from the map). With `lock`, the
+// rows are locked FOR UPDATE in key order, so that two bulk lockers cannot deadlock.
+MetadataMap load_metadata_batch(PgConnection& connection, const std::vector<MetadataKey>& keys,
+                                bool lock);
+
+struct MetadataWrite {
+  std::string table;
+  std::string key;
+  std::string state;  // row_state_codec form
+  // nullopt: the current transaction (for rows it wrote itself, outside any savepoint).
+  std::optional<std::int64_t> writer_xid;
+};
+struct Statement {
+  std::string sql;
+  Params params;
+};
+// The upsert of every write (keys must be distinct), as a statement to run or pipeline.
+Statement save_metadata_statement(const std::vector<MetadataWrite>& writes);
 
 }  // namespace tandem::storage::postgres

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <future>
 
 #include "support/postgres_cluster.h"
@@ -58,6 +60,18 @@ class PostgresDatasourceTest : public ::testing::TestWithParam<CaptureMode> {
       changes = source->read_changes(after, 1000);
     }
     return changes;
+  }
+
+  // After a push, every row's metadata names the transaction that wrote the row version, so
+  // that the next push to it merges at once (no wait for the capture to catch up).
+  void expect_metadata_matches_rows() {
+    EXPECT_EQ(psql("SELECT count(*) FROM items i JOIN tandem.rows r ON r.tbl = 'items' AND "
+                   "r.pk = json_build_array(i.id)::text WHERE r.writer_xid <> "
+                   "i.xmin::text::bigint"),
+              "0\n");
+    EXPECT_EQ(psql("SELECT count(*) FROM items i LEFT JOIN tandem.rows r ON r.tbl = 'items' AND "
+                   "r.pk = json_build_array(i.id)::text WHERE r.pk IS NULL"),
+              "0\n");
   }
 
   PostgresCluster cluster;
@@ -131,6 +145,108 @@ TEST_P(PostgresDatasourceTest, APushIsAppliedExactlyOnceAcrossRetries) {
     }
   }
   EXPECT_EQ(inserts, 1u);
+}
+
+TEST_P(PostgresDatasourceTest, AManyMutationPushWithOneRefusedByTheDatabaseReportsExactlyThatOne) {
+  psql("ALTER TABLE items ADD CONSTRAINT qty_not_negative CHECK (qty >= 0)");
+  std::vector<ClientMutation> mutations;
+  for (int i = 1; i <= 60; ++i) {
+    mutations.push_back(mutation(static_cast<std::uint64_t>(i), Op::insert, fmt::format("k{}", i),
+                                 {{"name", "n"}, {"qty", i == 17 ? -1 : i}}, clock.now()));
+  }
+  auto result = push("c1", std::move(mutations));
+  ASSERT_FALSE(result.error) << result.error->message();
+  EXPECT_EQ(result.acked_seq, 60u);
+  ASSERT_EQ(result.exceptions.size(), 1u);
+  EXPECT_EQ(result.exceptions[0].client_seq, 17u);
+  EXPECT_EQ(result.exceptions[0].kind, MutationOutcome::Kind::rejected);
+  EXPECT_EQ(result.exceptions[0].code, ErrorCode::invalid_mutation);
+  EXPECT_EQ(psql("SELECT count(*), sum(qty) FROM items"), "59|1813\n");
+  expect_metadata_matches_rows();
+  // The refused mutation is acknowledged: a retry of the whole push changes nothing.
+  auto retry = push("c1", {mutation(17, Op::insert, "k17", {{"qty", 17}}, clock.now())});
+  EXPECT_EQ(retry.acked_seq, 60u);
+  EXPECT_TRUE(retry.exceptions.empty());
+  EXPECT_EQ(psql("SELECT count(*) FROM items WHERE id = 'k17'"), "0\n");
+}
+
+TEST_P(PostgresDatasourceTest, InsertsUpdatesAndDeletesOfOneKeyInOnePushApplyInOrder) {
+  auto head = source->head_seq();
+  std::vector<ClientMutation> mutations;
+  mutations.push_back(mutation(1, Op::insert, "a", {{"name", "A"}, {"qty", 1}}, clock.now()));
+  mutations.push_back(mutation(2, Op::update, "a", {{"qty", 2}}, clock.now()));
+  mutations.push_back(mutation(3, Op::insert, "b", {{"name", "B"}, {"qty", 1}}, clock.now()));
+  mutations.push_back(mutation(4, Op::update, "a", {{"name", "A2"}}, clock.now()));
+  mutations.push_back(mutation(5, Op::remove, "a", {}, clock.now()));
+  mutations.push_back(mutation(6, Op::remove, "b", {}, clock.now()));
+  mutations.push_back(mutation(7, Op::insert, "a", {{"name", "A3"}}, clock.now()));
+  mutations.push_back(mutation(8, Op::update, "a", {{"qty", 7}}, clock.now()));
+  auto stale = clock.now();
+  mutations.push_back(
+      mutation(9, Op::update, "a", {{"qty", 9}}, sync::Hlc::from_parts(stale.millis() - 1000, 0)));
+  auto result = push("c1", std::move(mutations));
+  ASSERT_FALSE(result.error) << result.error->message();
+  EXPECT_EQ(result.acked_seq, 9u);
+  // The last update carries a clock older than qty's winner: superseded, row as it is.
+  ASSERT_EQ(result.exceptions.size(), 1u);
+  EXPECT_EQ(result.exceptions[0].client_seq, 9u);
+  EXPECT_EQ(result.exceptions[0].kind, MutationOutcome::Kind::superseded);
+  ASSERT_TRUE(result.exceptions[0].current_row);
+  EXPECT_EQ(result.exceptions[0].current_row->at("qty"), Value(7));
+  // A re-insert after a delete starts from the defaults: qty 2 and name A2 are gone.
+  EXPECT_EQ(psql("SELECT id, name, qty FROM items ORDER BY id"), "a|A3|7\n");
+  expect_metadata_matches_rows();
+
+  auto changes = changes_after(head, 8);
+  ASSERT_EQ(changes.size(), 8u);
+  std::vector<std::pair<std::string, Op>> seen;
+  for (const auto& change : changes) {
+    seen.emplace_back(change.pk.at("id").as_text(), change.op);
+    EXPECT_EQ(change.stamp.node, "c1");
+  }
+  std::vector<std::pair<std::string, Op>> expected = {
+      {"a", Op::insert}, {"a", Op::update}, {"b", Op::insert}, {"a", Op::update},
+      {"a", Op::remove}, {"b", Op::remove}, {"a", Op::insert}, {"a", Op::update}};
+  EXPECT_EQ(seen, expected);
+  for (std::size_t i = 1; i < changes.size(); ++i)
+    EXPECT_LT(changes[i - 1].stamp, changes[i].stamp);
+
+  // The next push merges against what the first one stored.
+  auto later = push("c1", {mutation(10, Op::update, "a", {{"name", "A4"}}, clock.now())});
+  EXPECT_TRUE(later.exceptions.empty());
+  EXPECT_EQ(psql("SELECT name, qty FROM items WHERE id = 'a'"), "A4|7\n");
+  expect_metadata_matches_rows();
+}
+
+TEST_P(PostgresDatasourceTest, EveryRowOfAPushIsLoggedWithItsOwnMutationsStamp) {
+  auto head = source->head_seq();
+  std::vector<ClientMutation> mutations;
+  std::vector<std::pair<std::string, sync::Hlc>> expected;
+  auto add = [&](Op op, std::string id, Row values) {
+    auto hlc = clock.now();
+    mutations.push_back(mutation(mutations.size() + 1, op, id, std::move(values), hlc));
+    expected.emplace_back(std::move(id), hlc);
+  };
+  for (int i = 0; i < 20; ++i)
+    add(Op::insert, fmt::format("r{}", i), {{"name", "n"}, {"qty", i}});
+  add(Op::update, "r3", {{"qty", 33}});
+  add(Op::insert, "s1", {{"name", "s"}});  // other columns: a new run
+  add(Op::insert, "s2", {{"name", "s"}});
+  add(Op::remove, "s1", {});
+  add(Op::insert, "s1", {{"qty", 1}});
+  add(Op::insert, "s3", {{"qty", 3}});
+  auto result = push("c1", std::move(mutations));
+  ASSERT_FALSE(result.error) << result.error->message();
+  EXPECT_TRUE(result.exceptions.empty());
+  auto changes = changes_after(head, expected.size());
+  ASSERT_EQ(changes.size(), expected.size());
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    EXPECT_EQ(changes[i].pk.at("id"), Value(expected[i].first)) << i;
+    EXPECT_EQ(changes[i].stamp, (sync::Stamp{expected[i].second, "c1"})) << i;
+  }
+  EXPECT_EQ(psql("SELECT id, name, qty FROM items WHERE id IN ('r3', 's1') ORDER BY id"),
+            "r3|n|33\ns1||1\n");
+  expect_metadata_matches_rows();
 }
 
 TEST_P(PostgresDatasourceTest, ChangesMadeWhileTheServerIsDownArePublishedAtStart) {
