@@ -2,13 +2,10 @@
 // recomputing visible rows from their base and the queued local mutations.
 #include <fmt/format.h>
 
-#include <charconv>
-#include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "client/local_store.h"
-#include "common/base64.h"
 #include "common/identifier.h"
 #include "common/logging.h"
 #include "common/value_json.h"
@@ -17,7 +14,6 @@
 
 namespace tandem::client {
 
-using storage::SqliteStatement;
 using storage::SqliteTransaction;
 
 struct LocalStore::Base {
@@ -39,121 +35,6 @@ std::string where_key(const TableSchema& schema) {
   return fmt::format("{}", fmt::join(terms, " AND "));
 }
 
-// JSON text written straight from values, for the bulk snapshot path (no nlohmann tree per
-// row). Only ASCII text is written here: other text goes through nlohmann, which checks its
-// UTF-8 as before. For ASCII text and integers the output is byte for byte nlohmann's dump.
-bool is_ascii(std::string_view text) {
-  for (unsigned char c : text) {
-    if (c >= 0x80) return false;
-  }
-  return true;
-}
-
-void append_ascii_string(std::string& out, std::string_view text) {
-  out += '"';
-  std::size_t run = 0;  // start of the characters copied as they are
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(text.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(c));
-    }
-  }
-  out.append(text.data() + run, text.size() - run);
-  out += '"';
-}
-
-void append_integer(std::string& out, std::int64_t value) {
-  char buffer[24];
-  auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
-  out.append(buffer, end);
-}
-
-// Parses back to the same value (reals stay reals), not necessarily nlohmann's exact text.
-void append_value(std::string& out, const Value& value) {
-  switch (value.kind()) {
-    case Value::Kind::null:
-      out += "null";
-      return;
-    case Value::Kind::integer:
-      append_integer(out, value.as_integer());
-      return;
-    case Value::Kind::real: {
-      double real = value.as_real();
-      if (!std::isfinite(real)) {
-        out += "null";  // as nlohmann writes it
-        return;
-      }
-      char buffer[32];
-      auto end = std::to_chars(buffer, buffer + sizeof buffer, real).ptr;
-      std::string_view text(buffer, static_cast<std::size_t>(end - buffer));
-      out += text;
-      if (text.find_first_of(".e") == std::string_view::npos) out += ".0";
-      return;
-    }
-    case Value::Kind::text:
-      if (is_ascii(value.as_text())) {
-        append_ascii_string(out, value.as_text());
-      } else {
-        out += to_json(value).dump();
-      }
-      return;
-    case Value::Kind::blob:
-      out += "{\"$b64\":\"";
-      out += base64_encode(value.as_blob());
-      out += "\"}";
-      return;
-  }
-}
-
-void append_row(std::string& out, const Row& row) {
-  out += '{';
-  bool first = true;
-  for (const auto& [name, value] : row) {
-    if (!first) out += ',';
-    first = false;
-    if (is_ascii(name)) {
-      append_ascii_string(out, name);
-    } else {
-      append_value(out, Value(name));
-    }
-    out += ':';
-    append_value(out, value);
-  }
-  out += '}';
-}
-
-std::string row_text(const Row& row) {
-  std::string out;
-  out.reserve(128);
-  append_row(out, row);
-  return out;
-}
-
 Row key_of_row(const TableSchema& schema, const Row& row) {
   Row pk;
   for (const auto& column : schema.primary_key) {
@@ -161,27 +42,6 @@ Row key_of_row(const TableSchema& schema, const Row& row) {
     pk.emplace(column, it == row.end() ? Value{} : it->second);
   }
   return pk;
-}
-
-// key_text(), written directly when every key value is an integer or ASCII text (the text is
-// then nlohmann's exactly, and the key is an identity); through key_text() otherwise.
-std::string fast_key_text(const TableSchema& schema, const Row& pk) {
-  std::string out = "[";
-  for (const auto& column : schema.primary_key) {
-    auto it = pk.find(column);
-    if (it == pk.end()) return key_text(schema, pk);
-    const auto& value = it->second;
-    if (out.size() > 1) out += ',';
-    if (value.kind() == Value::Kind::integer) {
-      append_integer(out, value.as_integer());
-    } else if (value.kind() == Value::Kind::text && is_ascii(value.as_text())) {
-      append_ascii_string(out, value.as_text());
-    } else {
-      return key_text(schema, pk);
-    }
-  }
-  out += ']';
-  return out;
 }
 
 }  // namespace
@@ -340,154 +200,28 @@ void LocalStore::begin_snapshot(const protocol::SnapshotBegin& begin) {
 }
 
 ApplyResult LocalStore::apply_snapshot_rows(const protocol::SnapshotRowsReceived& page) {
-  return apply_snapshot_pages(std::span(&page, 1));
-}
-
-ApplyResult LocalStore::apply_snapshot_pages(
-    std::span<const protocol::SnapshotRowsReceived> pages) {
   std::lock_guard lock(m_mutex);
   ApplyResult result;
-  if (pages.empty()) return result;
   SqliteTransaction txn(*m_db);
-  // The outbox cannot change while the lock is held, so each table's pending keys are read
-  // once for the whole batch.
-  std::map<std::string, std::set<std::string, std::less<>>, std::less<>> pending;
-  for (const auto& page : pages) {
-    auto it = m_tables.find(page.table);
-    if (it == m_tables.end()) {
-      log::warn("snapshot rows for a table the replica does not have", {{"table", page.table}});
-      continue;
-    }
-    auto keys = pending.find(page.table);
-    if (keys == pending.end())
-      keys = pending.emplace(page.table, keys_with_pending(page.table)).first;
-    apply_snapshot_page(it->second, page, keys->second, result.events);
-  }
-  save_checkpoint(pages.back().checkpoint);
-  txn.commit();
-  return result;
-}
-
-std::set<std::string, std::less<>> LocalStore::keys_with_pending(const std::string& table) const {
-  auto& statement = m_db->cached("SELECT DISTINCT key FROM tandem_outbox WHERE tbl = ?");
-  statement.reset();
-  statement.bind_text(1, table);
-  std::set<std::string, std::less<>> keys;
-  while (statement.step())
-    keys.insert(statement.column_text(0));
-  statement.reset();
-  return keys;
-}
-
-void LocalStore::apply_snapshot_page(const protocol::TableInfo& table,
-                                     const protocol::SnapshotRowsReceived& page,
-                                     const std::set<std::string, std::less<>>& pending,
-                                     std::vector<ChangeEvent>& events) {
-  const auto& schema = table.schema;
-  // A snapshot row's base state has no stamps (RowState::preexisting): the same text for
-  // every row, since a live row's values are stored beside it, not in the state.
-  static const std::string kSnapshotState = sync::encode_row_state(sync::RowState::preexisting({}));
-  // Without queued local mutations the visible row is the snapshot's row, so it is written
-  // as is. Parameter ?N is column N-1 of the schema in both statements. The insert reports a
-  // new row; when the row existed, the update reports whether its visible content changed.
-  std::vector<std::string> columns, marks, assignments, differs, key_terms;
-  for (std::size_t i = 0; i < schema.columns.size(); ++i) {
-    auto name = quote_identifier(schema.columns[i].name);
-    auto mark = fmt::format("?{}", i + 1);
-    columns.push_back(name);
-    marks.push_back(mark);
-    if (schema.is_primary_key(schema.columns[i].name)) {
-      key_terms.push_back(fmt::format("{} = {}", name, mark));
-    } else {
-      assignments.push_back(fmt::format("{} = {}", name, mark));
-      differs.push_back(fmt::format("{} IS NOT {}", name, mark));
-    }
-  }
-  auto& save = m_db->cached(
-      "INSERT OR REPLACE INTO tandem_rows (tbl, key, pk, state, row, seq, epoch) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?)");
-  auto& insert = m_db->cached(fmt::format("INSERT OR IGNORE INTO {} ({}) VALUES ({})",
-                                          quote_identifier(schema.name), fmt::join(columns, ", "),
-                                          fmt::join(marks, ", ")));
-  SqliteStatement* update = nullptr;
-  if (!assignments.empty()) {
-    update = &m_db->cached(fmt::format("UPDATE {} SET {} WHERE {} AND ({})",
-                                       quote_identifier(schema.name), fmt::join(assignments, ", "),
-                                       fmt::join(key_terms, " AND "), fmt::join(differs, " OR ")));
-    update->reset();
-  }
-  save.reset();
-  insert.reset();
-  auto bind_row = [&](SqliteStatement& statement, const Row& row) {
-    for (std::size_t i = 0; i < schema.columns.size(); ++i) {
-      auto value = row.find(schema.columns[i].name);
-      if (value == row.end()) {
-        statement.bind_null(static_cast<int>(i) + 1);
-      } else {
-        statement.bind(static_cast<int>(i) + 1, value->second);
-      }
-    }
-  };
-  for (const auto& row : page.rows) {
-    Row pk = key_of_row(schema, row);
-    auto key = fast_key_text(schema, pk);
-    if (pending.contains(key)) {
+  auto it = m_tables.find(page.table);
+  if (it != m_tables.end()) {
+    const auto& table = it->second;
+    for (const auto& row : page.rows) {
+      Row pk = key_of_row(table.schema, row);
+      auto key = key_text(table.schema, pk);
       Base base;
       base.state = sync::RowState::preexisting(row);
       base.seq = page.checkpoint.seq;
       base.epoch = m_epoch;
-      save_base(schema.name, key, pk, base);
-      refresh(table, key, pk, Origin::remote, events);
-      continue;
+      save_base(table.schema.name, key, pk, base);
+      refresh(table, key, pk, Origin::remote, result.events);
     }
-    save.bind_text(1, schema.name);
-    save.bind_text(2, key);
-    save.bind_text(3, row_text(pk));
-    save.bind_text(4, kSnapshotState);
-    save.bind_text(5, row_text(row));
-    save.bind_int(6, static_cast<std::int64_t>(page.checkpoint.seq));
-    save.bind_int(7, m_epoch);
-    save.run();
-    bind_row(insert, row);
-    insert.run();
-    if (m_db->changes() > 0) {
-      events.push_back(ChangeEvent{schema.name, sync::Op::insert, std::move(pk), Origin::remote});
-      continue;
-    }
-    if (!update) continue;
-    bind_row(*update, row);
-    update->run();
-    if (m_db->changes() > 0)
-      events.push_back(ChangeEvent{schema.name, sync::Op::update, std::move(pk), Origin::remote});
+  } else {
+    log::warn("snapshot rows for a table the replica does not have", {{"table", page.table}});
   }
-}
-
-std::unique_ptr<SqliteStatement> LocalStore::visible_without_base(const TableSchema& schema) {
-  std::vector<std::string> columns, terms;
-  for (const auto& column : schema.primary_key) {
-    auto name = quote_identifier(column);
-    columns.push_back(name);
-    terms.push_back(fmt::format(
-        "CASE typeof({0}) WHEN 'integer' THEN CAST({0} AS TEXT) WHEN 'text' THEN json_quote({0}) "
-        "END",
-        name));
-  }
-  // The key text is spelled in SQL for integer and text keys, as key_text() spells it (JSON
-  // escaping is standard), so most rows with a base are skipped inside SQLite. A key SQL
-  // spells otherwise, or cannot spell (another type: NULL), is returned, and checked by the
-  // caller: the query may return rows that have a base, never miss one that has none.
-  auto table = quote_identifier(schema.name);
-  try {
-    auto statement = m_db->prepare(fmt::format(
-        "SELECT {0} FROM {1} WHERE NOT EXISTS (SELECT 1 FROM tandem_rows WHERE tbl = ?1 AND "
-        "key = '[' || {2} || ']')",
-        fmt::join(columns, ", "), table, fmt::join(terms, " || ',' || ")));
-    statement->bind_text(1, schema.name);
-    return statement;
-  } catch (const Error&) {
-    // An SQLite built without JSON functions: every visible row is a candidate.
-    return m_db->prepare(fmt::format("SELECT {} FROM {}", fmt::join(columns, ", "), table));
-  }
+  save_checkpoint(page.checkpoint);
+  txn.commit();
+  return result;
 }
 
 ApplyResult LocalStore::end_snapshot(const protocol::SnapshotEnd& end) {
@@ -509,19 +243,17 @@ ApplyResult LocalStore::end_snapshot(const protocol::SnapshotEnd& end) {
       }
       statement.reset();
     }
-    auto visible = visible_without_base(table.schema);
-    auto& has_base = m_db->cached("SELECT 1 FROM tandem_rows WHERE tbl = ? AND key = ?");
+    std::vector<std::string> key_columns;
+    for (const auto& column : table.schema.primary_key)
+      key_columns.push_back(quote_identifier(column));
+    auto visible = m_db->prepare(
+        fmt::format("SELECT {} FROM {}", fmt::join(key_columns, ", "), quote_identifier(name)));
     while (visible->step()) {
       Row pk;
       for (std::size_t i = 0; i < table.schema.primary_key.size(); ++i)
         pk.emplace(table.schema.primary_key[i], visible->column(static_cast<int>(i)));
-      auto key = fast_key_text(table.schema, pk);
-      has_base.reset();
-      has_base.bind_text(1, name);
-      has_base.bind_text(2, key);
-      bool stored = has_base.step();
-      has_base.reset();
-      if (!stored) stale.emplace_back(key, std::move(pk));
+      auto key = key_text(table.schema, pk);
+      if (!load_base(name, key).stored) stale.emplace_back(key, std::move(pk));
     }
     visible.reset();
     auto& forget = m_db->cached("DELETE FROM tandem_rows WHERE tbl = ? AND key = ?");

@@ -53,11 +53,7 @@ LocalStore::LocalStore(const std::string& path) : m_path(path) {
   // WAL lets the application read while the sync thread writes; NORMAL durability is enough
   // for a replica: a lost tail is re-sent by the server from the stored checkpoint, and the
   // outbox write of a local mutation is in the same transaction as the row.
-  // The page cache (16 MiB) holds a batch of snapshot pages applied in one transaction, so
-  // its pages are not spilled to the WAL before the commit.
-  m_db->exec(
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; "
-      "PRAGMA cache_size=-16384;");
+  m_db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;");
   ensure_bookkeeping();
   load_meta();
   m_reader = std::make_unique<SqliteConnection>(path, SqliteConnection::Mode::read_only);

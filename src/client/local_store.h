@@ -19,8 +19,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
-#include <span>
 #include <string>
 #include <vector>
 
@@ -86,11 +84,6 @@ class LocalStore {
   std::optional<protocol::Checkpoint> checkpoint() const;
   void begin_snapshot(const protocol::SnapshotBegin& begin);
   ApplyResult apply_snapshot_rows(const protocol::SnapshotRowsReceived& page);
-  // Several consecutive pages of one snapshot in one transaction, with the checkpoint of the
-  // last: a resumed snapshot starts after the last page applied, so each row arrives once.
-  // Rows without queued local mutations are written without reading anything back; the
-  // events are the same as page by page: one per row whose visible content changed.
-  ApplyResult apply_snapshot_pages(std::span<const protocol::SnapshotRowsReceived> pages);
   ApplyResult end_snapshot(const protocol::SnapshotEnd& end);
   ApplyResult apply_changes(const protocol::ChangesReceived& frame);
   // `sent_at_seq`: the checkpoint's seq when the acknowledged push was sent (see the .cpp).
@@ -129,14 +122,6 @@ class LocalStore {
   void refresh(const protocol::TableInfo& table, const std::string& key, const Row& pk,
                Origin origin, std::vector<ChangeEvent>& events);
   void apply_change(const protocol::ChangeReceived& received, std::vector<ChangeEvent>& events);
-  // Keys of `table` with queued local mutations.
-  std::set<std::string, std::less<>> keys_with_pending(const std::string& table) const;
-  // Primary keys of visible rows of `schema`'s table that may have no base (a superset).
-  std::unique_ptr<storage::SqliteStatement> visible_without_base(const TableSchema& schema);
-  void apply_snapshot_page(const protocol::TableInfo& table,
-                           const protocol::SnapshotRowsReceived& page,
-                           const std::set<std::string, std::less<>>& pending,
-                           std::vector<ChangeEvent>& events);
   void observe(const sync::Hlc& hlc);
 
   std::string m_path;

@@ -13,12 +13,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Bounds of the snapshot pages applied in one transaction: large enough that the commit and
-// the per-transaction work vanish per row, small enough that listeners and the status hear
-// of progress often and a batch holds a few megabytes at most.
-constexpr std::size_t kMaxBatchPages = 16;
-constexpr std::size_t kMaxBatchRows = 8192;
-
 // Errors after which retrying with the same token cannot succeed.
 bool is_fatal(ErrorCode code) {
   return code == ErrorCode::unauthenticated || code == ErrorCode::token_expired ||
@@ -256,65 +250,16 @@ Status SyncEngine::session(Transport& transport) {
   return ok_status();
 }
 
-Status SyncEngine::handle(Transport& transport, std::string_view frame) {
-  auto decode = [](std::string_view text) -> Result<protocol::ServerMessageReceived> {
-    auto decoded = codec().decode_server(text);
-    if (!decoded) {
-      return Error(decoded.error().code(),
-                   fmt::format("bad message from the server: {}", decoded.error().message()));
-    }
-    return decoded;
-  };
-  auto decoded = decode(frame);
-  if (!decoded) return decoded.error();
-  if (!std::holds_alternative<protocol::SnapshotRowsReceived>(*decoded))
-    return dispatch(std::move(*decoded));
-  // Snapshot pages that have already arrived are applied together, in one transaction.
-  std::vector<protocol::SnapshotRowsReceived> pages;
-  std::size_t rows = 0;
-  std::optional<protocol::ServerMessageReceived> next;
-  Status outcome = ok_status();
-  auto take = [&](protocol::ServerMessageReceived& message) {
-    auto& page = std::get<protocol::SnapshotRowsReceived>(message);
-    rows += page.rows.size();
-    pages.push_back(std::move(page));
-  };
-  take(*decoded);
-  while (pages.size() < kMaxBatchPages && rows < kMaxBatchRows) {
-    auto more = transport.receive(Clock::now());
-    if (!more) {
-      outcome = more.error();
-      break;
-    }
-    if (!*more) break;
-    auto message = decode(**more);
-    if (!message) {
-      outcome = message.error();
-      break;
-    }
-    if (!std::holds_alternative<protocol::SnapshotRowsReceived>(*message)) {
-      next = std::move(*message);
-      break;
-    }
-    take(*message);
+Status SyncEngine::handle(Transport& /*transport*/, std::string_view frame) {
+  auto decoded = codec().decode_server(frame);
+  if (!decoded) {
+    return Error(decoded.error().code(),
+                 fmt::format("bad message from the server: {}", decoded.error().message()));
   }
-  deliver(m_store.apply_snapshot_pages(pages));
-  m_checkpoint = pages.back().checkpoint.seq;
-  update([&](SyncStatus& status) {
-    status.snapshot_rows += rows;
-    status.checkpoint_seq = m_checkpoint;
-  });
-  if (!outcome) return outcome;
-  if (next) return dispatch(std::move(*next));
-  return ok_status();
-}
-
-void SyncEngine::deliver(ApplyResult result) {
-  if (m_on_applied && (!result.events.empty() || !result.rejections.empty()))
-    m_on_applied(std::move(result));
-}
-
-Status SyncEngine::dispatch(protocol::ServerMessageReceived message) {
+  auto deliver = [&](ApplyResult result) {
+    if (m_on_applied && (!result.events.empty() || !result.rejections.empty()))
+      m_on_applied(std::move(result));
+  };
   auto caught_up = [&](SyncStatus& status) {
     status.checkpoint_seq = m_checkpoint;
     if (!status.in_snapshot && m_checkpoint >= status.server_seq) status.state = SyncState::live;
@@ -341,7 +286,7 @@ Status SyncEngine::dispatch(protocol::ServerMessageReceived message) {
             status.snapshot_rows_total = message.rows;
           });
         } else if constexpr (std::is_same_v<T, protocol::SnapshotRowsReceived>) {
-          deliver(m_store.apply_snapshot_pages(std::span(&message, 1)));
+          deliver(m_store.apply_snapshot_rows(message));
           m_checkpoint = message.checkpoint.seq;
           update([&](SyncStatus& status) {
             status.snapshot_rows += message.rows.size();
@@ -374,7 +319,7 @@ Status SyncEngine::dispatch(protocol::ServerMessageReceived message) {
         }
         return ok_status();
       },
-      message);
+      *decoded);
 }
 
 }  // namespace tandem::client

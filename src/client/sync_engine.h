@@ -77,11 +77,7 @@ class SyncEngine {
  private:
   void run();
   Status session(Transport& transport);
-  // Decodes and applies one message; snapshot pages that already wait behind it are applied
-  // with it in one transaction.
   Status handle(Transport& transport, std::string_view frame);
-  Status dispatch(protocol::ServerMessageReceived message);
-  void deliver(ApplyResult result);
   void backoff(std::uint64_t attempt);
   void report(const Error& error);
   void update(const std::function<void(SyncStatus&)>& change);

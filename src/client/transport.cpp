@@ -190,13 +190,7 @@ class BeastTransport final : public Transport {
       if (m_cancelled) return false;
       if (m_woken.exchange(false)) return false;
       if (m_io.stopped()) m_io.restart();
-      if (Clock::now() >= deadline) {
-        // Past the deadline, what is ready still runs (without waiting): a receive() with a
-        // deadline of now returns a message that has already arrived.
-        m_io.poll();
-        return done();
-      }
-      m_io.run_one_until(deadline);
+      if (m_io.run_one_until(deadline) == 0 && Clock::now() >= deadline) return done();
     }
     return true;
   }

@@ -43,8 +43,7 @@ class Transport {
   // Writes one text message; unavailable when the connection is gone.
   virtual Status send(std::string_view text) = 0;
   // The next message; none when `deadline` passed or wake() was called; unavailable when the
-  // connection closed (the message says how). With a deadline already passed, a message that
-  // has arrived (in the socket's buffer) is still returned, without waiting.
+  // connection closed (the message says how).
   virtual Result<std::optional<std::string>> receive(Clock::time_point deadline) = 0;
   // Makes a pending or the next receive() return early. Thread-safe.
   virtual void wake() = 0;

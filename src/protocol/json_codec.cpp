@@ -2,8 +2,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstdint>
-#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -302,22 +300,19 @@ Result<ServerMessageReceived> decode_snapshot_begin(const json& object) {
   return ServerMessageReceived{std::move(received)};
 }
 
-// The elements of a server message's top-level "rows" array, read into Rows while the frame
-// is parsed (ServerFrameReader below), with the first error converting them.
-struct ReadRows {
-  std::vector<Row> rows;
-  std::optional<Error> error;
-};
-
-Result<ServerMessageReceived> decode_snapshot_rows(const json& object, ReadRows read) {
+Result<ServerMessageReceived> decode_snapshot_rows(const json& object) {
   SnapshotRowsReceived received;
   auto table = text_field(object, "table");
   if (!table) return table.error();
   received.table = std::move(*table);
   auto rows = field(object, "rows", json::value_t::array);
   if (!rows) return rows.error();
-  if (read.error) return *read.error;
-  received.rows = std::move(read.rows);
+  received.rows.reserve((*rows)->size());
+  for (const auto& item : **rows) {
+    auto row = row_from_json(item);
+    if (!row) return row.error();
+    received.rows.push_back(std::move(*row));
+  }
   auto checkpoint = checkpoint_field(object);
   if (!checkpoint) return checkpoint.error();
   received.checkpoint = std::move(*checkpoint);
@@ -562,230 +557,6 @@ json encode_change_json(const sync::Change& change, sync::Op op) {
   return object;
 }
 
-// Builds a JSON tree from SAX events, as json::parse does.
-class TreeBuilder {
- public:
-  void reset() {
-    m_root = json();
-    m_stack.clear();
-    m_element = nullptr;
-  }
-  template <class V>
-  void value(V&& v) {
-    add(std::forward<V>(v));
-  }
-  void start_object() { m_stack.push_back(add(json::object())); }
-  void start_array() { m_stack.push_back(add(json::array())); }
-  void key(std::string& name) { m_element = &(*m_stack.back())[std::move(name)]; }
-  void end() { m_stack.pop_back(); }
-  bool empty() const { return m_stack.empty(); }
-  json& root() { return m_root; }
-  // The object being filled when it is the root: where a top-level key's value goes.
-  bool at_top_level_object() const {
-    return m_stack.size() == 1 && m_stack.back() == &m_root && m_root.is_object();
-  }
-
- private:
-  template <class V>
-  json* add(V&& v) {
-    if (m_stack.empty()) {
-      m_root = json(std::forward<V>(v));
-      return &m_root;
-    }
-    json& parent = *m_stack.back();
-    if (parent.is_array()) {
-      parent.emplace_back(std::forward<V>(v));
-      return &parent.back();
-    }
-    *m_element = json(std::forward<V>(v));
-    return m_element;
-  }
-
-  json m_root;
-  std::vector<json*> m_stack;
-  json* m_element = nullptr;
-};
-
-// A server message parsed as json::parse would, except that the rows of a top-level "rows"
-// array (a snapshot page's) become Rows directly instead of a tree each: they are the bulk of
-// what a client decodes, and the tree costs as much again as the rows. Rows are converted as
-// row_from_json does, with the same errors; an element that is not a plain object of values
-// is built as a tree and given to row_from_json / value_from_json.
-class ServerFrameReader {
- public:
-  using number_integer_t = json::number_integer_t;
-  using number_unsigned_t = json::number_unsigned_t;
-  using number_float_t = json::number_float_t;
-  using string_t = json::string_t;
-  using binary_t = json::binary_t;
-
-  json& message() { return m_tree.root(); }
-  ReadRows take_rows() { return std::move(m_rows); }
-
-  bool null() { return scalar(nullptr); }
-  bool boolean(bool value) { return scalar(value); }
-  bool number_integer(number_integer_t value) { return scalar(value); }
-  bool number_unsigned(number_unsigned_t value) { return scalar(value); }
-  bool number_float(number_float_t value, const string_t&) { return scalar(value); }
-  bool string(string_t& value) { return scalar(std::move(value)); }
-  bool binary(binary_t& value) { return scalar(std::move(value)); }
-
-  bool start_object(std::size_t) {
-    if (!m_in_rows) {
-      m_tree.start_object();
-    } else if (m_sub_depth > 0 || m_in_row) {
-      start_sub([&] { m_sub.start_object(); });
-    } else {
-      m_in_row = true;
-      m_row.clear();
-    }
-    return true;
-  }
-
-  bool start_array(std::size_t) {
-    if (!m_in_rows) {
-      bool rows = m_tree.at_top_level_object() && m_key_is_rows;
-      m_tree.start_array();
-      if (rows) {
-        m_tree.end();  // the tree keeps an empty array; its elements are read as rows
-        m_in_rows = true;
-        m_rows = ReadRows{};
-      }
-    } else {
-      start_sub([&] { m_sub.start_array(); });
-    }
-    return true;
-  }
-
-  bool key(string_t& name) {
-    if (!m_in_rows) {
-      m_key_is_rows = m_tree.at_top_level_object() && name == "rows";
-      m_tree.key(name);
-    } else if (m_sub_depth > 0) {
-      m_sub.key(name);
-    } else {
-      m_column = std::move(name);
-    }
-    return true;
-  }
-
-  bool end_object() { return end(); }
-  bool end_array() { return end(); }
-
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
-    return false;
-  }
-
- private:
-  template <class V>
-  bool scalar(V&& v) {
-    if (!m_in_rows) {
-      m_tree.value(std::forward<V>(v));
-    } else if (m_sub_depth > 0) {
-      m_sub.value(std::forward<V>(v));
-    } else if (m_in_row) {
-      set_column(std::forward<V>(v));
-    } else {
-      m_sub.reset();
-      m_sub.value(std::forward<V>(v));
-      finish_element();
-    }
-    return true;
-  }
-
-  template <class Start>
-  void start_sub(Start&& start) {
-    if (m_sub_depth == 0) m_sub.reset();
-    start();
-    ++m_sub_depth;
-  }
-
-  bool end() {
-    if (!m_in_rows) {
-      m_tree.end();
-    } else if (m_sub_depth > 0) {
-      m_sub.end();
-      if (--m_sub_depth == 0) {
-        if (m_in_row) {
-          auto value = value_from_json(m_sub.root());
-          if (value) {
-            m_row.insert_or_assign(m_column, std::move(*value));
-          } else {
-            column_error(value.error());
-          }
-        } else {
-          finish_element();
-        }
-      }
-    } else if (m_in_row) {
-      m_in_row = false;
-      if (!m_rows.error) m_rows.rows.push_back(std::move(m_row));
-      m_row.clear();
-    } else {
-      m_in_rows = false;  // the end of the rows array
-    }
-    return true;
-  }
-
-  // A value read straight into the row, converted as value_from_json converts it.
-  template <class V>
-  void set_column(V&& v) {
-    using T = std::decay_t<V>;
-    if constexpr (std::is_same_v<T, std::nullptr_t>) {
-      m_row.insert_or_assign(m_column, Value{});
-    } else if constexpr (std::is_same_v<T, bool>) {
-      m_row.insert_or_assign(m_column, Value{std::int64_t{v ? 1 : 0}});
-    } else if constexpr (std::is_same_v<T, number_integer_t>) {
-      m_row.insert_or_assign(m_column, Value{static_cast<std::int64_t>(v)});
-    } else if constexpr (std::is_same_v<T, number_unsigned_t>) {
-      // The parser reports every non-negative integer as unsigned.
-      if (v <= static_cast<number_unsigned_t>(INT64_MAX)) {
-        m_row.insert_or_assign(m_column, Value{static_cast<std::int64_t>(v)});
-      } else {
-        column_error(Error(ErrorCode::malformed_message, "integer value out of the 64-bit range"));
-      }
-    } else if constexpr (std::is_same_v<T, number_float_t>) {
-      m_row.insert_or_assign(m_column, Value{static_cast<double>(v)});
-    } else if constexpr (std::is_same_v<T, string_t>) {
-      m_row.insert_or_assign(m_column, Value{std::move(v)});
-    } else {
-      auto value = value_from_json(json(std::forward<V>(v)));
-      if (value) {
-        m_row.insert_or_assign(m_column, std::move(*value));
-      } else {
-        column_error(value.error());
-      }
-    }
-  }
-
-  void column_error(const Error& error) {
-    if (!m_rows.error) {
-      m_rows.error = Error(ErrorCode::malformed_message,
-                           fmt::format("column '{}': {}", m_column, error.message()));
-    }
-  }
-
-  // A rows element that is not an object: row_from_json says why it is not a row.
-  void finish_element() {
-    auto row = row_from_json(m_sub.root());
-    if (!row) {
-      if (!m_rows.error) m_rows.error = row.error();
-    } else if (!m_rows.error) {
-      m_rows.rows.push_back(std::move(*row));
-    }
-  }
-
-  TreeBuilder m_tree;
-  bool m_key_is_rows = false;
-  bool m_in_rows = false;
-  bool m_in_row = false;
-  int m_sub_depth = 0;
-  TreeBuilder m_sub;
-  std::string m_column;
-  Row m_row;
-  ReadRows m_rows;
-};
-
 class JsonCodec final : public Codec {
  public:
   Result<ClientMessage> decode(std::string_view frame) const override {
@@ -833,14 +604,13 @@ class JsonCodec final : public Codec {
   }
 
   Result<ServerMessageReceived> decode_server(std::string_view frame) const override {
-    ServerFrameReader reader;
-    if (!json::sax_parse(frame, &reader)) return malformed("the frame is not valid JSON");
-    const json& object = reader.message();
+    json object = json::parse(frame, nullptr, false);
+    if (object.is_discarded()) return malformed("the frame is not valid JSON");
     if (!object.is_object()) return malformed("a message must be a JSON object");
     auto type = text_field(object, "type");
     if (!type) return type.error();
     if (*type == "changes") return decode_changes(object);
-    if (*type == "snapshot_rows") return decode_snapshot_rows(object, reader.take_rows());
+    if (*type == "snapshot_rows") return decode_snapshot_rows(object);
     if (*type == "ack") return decode_ack(object);
     if (*type == "welcome") return decode_welcome(object);
     if (*type == "snapshot_begin") return decode_snapshot_begin(object);

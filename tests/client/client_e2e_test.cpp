@@ -2,7 +2,6 @@
 // server crash, listeners, errors.
 #include <atomic>
 #include <nlohmann/json.hpp>
-#include <set>
 
 #include "client/client_fixture.h"
 #include "sync/hlc.h"
@@ -162,40 +161,6 @@ TEST_F(ClientEndToEnd, ListenerFiresOncePerAppliedChange) {
   for (auto& event : expected)
     event.origin = TANDEM_ORIGIN_REMOTE;
   EXPECT_EQ(seen_by_b, expected);
-}
-
-TEST_F(ClientEndToEnd, ManyRowSnapshotBringsEveryRowOnceWithOneInsertEventEach) {
-  constexpr int kRows = 5000;  // ten pages, applied several to a transaction when they queue
-  exec_sql(server->database_path(),
-           "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
-               std::to_string(kRows) +
-               ") INSERT INTO items (id, a, b, c) SELECT printf('s%05d', i), 'row ' || i, i, "
-               "i * 0.5 FROM n");
-  auto head = server_head();
-  sdk::Database db(replica_path("a"));
-  std::mutex mutex;
-  std::vector<Recorded> seen;
-  db.add_listener([&](const std::string& table, int op, const std::string& pk, int origin) {
-    std::lock_guard lock(mutex);
-    seen.push_back({table, op, pk, origin});
-  });
-  auto options = fast_options();
-  db.start_sync(url(), ServerProcess::token("root", auth::Role::admin), &options);
-  db.wait_synced(head, 30000);
-
-  EXPECT_EQ(items(replica_path("a")), items(server->database_path()));
-  std::lock_guard lock(mutex);
-  std::set<std::string> keys;
-  std::size_t events = 0;
-  for (const auto& event : seen) {
-    EXPECT_EQ(event.op, TANDEM_OP_INSERT) << event.table << " " << event.pk;
-    EXPECT_EQ(event.origin, TANDEM_ORIGIN_REMOTE);
-    if (event.table != "items") continue;  // the demo tables' rows
-    ++events;
-    keys.insert(event.pk);
-  }
-  EXPECT_EQ(events, static_cast<std::size_t>(kRows));
-  EXPECT_EQ(keys.size(), static_cast<std::size_t>(kRows));
 }
 
 TEST_F(ClientEndToEnd, WriteTheServerRefusesIsReportedWithItsRowAndUndoneLocally) {

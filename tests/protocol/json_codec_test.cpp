@@ -143,49 +143,6 @@ TEST_F(JsonCodecTest, ClientDecodesSnapshotPagesWithTheirCheckpoint) {
   EXPECT_TRUE(std::get<SnapshotBeginReceived>(*begin).begin.reset);
 }
 
-TEST_F(JsonCodecTest, SnapshotRowsDecodeLikeRowFromJsonWhateverTheirShape) {
-  // Keys in any order, every value kind, a duplicate column (the last one counts, as in a
-  // JSON tree), nested objects and arrays elsewhere in the message.
-  auto decoded = codec->decode_server(
-      R"({"rows":[{"id":1,"b":true,"f":false,"r":-0.5,"n":null,"t":"x\"y\u00e9","big":9223372036854775807,)"
-      R"("neg":-9223372036854775808,"blob":{"$b64":"AAEC"},"t":"last"},{}],"extra":{"rows":[1,[2]]},)"
-      R"("checkpoint":{"seq":3,"snapshot":{"table":"t","after":[1]}},"table":"t","type":"snapshot_rows"})");
-  ASSERT_TRUE(decoded.ok()) << decoded.error().message();
-  const auto& page = std::get<SnapshotRowsReceived>(*decoded);
-  Row expected{{"id", Value(1)},
-               {"b", Value(1)},
-               {"f", Value(0)},
-               {"r", Value(-0.5)},
-               {"n", Value()},
-               {"t", Value("last")},
-               {"big", Value(std::int64_t{INT64_MAX})},
-               {"neg", Value(std::int64_t{INT64_MIN})},
-               {"blob", Value(Blob{0, 1, 2})}};
-  EXPECT_EQ(page.rows, (std::vector<Row>{expected, Row{}}));
-  EXPECT_EQ(page.table, "t");
-  EXPECT_EQ(page.checkpoint.snapshot->after, std::vector<Value>{Value(1)});
-
-  auto error = [&](std::string_view frame) {
-    auto result = codec->decode_server(frame);
-    EXPECT_FALSE(result.ok()) << frame;
-    return result.ok() ? std::string() : std::string(result.error().message());
-  };
-  constexpr auto kTail = R"(,"checkpoint":{"seq":1},"table":"t","type":"snapshot_rows"})";
-  EXPECT_EQ(error(std::string(R"({"rows":[{"a":1},5])") + kTail), "a row must be a JSON object");
-  EXPECT_EQ(error(std::string(R"({"rows":[[{"a":1}]])") + kTail), "a row must be a JSON object");
-  EXPECT_EQ(error(std::string(R"({"rows":[{"a":18446744073709551615}])") + kTail),
-            "column 'a': integer value out of the 64-bit range");
-  EXPECT_EQ(error(std::string(R"({"rows":[{"a":{"$b64":"!"}}])") + kTail),
-            "column 'a': invalid base64 in a $b64 value");
-  EXPECT_EQ(error(std::string(R"({"rows":[{"a":[1]}])") + kTail),
-            "column 'a': unsupported JSON value type 'array'");
-  EXPECT_EQ(error(std::string(R"({"rows":{"a":1})") + kTail), "field 'rows' must be array");
-  EXPECT_EQ(error(R"({"rows":[],"type":"snapshot_rows","checkpoint":{"seq":1}})"),
-            "field 'table' is missing");
-  EXPECT_EQ(error(R"({"rows":[{"a":1},)"), "the frame is not valid JSON");
-  EXPECT_EQ(error(R"([{"rows":[]}])"), "a message must be a JSON object");
-}
-
 TEST_F(JsonCodecTest, ClientDecodesChangeFramesSplicedFromEncodedChanges) {
   sync::Change change;
   change.seq = 9;
