@@ -40,43 +40,12 @@ std::optional<Value> comparable(MysqlKind kind, const Value& value) {
 
 }  // namespace
 
-class MysqlDatasource::ReaderLease {
- public:
-  ReaderLease(MysqlDatasource& owner, std::unique_ptr<MysqlConnection> connection)
-      : m_owner(owner), m_connection(std::move(connection)) {}
-  ReaderLease(ReaderLease&&) = default;
-  ~ReaderLease() {
-    // A broken connection is dropped; the next lease opens a fresh one.
-    if (!m_connection || m_connection->broken()) return;
-    std::lock_guard lock(m_owner.m_readers_mutex);
-    m_owner.m_idle_readers.push_back(std::move(m_connection));
-  }
-  MysqlConnection& operator*() { return *m_connection; }
-  MysqlConnection* operator->() { return m_connection.get(); }
-
- private:
-  MysqlDatasource& m_owner;
-  std::unique_ptr<MysqlConnection> m_connection;
-};
-
-MysqlDatasource::ReaderLease MysqlDatasource::lease_reader() {
-  {
-    std::lock_guard lock(m_readers_mutex);
-    if (!m_idle_readers.empty()) {
-      auto connection = std::move(m_idle_readers.back());
-      m_idle_readers.pop_back();
-      return ReaderLease(*this, std::move(connection));
-    }
-  }
-  return ReaderLease(*this, std::make_unique<MysqlConnection>(m_options.connect));
-}
-
 // Reads are idempotent: a pooled connection that died while idle (a server restart,
 // wait_timeout) costs one retry on a fresh connection instead of an error.
 template <typename Fn>
 auto MysqlDatasource::with_reader(Fn fn) {
   for (int attempt = 0;; ++attempt) {
-    auto reader = lease_reader();
+    auto reader = m_readers.lease();
     try {
       return fn(*reader);
     } catch (const Error& error) {
@@ -86,7 +55,9 @@ auto MysqlDatasource::with_reader(Fn fn) {
 }
 
 MysqlDatasource::MysqlDatasource(MysqlSourceOptions options, sync::HlcClock& clock)
-    : m_options(std::move(options)), m_clock(clock) {
+    : m_options(std::move(options)),
+      m_clock(clock),
+      m_readers([this] { return std::make_unique<MysqlConnection>(m_options.connect); }) {
   if (auto valid = check_identifier(m_options.events_table, "events table"); !valid)
     throw valid.error();
   m_writer_connection = std::make_unique<MysqlConnection>(m_options.connect);

@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "storage/connection_pool.h"
 #include "storage/datasource.h"
 #include "storage/mysql/mysql_capture.h"
 #include "storage/mysql/mysql_connection.h"
@@ -99,8 +100,6 @@ class MysqlDatasource final : public Datasource {
   const MysqlTable* find_table(std::string_view name) const;  // caller holds m_schema_mutex
   std::optional<MysqlTable> table_copy(std::string_view name) const;
 
-  class ReaderLease;
-  ReaderLease lease_reader();
   template <typename Fn>
   auto with_reader(Fn fn);
 
@@ -111,8 +110,7 @@ class MysqlDatasource final : public Datasource {
   std::thread m_writer;
   WriterQueue<MysqlConnection> m_queue{256};
 
-  std::mutex m_readers_mutex;
-  std::vector<std::unique_ptr<MysqlConnection>> m_idle_readers;
+  ConnectionPool<MysqlConnection> m_readers;
 
   mutable std::shared_mutex m_schema_mutex;
   std::map<std::string, MysqlTable, std::less<>> m_tables;

@@ -45,40 +45,14 @@ std::int64_t now_millis() {
 
 }  // namespace
 
-class PostgresDatasource::ReaderLease {
- public:
-  ReaderLease(PostgresDatasource& owner, std::unique_ptr<PgConnection> connection)
-      : m_owner(owner), m_connection(std::move(connection)) {}
-  ReaderLease(ReaderLease&&) = default;
-  ~ReaderLease() {
-    // A broken connection is dropped; the next lease opens a fresh one.
-    if (!m_connection || m_connection->broken()) return;
-    std::lock_guard lock(m_owner.m_readers_mutex);
-    m_owner.m_idle_readers.push_back(std::move(m_connection));
-  }
-  PgConnection& operator*() { return *m_connection; }
-  PgConnection* operator->() { return m_connection.get(); }
-
- private:
-  PostgresDatasource& m_owner;
-  std::unique_ptr<PgConnection> m_connection;
-};
-
-PostgresDatasource::ReaderLease PostgresDatasource::lease_reader() {
-  {
-    std::lock_guard lock(m_readers_mutex);
-    if (!m_idle_readers.empty()) {
-      auto connection = std::move(m_idle_readers.back());
-      m_idle_readers.pop_back();
-      return ReaderLease(*this, std::move(connection));
-    }
-  }
-  return ReaderLease(
-      *this, std::make_unique<PgConnection>(ConnectOptions{m_options.url, false, "tandem-reader"}));
-}
-
 PostgresDatasource::PostgresDatasource(PostgresOptions options, sync::HlcClock& clock)
-    : m_options(std::move(options)), m_clock(clock), m_queue(m_options.max_group_commit) {
+    : m_options(std::move(options)),
+      m_clock(clock),
+      m_queue(m_options.max_group_commit),
+      m_readers([this] {
+        return std::make_unique<PgConnection>(
+            ConnectOptions{m_options.url, false, "tandem-reader"});
+      }) {
   m_writer_connection =
       std::make_unique<PgConnection>(ConnectOptions{m_options.url, false, "tandem-writer"});
   auto& writer = *m_writer_connection;
@@ -176,6 +150,9 @@ void PostgresDatasource::load_tables(PgConnection& connection) {
     tables.emplace(name, std::move(*table));
   }
   std::unique_lock lock(m_schema_mutex);
+  // The capture threads hold `const PgTable*` from the lookup after the lock is released;
+  // moving the map keeps its nodes where they are, so those pointers stay valid.
+  m_retired_tables.push_back(std::move(m_tables));
   m_tables = std::move(tables);
 }
 
@@ -252,10 +229,7 @@ std::vector<TableSchema> PostgresDatasource::reload() {
     m_writer_connection =
         std::make_unique<PgConnection>(ConnectOptions{m_options.url, false, "tandem-writer"});
   });
-  {
-    std::lock_guard lock(m_readers_mutex);
-    m_idle_readers.clear();
-  }
+  m_readers.clear();
   return tables();
 }
 
@@ -268,7 +242,7 @@ Result<HardResetReport> PostgresDatasource::hard_reset(
     if (!found) return Error(ErrorCode::not_found, fmt::format("table '{}' is not tracked", table));
     copy = *found;
   }
-  auto reader = lease_reader();
+  auto reader = m_readers.lease();
   auto total = static_cast<std::uint64_t>(
       reader->exec(fmt::format("SELECT count(*) FROM {}", quote_identifier(copy.schema.name)))
           .integer(0, 0));
@@ -459,7 +433,7 @@ std::uint64_t PostgresDatasource::head_seq() {
 }
 
 std::uint64_t PostgresDatasource::horizon_seq() {
-  auto reader = lease_reader();
+  auto reader = m_readers.lease();
   auto value = read_meta(*reader, "horizon_seq");
   return value ? std::stoull(*value) : 0;
 }
@@ -467,7 +441,7 @@ std::uint64_t PostgresDatasource::horizon_seq() {
 std::vector<sync::Change> PostgresDatasource::read_changes(std::uint64_t after_seq,
                                                            std::size_t limit) {
   auto head = head_seq();
-  auto reader = lease_reader();
+  auto reader = m_readers.lease();
   auto changes = postgres::read_changes(*reader, after_seq, limit);
   // Entries past the published head may belong to a capture transaction that is not
   // acknowledged to readers yet; they are delivered with the next head.
@@ -498,7 +472,7 @@ std::uint64_t PostgresDatasource::count_rows(const SnapshotRequest& request) {
     sql += fmt::format(" WHERE t.{} = $1::{}", quote_identifier(*request.filter_column),
                        table.type_of(*request.filter_column).name);
   }
-  auto reader = lease_reader();
+  auto reader = m_readers.lease();
   return static_cast<std::uint64_t>(reader->exec(sql, params).integer(0, 0));
 }
 
@@ -537,7 +511,7 @@ SnapshotPage PostgresDatasource::read_snapshot(const SnapshotRequest& request) {
   auto sql =
       fmt::format("SELECT {} FROM {} AS t{} ORDER BY {} LIMIT {}", text_columns_sql(table, "t"),
                   quote_identifier(table.schema.name), where, key_list, request.limit + 1);
-  auto reader = lease_reader();
+  auto reader = m_readers.lease();
   auto result = reader->exec(sql, params);
   SnapshotPage page;
   int rows = result.rows();
@@ -551,7 +525,7 @@ Result<std::vector<Row>> PostgresDatasource::lookup_rows(std::string_view table_
                                                          std::string_view column,
                                                          const Value& value, std::size_t limit) {
   if (auto valid = check_identifier(column, "column"); !valid) return valid.error();
-  auto reader = lease_reader();
+  auto reader = m_readers.lease();
   auto table = describe_table(*reader, std::string(table_name));
   if (!table) return table.error();
   if (!table->schema.has_column(column)) {
@@ -576,7 +550,7 @@ DatasourceHealth PostgresDatasource::health() {
     health.tracked_tables = m_tables.size();
   }
   try {
-    auto reader = lease_reader();
+    auto reader = m_readers.lease();
     reader->exec("SELECT 1");
     health.reachable = true;
     auto horizon = read_meta(*reader, "horizon_seq");
@@ -591,7 +565,7 @@ DatasourceHealth PostgresDatasource::health() {
 }
 
 sync::Hlc PostgresDatasource::max_clock() {
-  auto reader = lease_reader();
+  auto reader = m_readers.lease();
   auto result = reader->exec(
       "SELECT max(hlc) FROM (SELECT hlc FROM tandem.changes ORDER BY seq DESC LIMIT 10000) recent");
   if (result.is_null(0, 0)) return sync::Hlc{};

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "storage/connection_pool.h"
 #include "storage/datasource.h"
 #include "storage/group_commit.h"
 #include "storage/postgres/pg_capture.h"
@@ -101,9 +103,6 @@ class PostgresDatasource final : public Datasource {
   void publish_head(std::uint64_t seq);
   const PgTable* find_table(std::string_view name) const;  // caller holds m_schema_mutex
 
-  class ReaderLease;
-  ReaderLease lease_reader();
-
   PostgresOptions m_options;
   sync::HlcClock& m_clock;
 
@@ -111,11 +110,13 @@ class PostgresDatasource final : public Datasource {
   std::thread m_writer;
   WriterQueue<PgConnection> m_queue;
 
-  std::mutex m_readers_mutex;
-  std::vector<std::unique_ptr<PgConnection>> m_idle_readers;
+  ConnectionPool<PgConnection> m_readers;
 
   mutable std::shared_mutex m_schema_mutex;
   std::map<std::string, PgTable, std::less<>> m_tables;
+  // Every table set load_tables replaced, kept for the datasource's lifetime (a few KiB per
+  // track, untrack or reload, which are admin operations).
+  std::list<std::map<std::string, PgTable, std::less<>>> m_retired_tables;
 
   std::mutex m_head_mutex;
   std::condition_variable m_head_cv;
