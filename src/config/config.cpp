@@ -122,7 +122,10 @@ Status parse_routing(Config& config, const std::string& text) {
   }
   if (!json.is_object()) return invalid("must be a JSON object of table -> column(s)");
   config.esink.routing.clear();
-  for (const auto& [table, target] : json.items()) {
+  for (const auto& item : json.items()) {
+    // Not a structured binding: clang before 16 cannot capture one in a lambda.
+    const std::string& table = item.key();
+    const nlohmann::json& target = item.value();
     if (auto valid = check_identifier(table, "table"); !valid) return valid;
     EsinkRoute route;
     auto add_column = [&](const nlohmann::json& column) -> Status {

@@ -76,7 +76,7 @@ class ExclusiveWriteStream {
   void write_all(const ConstBuffers& buffers, Handler handler) {
     m_state->busy = true;
     boost::asio::async_write(m_next, buffers,
-                             [this, state = m_state, handler = std::move(handler)](
+                             [state = m_state, handler = std::move(handler)](
                                  boost::beast::error_code ec, std::size_t bytes) mutable {
                                state->busy = false;
                                // Waiting writers go first: a session that writes again from its
