@@ -2,6 +2,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -26,14 +28,27 @@ Result<const json*> field(const json& object, std::string_view name, json::value
     if (optional) return static_cast<const json*>(nullptr);
     return malformed(fmt::format("field '{}' is missing", name));
   }
+  // Integers are signed 64-bit: an unsigned one above INT64_MAX would wrap.
   bool matches = it->type() == type ||
-                 (type == json::value_t::number_integer && it->is_number_unsigned()) ||
+                 (type == json::value_t::number_integer && it->is_number_unsigned() &&
+                  it->get<std::uint64_t>() <= std::uint64_t{INT64_MAX}) ||
                  (type == json::value_t::number_unsigned && it->is_number_integer() &&
                   it->get<std::int64_t>() >= 0);
   if (!matches) {
     return malformed(fmt::format("field '{}' must be {}", name, json(type).type_name()));
   }
   return &*it;
+}
+
+// An optional field with a default: absent or null gives `fallback`, another type a
+// malformed_message naming it (nlohmann's value() would throw a type_error instead).
+template <typename T>
+Result<T> optional_field(const json& object, std::string_view name, json::value_t type,
+                         T fallback) {
+  auto value = field(object, name, type, true);
+  if (!value) return value.error();
+  if (!*value) return fallback;
+  return (*value)->get<T>();
 }
 
 Result<std::string> text_field(const json& object, std::string_view name) {
@@ -70,9 +85,15 @@ Result<Checkpoint> decode_checkpoint(const json& object) {
   if (*snapshot) {
     auto table = text_field(**snapshot, "table");
     if (!table) return table.error();
-    auto after = key_array((*snapshot)->value("after", json::array()));
-    if (!after) return after.error();
-    checkpoint.snapshot = Checkpoint::SnapshotCursor{std::move(*table), std::move(*after)};
+    // No copy of `after` (json::value() would make one): copying a peer's deeply nested JSON
+    // recurses once per level and can exhaust the stack.
+    std::vector<Value> after_key;
+    if (auto after = (*snapshot)->find("after"); after != (*snapshot)->end()) {
+      auto key = key_array(*after);
+      if (!key) return key.error();
+      after_key = std::move(*key);
+    }
+    checkpoint.snapshot = Checkpoint::SnapshotCursor{std::move(*table), std::move(after_key)};
   }
   return checkpoint;
 }
@@ -81,7 +102,11 @@ Result<ClientMessage> decode_hello(const json& object) {
   Hello hello;
   auto protocol = field(object, "protocol", json::value_t::number_integer);
   if (!protocol) return protocol.error();
-  hello.protocol = (*protocol)->get<int>();
+  const auto version = (*protocol)->get<std::int64_t>();
+  if (version < std::numeric_limits<int>::min() || version > std::numeric_limits<int>::max()) {
+    return malformed("field 'protocol' is out of range");
+  }
+  hello.protocol = static_cast<int>(version);
   auto token = text_field(object, "token");
   if (!token) return token.error();
   hello.token = std::move(*token);
@@ -206,7 +231,10 @@ Result<ColumnSchema> decode_column(const json& object) {
   if (!type) return type.error();
   // A type a newer server may add is read as `any`: the declared type still says more.
   column.type = parse_column_type(*type).value_or(ColumnType::any);
-  column.declared_type = object.value("declared_type", std::string());
+  auto declared_type =
+      optional_field(object, "declared_type", json::value_t::string, std::string());
+  if (!declared_type) return declared_type.error();
+  column.declared_type = std::move(*declared_type);
   auto not_null = bool_field(object, "not_null");
   if (!not_null) return not_null.error();
   column.not_null = *not_null;
@@ -269,7 +297,9 @@ Result<ServerMessageReceived> decode_welcome(const json& object) {
   auto user = text_field(object, "user");
   if (!user) return user.error();
   welcome.user = std::move(*user);
-  welcome.role = object.value("role", std::string("user"));
+  auto role = optional_field(object, "role", json::value_t::string, std::string("user"));
+  if (!role) return role.error();
+  welcome.role = std::move(*role);
   auto seq = seq_field(object, "server_seq");
   if (!seq) return seq.error();
   welcome.server_seq = *seq;
@@ -354,8 +384,12 @@ Result<ChangeReceived> decode_change(const json& object, std::size_t index) {
   auto hlc = sync::Hlc::parse(*hlc_text);
   if (!hlc) return in_change(malformed("hlc must be 16 lower-case hex digits"));
   change.stamp.hlc = *hlc;
-  change.stamp.node = object.value("node", std::string());
-  change.committed_at_ms = object.value("at", std::int64_t{0});
+  auto node = optional_field(object, "node", json::value_t::string, std::string());
+  if (!node) return in_change(node.error());
+  change.stamp.node = std::move(*node);
+  auto at = optional_field(object, "at", json::value_t::number_integer, std::int64_t{0});
+  if (!at) return in_change(at.error());
+  change.committed_at_ms = *at;
   if (change.op == sync::Op::update) {
     auto changed = names_field(object, "changed");
     if (!changed) return in_change(changed.error());
@@ -394,8 +428,12 @@ Result<AckException> decode_ack_exception(const json& object) {
   }
   item.rejected = *status == "rejected";
   if (item.rejected) {
-    item.code = parse_error_code(object.value("code", std::string())).value_or(ErrorCode::internal);
-    item.message = object.value("message", std::string());
+    auto code = optional_field(object, "code", json::value_t::string, std::string());
+    if (!code) return code.error();
+    item.code = parse_error_code(*code).value_or(ErrorCode::internal);
+    auto message = optional_field(object, "message", json::value_t::string, std::string());
+    if (!message) return message.error();
+    item.message = std::move(*message);
   }
   auto table = text_field(object, "table");
   if (!table) return table.error();
@@ -435,8 +473,12 @@ Result<ServerMessageReceived> decode_error(const json& object) {
   auto code = text_field(object, "code");
   if (!code) return code.error();
   error.code = parse_error_code(*code).value_or(ErrorCode::internal);
-  error.message = object.value("message", std::string());
-  error.fatal = object.value("fatal", false);
+  auto message = optional_field(object, "message", json::value_t::string, std::string());
+  if (!message) return message.error();
+  error.message = std::move(*message);
+  auto fatal = optional_field(object, "fatal", json::value_t::boolean, false);
+  if (!fatal) return fatal.error();
+  error.fatal = *fatal;
   return ServerMessageReceived{std::move(error)};
 }
 

@@ -273,5 +273,59 @@ TEST_F(JsonCodecTest, SchemaDecoderRefusesWhatAClientCouldNotSafelyCreate) {
   EXPECT_NE(no_key.find("'nope' is not among its columns"), std::string::npos) << no_key;
 }
 
+// Copying the cursor's key recursed once per level (found writing fuzz/protocol_codec_fuzz.cpp).
+TEST_F(JsonCodecTest, DeeplyNestedSnapshotCursorIsMalformedWithoutExhaustingTheStack) {
+  constexpr std::size_t kDepth = 1'000'000;  // a 2 MB frame, under the 4 MiB message limit
+  std::string frame =
+      R"({"type":"hello","protocol":1,"token":"t","client_id":"c","checkpoint":{"seq":1,)"
+      R"("snapshot":{"table":"t","after":[)";
+  frame.append(kDepth, '[');
+  frame.append(kDepth, ']');
+  frame += "]}}}";
+  EXPECT_EQ(error_of(frame), ErrorCode::malformed_message);
+}
+
+TEST_F(JsonCodecTest, ProtocolVersionOutsideIntIsMalformedNotTruncated) {
+  // 2^32 + 1 would read as version 1.
+  EXPECT_EQ(error_of(R"({"type":"hello","protocol":4294967297,"token":"t","client_id":"c"})"),
+            ErrorCode::malformed_message);
+}
+
+TEST_F(JsonCodecTest, PingIdAboveTheSignedRangeIsMalformedNotWrapped) {
+  EXPECT_EQ(error_of(R"({"type":"ping","id":18446744073709551615})"), ErrorCode::malformed_message);
+}
+
+// json::value() threw a type_error out of the decoder (found writing the fuzz target).
+TEST_F(JsonCodecTest, ServerFramesWithMistypedOptionalFieldsAreMalformedNotExceptions) {
+  const char* frames[] = {
+      R"({"type":"changes","checkpoint":{"seq":2},"changes":[{"seq":2,"table":"t","op":"insert",)"
+      R"("pk":{"id":1},"row":{"id":1},"hlc":"0000018f0a1b2c3d","node":5}]})",
+      R"({"type":"changes","checkpoint":{"seq":2},"changes":[{"seq":2,"table":"t","op":"insert",)"
+      R"("pk":{"id":1},"row":{"id":1},"hlc":"0000018f0a1b2c3d","at":"noon"}]})",
+      R"({"type":"welcome","protocol":1,"user":"u","role":7,"server_seq":1,"snapshot":false,)"
+      R"("tables":[]})",
+      R"({"type":"error","code":"internal","message":["x"]})",
+      R"({"type":"error","code":"internal","fatal":"yes"})",
+      R"({"type":"ack","client_seq":1,"exceptions":[{"client_seq":1,"status":"rejected",)"
+      R"("code":3,"table":"t","pk":{"id":1}}]})",
+      R"({"type":"schema","tables":[{"name":"t","primary_key":["id"],"columns":[{"name":"id",)"
+      R"("type":"integer","declared_type":{},"not_null":true,"has_default":false}],)"
+      R"("access":"public","writable":true}]})",
+  };
+  for (const char* frame : frames) {
+    Result<ServerMessageReceived> decoded = Error(ErrorCode::internal, "not decoded");
+    EXPECT_NO_THROW(decoded = codec->decode_server(frame)) << frame;
+    ASSERT_FALSE(decoded.ok()) << frame;
+    EXPECT_EQ(decoded.error().code(), ErrorCode::malformed_message) << frame;
+  }
+}
+
+TEST_F(JsonCodecTest, ServerFramesWithNullOptionalFieldsTakeTheDefaults) {
+  auto decoded = codec->decode_server(R"({"type":"error","code":"internal","message":null})");
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message();
+  EXPECT_EQ(std::get<ErrorMessage>(*decoded).message, "");
+  EXPECT_FALSE(std::get<ErrorMessage>(*decoded).fatal);
+}
+
 }  // namespace
 }  // namespace tandem::protocol
