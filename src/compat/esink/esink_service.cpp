@@ -317,21 +317,16 @@ void EsinkService::on_disconnect(const socketio::Socket& socket, std::string_vie
 }
 
 void EsinkService::handle_publish(const net::HttpRequest& request, net::HttpResponder respond) {
-  nlohmann::json body = nlohmann::json::object();
-  // Like express.json(): only a JSON content type is parsed; anything else is an empty body.
-  const auto content_type = request.header("content-type").value_or("");
-  if (content_type.find("json") != std::string::npos && !request.body.empty()) {
-    body = nlohmann::json::parse(request.body, nullptr, false);
-    if (body.is_discarded()) {
-      respond(json_response(400, {{"code", 400},
-                                  {"error", {{"name", "SyntaxError"}}},
-                                  {"type", "SyntaxError"},
-                                  {"key", nullptr},
-                                  {"message", "The request body is not valid JSON"}}));
-      return;
-    }
+  const auto body = parse_publish_body(request.header("content-type").value_or(""), request.body);
+  if (!body) {
+    respond(json_response(400, {{"code", 400},
+                                {"error", {{"name", "SyntaxError"}}},
+                                {"type", "SyntaxError"},
+                                {"key", nullptr},
+                                {"message", "The request body is not valid JSON"}}));
+    return;
   }
-  auto validated = validate_publish(body, PublishBody::api);
+  auto validated = validate_publish(*body, PublishBody::api);
   if (auto* failure = std::get_if<ValidationFailure>(&validated)) {
     respond(json_response(400, invalid_body(*failure, failure->message)));
     return;

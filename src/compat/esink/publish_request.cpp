@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "common/json_depth.h"
+
 namespace tandem::compat::esink {
 namespace {
 
@@ -126,6 +128,17 @@ std::variant<PublishRequest, ValidationFailure> validate_publish(const nlohmann:
     request.security_token = std::get<std::string>(std::move(token));
   }
   return request;
+}
+
+std::optional<nlohmann::json> parse_publish_body(std::string_view content_type,
+                                                 std::string_view body) {
+  if (content_type.find("json") == std::string_view::npos || body.empty()) {
+    return nlohmann::json::object();
+  }
+  if (json_depth(body) > kMaxPublishJsonDepth) return std::nullopt;
+  auto parsed = nlohmann::json::parse(body, nullptr, false);
+  if (parsed.is_discarded()) return std::nullopt;
+  return parsed;
 }
 
 }  // namespace tandem::compat::esink

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 namespace tandem::compat::esink {
@@ -34,6 +35,16 @@ struct ValidationFailure {
 };
 
 enum class PublishBody { api, socket };
+
+// Nesting deeper than this is refused (as the Socket.IO transport does): copying or printing
+// such a document would recurse once per level.
+inline constexpr std::size_t kMaxPublishJsonDepth = 64;
+
+// The body of POST /publish as Esink (express.json()) reads it: parsed when the content type
+// names JSON and the body is not empty, an empty object otherwise; nullopt when it is not JSON
+// or nested deeper than kMaxPublishJsonDepth (a 400 SyntaxError).
+std::optional<nlohmann::json> parse_publish_body(std::string_view content_type,
+                                                 std::string_view body);
 
 // `api`: userId and securityToken are required too (POST /publish). `socket`: they are not
 // (Esink demands them of a socket publish and then ignores them; docs/esink-migration.md).

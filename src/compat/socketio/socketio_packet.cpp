@@ -1,6 +1,6 @@
 #include "compat/socketio/socketio_packet.h"
 
-#include <algorithm>
+#include "common/json_depth.h"
 
 namespace tandem::compat::socketio {
 namespace {
@@ -16,30 +16,6 @@ Error malformed(std::string message) {
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
-}
-
-// Nesting depth of a JSON text, counted without parsing (brackets inside strings skipped).
-std::size_t json_depth(std::string_view text) {
-  std::size_t depth = 0;
-  std::size_t deepest = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return deepest;
 }
 
 bool payload_valid(const SocketPacket& packet) {

@@ -166,5 +166,33 @@ TEST(EsinkIds, EventIdsAreDistinctVersion4Uuids) {
   EXPECT_EQ(seen.size(), 1000u);
 }
 
+TEST(PublishBody, OnlyAJsonContentTypeIsParsedLikeExpressJson) {
+  EXPECT_EQ(parse_publish_body("text/plain", R"({"table":"t"})"), json::object());
+  EXPECT_EQ(parse_publish_body("application/json", ""), json::object());
+  EXPECT_EQ(parse_publish_body("application/json; charset=utf-8", R"({"table":"t"})"),
+            json({{"table", "t"}}));
+  EXPECT_EQ(parse_publish_body("application/json", R"({"table":)"), std::nullopt);
+}
+
+// A POST /publish body is read before the security token is checked, and validation copies
+// `data`: a body of 170,000 nested objects (1 MB, under the server's body limit) overflowed the
+// stack of an I/O thread, copying recursively once per level.
+TEST(PublishBody, ADeeplyNestedBodyIsRefusedBeforeItIsParsed) {
+  auto nested = [](std::size_t depth) {
+    std::string body = R"({"table":"t","type":"x","data":)";
+    for (std::size_t i = 0; i < depth; ++i)
+      body += R"({"a":)";
+    body += "{}";
+    body.append(depth, '}');
+    return body + "}";
+  };
+  EXPECT_EQ(parse_publish_body("application/json", nested(170'000)), std::nullopt);
+
+  auto shallow = parse_publish_body("application/json", nested(kMaxPublishJsonDepth - 2));
+  ASSERT_TRUE(shallow.has_value());
+  EXPECT_TRUE(
+      std::holds_alternative<ValidationFailure>(validate_publish(*shallow, PublishBody::api)));
+}
+
 }  // namespace
 }  // namespace tandem::compat::esink
