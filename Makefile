@@ -4,8 +4,9 @@ GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Uni
 
 RELEASE_DIR := build/release
 TEST_DIR := build/test
+FUZZ_DIR := build/fuzz
 
-.PHONY: all deps test-deps build build-test run test test-unit bench bench-full format format-check tidy clean
+.PHONY: all deps test-deps build build-test run test test-unit fuzz bench bench-full format format-check tidy clean
 
 all: build
 
@@ -38,6 +39,30 @@ test: build-test
 
 test-unit: build-test
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
+
+# Fuzzing (docs/testing.md): every target under libFuzzer for FUZZ_SECONDS each, starting from
+# its corpus in fuzz/corpus/<name>; new inputs go to build/fuzz/new/<name>, crashes to
+# build/fuzz/crashes/. Fails at the first target that crashes. Needs clang.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= protocol_codec socketio http_request jwt jwks base64 pgoutput pg_types pg_json_text
+FUZZ_MAX_LEN ?= 16384
+FUZZ_FLAGS ?=
+
+$(FUZZ_DIR)/CMakeCache.txt:
+	@command -v clang++ >/dev/null || { echo "make fuzz needs clang (apt-get install clang)"; exit 1; }
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -G "$(GENERATOR)" -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DTANDEM_FUZZ=ON -DTANDEM_BUILD_TESTS=OFF -DTANDEM_BUILD_BENCH=OFF
+
+fuzz: test-deps $(FUZZ_DIR)/CMakeCache.txt
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target $(addsuffix _fuzz,$(FUZZ_TARGETS))
+	@mkdir -p $(FUZZ_DIR)/crashes
+	@set -e; for target in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/new/$$target; \
+	  echo "== $$target ($(FUZZ_SECONDS) s)"; \
+	  $(FUZZ_DIR)/fuzz/$${target}_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -max_len=$(FUZZ_MAX_LEN) -artifact_prefix=$(FUZZ_DIR)/crashes/$$target- $(FUZZ_FLAGS) \
+	    $(FUZZ_DIR)/new/$$target fuzz/corpus/$$target; \
+	done
 
 # Benchmarks (docs/benchmarks.md): `bench` is the quick run (under 5 minutes), `bench-full`
 # the long one behind the figures in the docs. Both build into build/bench (Release) and
