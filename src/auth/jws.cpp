@@ -10,6 +10,7 @@
 
 #include "auth/describe.h"
 #include "common/base64.h"
+#include "common/json_depth.h"
 
 namespace tandem::auth::detail {
 namespace {
@@ -19,6 +20,10 @@ using nlohmann::json;
 // Far above any real token (an RS256 token with a few claims is under 1 KiB), and low enough
 // that libjwt 1.10, which copies every part onto the stack with alloca, stays safe.
 constexpr std::size_t kMaxTokenBytes = std::size_t{16} * 1024;
+// Far above any real header or claim set. Deeper JSON is refused before it is parsed: the
+// messages that quote a member print it recursively, once per level (and a 16 KiB token can
+// nest 6,000 levels deep).
+constexpr std::size_t kMaxTokenJsonDepth = 32;
 
 Error unauthenticated(std::string message) {
   return Error(ErrorCode::unauthenticated, std::move(message));
@@ -73,6 +78,10 @@ struct DuplicateMemberFinder {
 Result<json> decode_json_part(std::string_view encoded, std::string_view part) {
   auto text = base64url_decode(encoded);
   if (!text) return unauthenticated(fmt::format("token {} is not valid base64url", part));
+  if (json_depth(*text) > kMaxTokenJsonDepth) {
+    return unauthenticated(
+        fmt::format("token {} is nested more than {} levels deep", part, kMaxTokenJsonDepth));
+  }
   DuplicateMemberFinder finder;
   json value = json::parse(*text, std::ref(finder), false);
   if (value.is_discarded()) return unauthenticated(fmt::format("token {} is not valid JSON", part));

@@ -626,6 +626,21 @@ TEST(TokenVerifier, RefusesHeaderOrPayloadThatIsNotAJsonObject) {
                               "token payload is not valid JSON"));
 }
 
+// Found replaying fuzz/corpus/jwt: quoting a 5,900-level typ in the refusal overflowed the stack.
+TEST(TokenVerifier, RefusesDeeplyNestedHeaderOrPayloadBeforeParsingIt) {
+  auto verifier = verifier_for(hs256_options());
+  const auto signer = hs256_signer(kSecret);
+  const std::string nested = std::string(5900, '[') + std::string(5900, ']');
+  const std::string header = R"({"alg":"HS256","typ":)" + nested + "}";
+  EXPECT_TRUE(
+      unauthenticated(verifier->verify(encoded_token(header, valid_claims().dump(), signer), kNow),
+                      "token header is nested more than 32 levels deep"));
+  const std::string payload = R"({"sub":"alice","role":)" + nested + "}";
+  EXPECT_TRUE(unauthenticated(
+      verifier->verify(encoded_token(header_for("HS256").dump(), payload, signer), kNow),
+      "token payload is nested more than 32 levels deep"));
+}
+
 TEST(TokenVerifier, RefusesDuplicateMembers) {
   // Parsers disagree on which duplicate wins; a signed token must mean one thing.
   auto verifier = verifier_for(hs256_options());
