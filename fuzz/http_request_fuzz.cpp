@@ -111,22 +111,29 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     parser.eager(true);
     beast::error_code ec;
     while (!parser.is_done()) {
-      const std::size_t used = parser.put(asio::buffer(input.data(), input.size()), ec);
+      // The connection ends where the input does.
+      const bool at_end = input.empty();
+      const std::size_t used =
+          at_end ? 0 : parser.put(asio::buffer(input.data(), input.size()), ec);
       input.remove_prefix(used);
-      if (ec == http::error::need_more) {
-        if (!input.empty() && used > 0) continue;
-        ec = {};
-        parser.put_eof(ec);  // everything there is has been read
-        if (!ec && !parser.is_done()) ec = http::error::partial_message;
-      }
+      if (ec == http::error::need_more) ec = {};
       if (ec) break;
+      if (at_end || used == 0) {
+        parser.put_eof(ec);
+        if (!ec && !parser.is_done()) ec = http::error::partial_message;
+        break;
+      }
     }
     if (ec) {
       if (ec == http::error::end_of_stream) return 0;
       // As HttpSession::reject: what was parsed names the request; the connection closes.
       const HttpRequest partial = to_request(parser.get().base(), {}, "fuzz:1");
       read_like_handlers(partial);
-      answer(error_response(400, tandem::ErrorCode::bad_request, "Malformed HTTP request"),
+      const bool too_big = ec == http::error::body_limit;
+      answer(error_response(
+                 too_big ? 413 : 400,
+                 too_big ? tandem::ErrorCode::frame_too_large : tandem::ErrorCode::bad_request,
+                 too_big ? "Request body too large" : "Malformed HTTP request"),
              parser.get().version() == 10 ? 10 : 11, false);
       return 0;
     }
