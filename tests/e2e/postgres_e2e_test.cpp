@@ -280,6 +280,45 @@ TEST_P(PostgresEndToEnd, HardResetDeliversRowsThatExistedBeforeTracking) {
   EXPECT_EQ((*admin_client->row("catalog", {{"id", "sku-7"}}))["title"], "Item 7");
 }
 
+// A catalog table is refused by name, and a table whose tracking fails midway (here every
+// DDL on it fails) is not tracked at all: the admin API lists the same tables, and no
+// client's snapshot holds either, even after further writes.
+TEST_P(PostgresEndToEnd, ARefusedOrFailedTrackingLeavesTheTableListAndSnapshotsUnchanged) {
+  auto [listed, before] = admin("GET", "tables");
+  ASSERT_EQ(listed, 200);
+  auto [refused, refusal] = admin("POST", "tables", R"({"name":"pg_authid"})");
+  EXPECT_EQ(refused, 400) << refusal.dump();
+  EXPECT_EQ(refusal["error"], "invalid_identifier");
+
+  psql(R"sql(
+CREATE TABLE fragile (id int PRIMARY KEY, v text);
+CREATE FUNCTION refuse_fragile() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands()
+             WHERE object_identity LIKE '%public.fragile%') THEN
+    RAISE EXCEPTION 'no DDL on fragile';
+  END IF;
+END $$;
+CREATE EVENT TRIGGER refuse_fragile ON ddl_command_end EXECUTE FUNCTION refuse_fragile();
+)sql");
+  auto [failed, failure] = admin("POST", "tables", R"({"name":"fragile"})");
+  EXPECT_GE(failed, 500) << failure.dump();
+  EXPECT_EQ(admin("GET", "tables").second, before);
+  EXPECT_EQ(psql("SELECT count(*) FROM tandem.tracked_tables WHERE name IN "
+                 "('pg_authid', 'fragile')"),
+            "0\n");
+
+  psql("INSERT INTO fragile VALUES (1, 'x'); INSERT INTO events VALUES ('e-after', 1, 1, 'x')");
+  auto ops = synced("ops", "ops-1", auth::Role::admin);
+  ASSERT_TRUE(ops->wait_for([&] {
+    return ops->row("events", {{"id", "e-after"}});
+  })) << server->log();
+  for (const auto& table : ops->welcome()["tables"])
+    EXPECT_TRUE(table["name"] != "pg_authid" && table["name"] != "fragile") << table.dump();
+  EXPECT_EQ(ops->rows("pg_authid"), 0u);
+  EXPECT_EQ(ops->rows("fragile"), 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(CaptureModes, PostgresEndToEnd, ::testing::Values("logical", "trigger"),
                          [](const auto& info) { return info.param; });
 
