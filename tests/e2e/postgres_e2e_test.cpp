@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "e2e/isolation_scenarios.h"
 #include "storage/postgres/pg_connection.h"
 #include "support/http_client.h"
 #include "support/postgres_cluster.h"
@@ -50,6 +51,12 @@ class PostgresEndToEnd : public ::testing::TestWithParam<std::string> {
   }
 
   std::string psql(const std::string& sql) { return cluster.psql(sql, "app"); }
+
+  isolation::Connect connector() {
+    return [this](const std::string& user, const std::string& client_id, auth::Role role) {
+      return synced(user, client_id, role);
+    };
+  }
 
   // An admin API call; returns the status and the JSON body.
   std::pair<int, Json> admin(const std::string& method, const std::string& path,
@@ -317,6 +324,43 @@ CREATE EVENT TRIGGER refuse_fragile ON ddl_command_end EXECUTE FUNCTION refuse_f
     EXPECT_TRUE(table["name"] != "pg_authid" && table["name"] != "fragile") << table.dump();
   EXPECT_EQ(ops->rows("pg_authid"), 0u);
   EXPECT_EQ(ops->rows("fragile"), 0u);
+}
+
+TEST_P(PostgresEndToEnd, DeletedRowValuesAreNotInheritedByAnotherUser) {
+  isolation::deleted_row_values_are_not_inherited_by_another_user(connector());
+}
+
+TEST_P(PostgresEndToEnd, AUserCannotPlantARowInAnotherUsersView) {
+  isolation::a_user_cannot_plant_a_row_in_another_users_view(connector());
+}
+
+TEST_P(PostgresEndToEnd, AUserRevivesTheirOwnDeletedRowWithItsLaterValues) {
+  isolation::a_user_revives_their_own_deleted_row_with_its_later_values(connector());
+}
+
+TEST_P(PostgresEndToEnd, ARowLeavingAUsersViewCarriesOnlyWhatTheySaw) {
+  isolation::a_row_leaving_a_users_view_carries_only_what_they_saw(connector());
+}
+
+TEST_P(PostgresEndToEnd, OwnersCompareExactlyWhateverTheColumnsTypeOrCollation) {
+  psql(
+      "CREATE TABLE notes (id text PRIMARY KEY, owner_id bigint NOT NULL, body text);"
+      "INSERT INTO notes VALUES ('n-7', 7, 'seven');"
+      "CREATE COLLATION IF NOT EXISTS nocase (provider = icu, locale = 'und-u-ks-level2', "
+      "deterministic = false);"
+      "CREATE TABLE tags (id text PRIMARY KEY, owner_id text COLLATE nocase NOT NULL);"
+      "INSERT INTO tags VALUES ('t-1', 'alice@x');");
+  ASSERT_EQ(admin("POST", "tables", R"({"name":"notes"})").first, 201);
+  ASSERT_EQ(admin("POST", "tables", R"({"name":"tags"})").first, 201);
+  EXPECT_TRUE(synced("7", "seven-1")->row("notes", {{"id", "n-7"}}));
+  auto padded = synced("07", "padded-1");
+  EXPECT_EQ(padded->rows("notes"), 0u);
+  auto ack = padded->push({SyncTestClient::insert("notes", {{"id", "n-x"}}, {{"body", "x"}})});
+  ASSERT_EQ(ack["exceptions"].size(), 1u) << ack.dump();
+  EXPECT_EQ(ack["exceptions"][0]["code"], "forbidden");
+  EXPECT_EQ(psql("SELECT count(*) FROM notes"), "1\n");
+  EXPECT_TRUE(synced("alice@x", "alice-x")->row("tags", {{"id", "t-1"}}));
+  EXPECT_EQ(synced("ALICE@X", "shouting-1")->rows("tags"), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(CaptureModes, PostgresEndToEnd, ::testing::Values("logical", "trigger"),

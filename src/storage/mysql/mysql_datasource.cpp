@@ -358,6 +358,10 @@ void MysqlDatasource::writer_loop() {
   m_queue.serve(writer);
 }
 
+void MysqlDatasource::catch_up() {
+  m_queue.run([this](MysqlConnection& connection) { move_events_now(connection); });
+}
+
 void MysqlDatasource::move_events_now(MysqlConnection& connection) {
   MoveOptions options;
   options.events_table = m_options.events_table;
@@ -426,6 +430,17 @@ std::uint64_t MysqlDatasource::wait_for_changes(std::uint64_t after_seq,
   return m_head;
 }
 
+namespace {
+
+// A snapshot's owner filter, the value bound twice: the column equals it exactly, as
+// rules::owns compares in memory. MySQL's default collations ignore case and trailing
+// spaces; the binary comparison does not, and the typed one keeps the column's index.
+std::string filter_condition(const std::string& column) {
+  return fmt::format("{0} = ? AND CAST({0} AS BINARY) = CAST(? AS BINARY)", quote_name(column));
+}
+
+}  // namespace
+
 std::uint64_t MysqlDatasource::count_rows(const SnapshotRequest& request) {
   auto table = table_copy(request.table->name);
   if (!table) return 0;
@@ -435,7 +450,8 @@ std::uint64_t MysqlDatasource::count_rows(const SnapshotRequest& request) {
     auto value = comparable(table->kind_of(*request.filter_column), request.filter_value);
     if (!value) return 0;
     params.push_back(*value);
-    sql += fmt::format(" WHERE {} = ?", quote_name(*request.filter_column));
+    params.push_back(*value);
+    sql += " WHERE " + filter_condition(*request.filter_column);
   }
   return with_reader([&](MysqlConnection& reader) {
     return static_cast<std::uint64_t>(reader.query(sql, params).integer(0, 0));
@@ -451,7 +467,8 @@ SnapshotPage MysqlDatasource::read_snapshot(const SnapshotRequest& request) {
     auto value = comparable(table->kind_of(*request.filter_column), request.filter_value);
     if (!value) return SnapshotPage{{}, true};
     params.push_back(*value);
-    where += fmt::format(" WHERE {} = ?", quote_name(*request.filter_column));
+    params.push_back(*value);
+    where += " WHERE " + filter_condition(*request.filter_column);
   }
   const auto& key = table->schema.primary_key;
   if (request.after_key) {

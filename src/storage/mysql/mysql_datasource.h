@@ -66,6 +66,7 @@ class MysqlDatasource final : public Datasource {
   // as current_row so that the client drops its local version; acked_seq covers them all.
   void submit(PushRequest request, std::function<void(PushResult)> done) override;
 
+  void catch_up() override;
   std::uint64_t head_seq() override;
   std::uint64_t horizon_seq() override;
   std::vector<sync::Change> read_changes(std::uint64_t after_seq, std::size_t limit) override;

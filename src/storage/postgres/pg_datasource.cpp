@@ -487,6 +487,18 @@ std::uint64_t PostgresDatasource::wait_for_changes(std::uint64_t after_seq,
   return m_head;
 }
 
+namespace {
+
+// A snapshot's owner filter, with the value as $1: the column equals it exactly, as
+// rules::owns compares in memory. The text comparison in the "C" collation keeps a citext
+// or case-insensitive column from matching another case; the typed one keeps its index.
+std::string filter_condition(const PgTable& table, const std::string& column) {
+  return fmt::format("t.{0} = $1::{1} AND t.{0}::text = ($1::{1})::text COLLATE \"C\"",
+                     quote_identifier(column), table.type_of(column).name);
+}
+
+}  // namespace
+
 std::uint64_t PostgresDatasource::count_rows(const SnapshotRequest& request) {
   PgTable table;
   {
@@ -499,8 +511,7 @@ std::uint64_t PostgresDatasource::count_rows(const SnapshotRequest& request) {
   auto sql = fmt::format("SELECT count(*) FROM {} AS t", quote_identifier(table.schema.name));
   if (request.filter_column) {
     params.push_back(to_param(table, *request.filter_column, request.filter_value));
-    sql += fmt::format(" WHERE t.{} = $1::{}", quote_identifier(*request.filter_column),
-                       table.type_of(*request.filter_column).name);
+    sql += " WHERE " + filter_condition(table, *request.filter_column);
   }
   auto reader = m_readers.lease();
   return static_cast<std::uint64_t>(reader->exec(sql, params).integer(0, 0));
@@ -518,8 +529,7 @@ SnapshotPage PostgresDatasource::read_snapshot(const SnapshotRequest& request) {
   std::string where;
   if (request.filter_column) {
     params.push_back(to_param(table, *request.filter_column, request.filter_value));
-    where += fmt::format(" WHERE t.{} = $1::{}", quote_identifier(*request.filter_column),
-                         table.type_of(*request.filter_column).name);
+    where += " WHERE " + filter_condition(table, *request.filter_column);
   }
   // Qualified by the table alias: the select list casts every column to text under its own
   // name, and an unqualified ORDER BY would sort by that text (10 before 9).
@@ -600,6 +610,19 @@ sync::Hlc PostgresDatasource::max_clock() {
       "SELECT max(hlc) FROM (SELECT hlc FROM tandem.changes ORDER BY seq DESC LIMIT 10000) recent");
   if (result.is_null(0, 0)) return sync::Hlc{};
   return sync::Hlc::parse(result.text(0, 0)).value_or(sync::Hlc{});
+}
+
+void PostgresDatasource::catch_up() {
+  run_on_writer([this](PgConnection& connection) {
+    if (m_logical) {
+      m_logical->barrier();  // returns once the capture has logged every outside write
+      return;
+    }
+    PgTransaction txn(connection);
+    move_capture(connection);
+    txn.commit();
+    publish_head(m_last_seq);
+  });
 }
 
 void PostgresDatasource::execute(const std::string& sql) {

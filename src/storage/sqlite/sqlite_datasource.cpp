@@ -515,10 +515,21 @@ std::vector<sync::Change> SqliteDatasource::read_changes(std::uint64_t after_seq
   return changes;
 }
 
+namespace {
+
+// A snapshot's owner filter, with the value bound as ?1: the column equals it exactly, as
+// rules::owns compares in memory. Without COLLATE BINARY a NOCASE column would let "ALICE"
+// read alice's rows; without the typeof check column affinity would let "7.0" read 7's.
+std::string filter_condition(const std::string& column) {
+  auto name = quote_identifier(column);
+  return fmt::format("{0} = ?1 COLLATE BINARY AND typeof({0}) = typeof(?1)", name);
+}
+
+}  // namespace
+
 std::uint64_t SqliteDatasource::count_rows(const SnapshotRequest& request) {
   auto sql = fmt::format("SELECT count(*) FROM {}", quote_identifier(request.table->name));
-  if (request.filter_column)
-    sql += fmt::format(" WHERE {} = ?1", quote_identifier(*request.filter_column));
+  if (request.filter_column) sql += " WHERE " + filter_condition(*request.filter_column);
   auto reader = lease_reader();
   auto& statement = reader->cached(sql);
   if (request.filter_column) statement.bind(1, request.filter_value);
@@ -547,7 +558,7 @@ SnapshotPage SqliteDatasource::read_snapshot(const SnapshotRequest& request) {
   }
   std::vector<std::string> conditions;
   if (request.filter_column) {
-    conditions.push_back(fmt::format("{} = ?1", quote_identifier(*request.filter_column)));
+    conditions.push_back(filter_condition(*request.filter_column));
   }
   if (request.after_key) conditions.push_back(fmt::format("({}) > ({})", key_list, key_params));
   std::string where;
@@ -633,6 +644,15 @@ sync::Hlc SqliteDatasource::max_clock() {
   }
   statement.reset();
   return result;
+}
+
+void SqliteDatasource::catch_up() {
+  run_on_writer([this](SqliteConnection& connection) {
+    SqliteTransaction txn(connection);
+    fold_external_changes(connection);
+    txn.commit();
+    refresh_head(connection);
+  });
 }
 
 void SqliteDatasource::execute(const std::string& sql) {

@@ -52,6 +52,7 @@ class SqliteDatasource final : public Datasource {
 
   void submit(PushRequest request, std::function<void(PushResult)> done) override;
 
+  void catch_up() override;
   std::uint64_t head_seq() override;
   std::uint64_t horizon_seq() override;
   std::vector<sync::Change> read_changes(std::uint64_t after_seq, std::size_t limit) override;
