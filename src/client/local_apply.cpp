@@ -405,7 +405,7 @@ ApplyResult LocalStore::apply_ack(const protocol::Ack& ack, std::uint64_t sent_a
     // still to come ends at that same row: so the ack's row is taken only when no such change
     // has arrived, and the base keeps following the log either way.
     Base base = load_base(schema.name, key);
-    if (base.seq <= sent_at_seq) {
+    if (base.seq <= sent_at_seq && !exception.row_omitted) {
       base.state = exception.row ? sync::RowState::preexisting(*exception.row) : sync::RowState{};
       save_base(schema.name, key, pk, base);
     }

@@ -25,6 +25,27 @@ Status check_identifier(std::string_view name, std::string_view what) {
                            what, name));
 }
 
+Status check_trackable_table(std::string_view schema, std::string_view table) {
+  constexpr std::string_view kSystemSchemas[] = {"information_schema", "tandem", "mysql",
+                                                 "performance_schema", "sys"};
+  bool system_schema = schema.starts_with("pg_");
+  for (auto name : kSystemSchemas)
+    system_schema = system_schema || schema == name;
+  if (system_schema) {
+    return Error(ErrorCode::invalid_identifier,
+                 fmt::format("'{}' is a table of '{}', a system schema: Tandem never tracks the "
+                             "database's own or Tandem's tables",
+                             table, schema));
+  }
+  if (table.starts_with("sqlite_") || table.starts_with("tandem_")) {
+    return Error(ErrorCode::invalid_identifier,
+                 fmt::format("'{}' is reserved (sqlite_* and tandem_* tables belong to the "
+                             "database and to Tandem): Tandem never tracks them",
+                             table));
+  }
+  return ok_status();
+}
+
 std::string quote_identifier(std::string_view name) {
   std::string quoted = "\"";
   for (char c : name) {

@@ -161,6 +161,10 @@ void add_esink_specs(std::vector<OptionSpec>& specs) {
   specs.push_back(boolean("esink.enabled", {"TANDEM_ESINK"}, "esink",
                           "serve Esink's Socket.IO endpoint and POST /publish",
                           [](Config& c, bool v) { c.esink.enabled = v; }));
+  specs.push_back(boolean("esink.serve_sync", {"TANDEM_ESINK_SERVE_SYNC"}, "esink-serve-sync",
+                          "with esink on, also serve /sync (Tandem's rules apply there, not "
+                          "Esink's routing and FILTERS)",
+                          [](Config& c, bool v) { c.esink.serve_sync = v; }));
   specs.push_back(esink_text("esink.node_env", "NODE_ENV",
                              "production: JSON logs, no error details in responses",
                              [](Config& c, const std::string& v) {

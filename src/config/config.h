@@ -28,6 +28,9 @@ struct EsinkRoute {
 // Esink compatibility (docs/esink-migration.md). The environment variables are Esink's own.
 struct EsinkOptions {
   bool enabled = false;  // mount /socket.io/ and POST /publish (`tandem esink` turns it on)
+  // Also serve /sync. Off by default: an Esink deployment's tables are made for Esink's
+  // routing and FILTERS, which /sync does not apply (a `users` table would be public there).
+  bool serve_sync = false;
   std::string node_env = "development";
   bool use_ssl = false;  // USE_SSL: serve TLS only; needs server.tls_certificate_file and key
   std::string default_source = "API";

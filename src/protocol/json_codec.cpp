@@ -403,6 +403,7 @@ Result<AckException> decode_ack_exception(const json& object) {
   auto pk = row_field(object, "pk");
   if (!pk) return pk.error();
   item.pk = std::move(*pk);
+  item.row_omitted = !object.contains("row");
   auto row = field(object, "row", json::value_t::object, true);
   if (!row) return row.error();
   if (*row) {
@@ -520,8 +521,8 @@ struct ServerEncoder {
       json entry = {{"client_seq", item.client_seq},
                     {"status", item.rejected ? "rejected" : "superseded"},
                     {"table", item.table},
-                    {"pk", to_json(item.pk)},
-                    {"row", item.row ? to_json(*item.row) : json(nullptr)}};
+                    {"pk", to_json(item.pk)}};
+      if (!item.row_omitted) entry["row"] = item.row ? to_json(*item.row) : json(nullptr);
       if (item.rejected) {
         entry["code"] = error_code_name(item.code);
         entry["message"] = item.message;

@@ -101,6 +101,9 @@ struct AckException {
   std::string table;
   Row pk;
   std::optional<Row> row;  // the row as the user may see it now; none: no visible row
+  // No `row` on the wire: the row is echoed by a later exception of the same ack, or not at
+  // all (the ack's echoes are bounded); the client keeps what it knows of the row.
+  bool row_omitted = false;
 };
 
 struct Ack {

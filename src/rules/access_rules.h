@@ -23,7 +23,8 @@ struct RulesOptions {
 
 struct TableRule {
   bool is_private = false;
-  std::string owner_column;  // set when private
+  std::string owner_column;                  // set when private
+  ColumnType owner_type = ColumnType::text;  // the owner column's type, when private
 };
 
 // How one change looks to one reader.
@@ -44,7 +45,9 @@ class AccessRules {
   bool can_read(const auth::Claims& reader, const TableSchema& table, const Row& row) const;
 
   // The owner filter a snapshot of `table` needs for `reader` (column, value), or nullopt
-  // when the reader sees every row.
+  // when the reader sees every row. The value is owner_value(): a null value (a user id the
+  // column cannot hold) matches no row. Datasources compare it exactly (no collation, no
+  // type conversion), as owns() does in memory.
   std::optional<std::pair<std::string, Value>> read_filter(const auth::Claims& reader,
                                                            const TableSchema& table) const;
 
@@ -58,12 +61,28 @@ class AccessRules {
   Status authorize_write(const auth::Claims& writer, const TableSchema& table, const Row* existing,
                          sync::Mutation& mutation) const;
 
+  // Decides the row a write leaves, after the merge: a user's write must leave a row the
+  // user owns (the merge may keep another owner written later), and must not revive a
+  // deleted row with values someone else wrote (`inherits_others_values`), which the user
+  // would then read. Refusal: not_found, as for a row of someone else.
+  Status authorize_result(const auth::Claims& writer, const TableSchema& table, const Row& merged,
+                          bool inherits_others_values) const;
+
  private:
   RulesOptions m_options;
 };
 
-// The owner value a user id stands for in a column of `type`: an integer column gets an
-// integer when the id is numeric, anything else the id as text.
+// The one value that stands for a user id in an owner column of `type`, so that every path
+// (snapshot SQL, the live filter, writes) compares owners the same, exactly:
+// - an integer column: the integer whose decimal form is the id ("7"; never "07", "+7",
+//   "7.0" or " 7");
+// - a text or untyped column: the id as text, compared byte for byte (no collation);
+// - a uuid column: the id when it is a uuid in PostgreSQL's form (lower case, hyphens);
+// - any other type, or an id the column cannot hold: null, which no row's owner equals.
 Value owner_value(const std::string& user_id, ColumnType type);
+
+// Whether `row`'s owner column holds exactly owner_value(user_id, type).
+bool owns(const Row& row, const std::string& owner_column, ColumnType type,
+          const std::string& user_id);
 
 }  // namespace tandem::rules

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/row_size.h"
+
 namespace tandem::server {
 
 std::shared_ptr<const std::string> ChangeBatch::whole_frame(const protocol::Codec& codec) const {
@@ -16,8 +18,8 @@ std::shared_ptr<const std::string> ChangeBatch::whole_frame(const protocol::Code
   return m_whole_frame;
 }
 
-Hub::Hub(const protocol::Codec& codec, std::size_t ring_changes)
-    : m_codec(codec), m_ring_capacity(ring_changes) {}
+Hub::Hub(const protocol::Codec& codec, std::size_t ring_changes, std::size_t ring_bytes)
+    : m_codec(codec), m_ring_capacity(ring_changes), m_ring_byte_capacity(ring_bytes) {}
 
 Subscription Hub::subscribe(const std::shared_ptr<HubSubscriber>& subscriber) {
   std::lock_guard lock(m_mutex);
@@ -81,6 +83,9 @@ void Hub::publish(std::uint64_t after_seq, std::uint64_t last_seq,
       drop_stale_columns(change, *table);
     }
     auto encoded = m_codec.encode_change(change);
+    // The change, its encoding and its share of the batch's frame.
+    batch->approximate_bytes += approximate_size(change.pk) + approximate_size(change.row) +
+                                approximate_size(change.old) + 2 * encoded.size();
     batch->changes.push_back(
         PublishedChange{std::move(change), std::move(encoded), catalog->version});
   }
@@ -89,9 +94,12 @@ void Hub::publish(std::uint64_t after_seq, std::uint64_t last_seq,
     std::lock_guard lock(m_mutex);
     m_ring.push_back(batch);
     m_ring_changes += batch->changes.size();
+    m_ring_bytes += batch->approximate_bytes;
     // Keep at least the newest batch so that since(head) stays answerable.
-    while (m_ring.size() > 1 && m_ring_changes > m_ring_capacity) {
+    while (m_ring.size() > 1 &&
+           (m_ring_changes > m_ring_capacity || m_ring_bytes > m_ring_byte_capacity)) {
       m_ring_changes -= m_ring.front()->changes.size();
+      m_ring_bytes -= m_ring.front()->approximate_bytes;
       m_ring.pop_front();
     }
     m_head = last_seq;
@@ -116,6 +124,11 @@ std::optional<std::vector<ChangeBatchPtr>> Hub::since(std::uint64_t seq) const {
 std::uint64_t Hub::head() const {
   std::lock_guard lock(m_mutex);
   return m_head;
+}
+
+std::size_t Hub::ring_bytes() const {
+  std::lock_guard lock(m_mutex);
+  return m_ring_bytes;
 }
 
 std::size_t Hub::subscriber_count() const {

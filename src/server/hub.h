@@ -35,6 +35,9 @@ struct ChangeBatch {
   std::uint64_t after_seq = 0;  // the log position before the batch
   std::uint64_t last_seq = 0;   // the log position after it
   std::vector<PublishedChange> changes;
+  // Roughly what the batch holds in memory, its shared frame included once built: what
+  // the hub's ring counts against its bound.
+  std::size_t approximate_bytes = 0;
 
   // The `changes` frame of every change, through last_seq: what each session that sees the
   // whole batch unchanged (public tables, admins) sends. Built once, by the first session
@@ -66,7 +69,11 @@ struct Subscription {
 
 class Hub {
  public:
-  Hub(const protocol::Codec& codec, std::size_t ring_changes = 100'000);
+  // The ring keeps the newest batches within both bounds (and always the newest batch):
+  // older changes are read from the log. The bytes bound is what a peer can grow: a few
+  // large rows must not hold hundreds of MiB after their readers are gone.
+  explicit Hub(const protocol::Codec& codec, std::size_t ring_changes = 100'000,
+               std::size_t ring_bytes = 64 << 20);
 
   Subscription subscribe(const std::shared_ptr<HubSubscriber>& subscriber);
   void unsubscribe(const HubSubscriber* subscriber);
@@ -85,6 +92,7 @@ class Hub {
 
   std::uint64_t head() const;
   std::size_t subscriber_count() const;
+  std::size_t ring_bytes() const;
   const protocol::Codec& codec() const { return m_codec; }
 
  private:
@@ -92,12 +100,14 @@ class Hub {
 
   const protocol::Codec& m_codec;
   std::size_t m_ring_capacity;
+  std::size_t m_ring_byte_capacity;
   // Held while a batch or a catalog is delivered, so that subscribers see them in order.
   std::mutex m_deliver_mutex;
   mutable std::mutex m_mutex;
   CatalogPtr m_catalog = std::make_shared<const Catalog>();
   std::deque<ChangeBatchPtr> m_ring;
   std::size_t m_ring_changes = 0;
+  std::size_t m_ring_bytes = 0;
   std::uint64_t m_head = 0;
   bool m_has_published = false;
   std::vector<std::weak_ptr<HubSubscriber>> m_subscribers;

@@ -100,6 +100,13 @@ void Server::Impl::install_routes(net::Router& router) {
       "/sync",
       [this](const net::HttpRequest&)
           -> std::variant<std::shared_ptr<net::WebSocketHandler>, net::HttpResponse> {
+        if (config.esink.enabled && !config.esink.serve_sync) {
+          return net::HttpResponse::text(
+              404,
+              "/sync is off in esink mode: Esink's routing and FILTERS apply to /socket.io/ "
+              "only; set esink.serve_sync (TANDEM_ESINK_SERVE_SYNC=1) to serve /sync with "
+              "Tandem's rules\n");
+        }
         SyncContext context{*datasource, hub, *codec, verifier, rules, pool, metrics, config};
         return std::make_shared<SyncSession>(context);
       });
@@ -133,6 +140,7 @@ void Server::start() {
   if (!verifier) throw verifier.error();
   impl.verifier = std::move(*verifier);
   impl.open_datasource();
+  impl.datasource->catch_up();
   impl.publisher = std::make_unique<ChangePublisher>(*impl.datasource, impl.hub);
   impl.publisher->start();
 

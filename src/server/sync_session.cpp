@@ -19,6 +19,20 @@ constexpr int kMaxProtocolErrors = 20;
 // An idle client still learns the log's position now and then, so that its checkpoint
 // does not fall behind the retention horizon while it sees no changes.
 constexpr auto kCheckpointInterval = std::chrono::seconds(1);
+// Pushes of one connection waiting for their acks: what a client can make the server hold.
+constexpr int kMaxPendingPushes = 16;
+// Replies held while the welcome is prepared (a client that floods pings meanwhile is cut).
+constexpr std::size_t kMaxHeldFrames = 256;
+
+// An update that moves a row out of a reader's view reaches the reader as a delete of the
+// row it could see: the row before the update, never the new values or owner.
+sync::Change row_before(const sync::Change& update) {
+  sync::Change leaving = update;
+  for (const auto& [column, value] : update.old)
+    leaving.row.insert_or_assign(column, value);
+  leaving.old.clear();
+  return leaving;
+}
 
 }  // namespace
 
@@ -94,7 +108,25 @@ void SyncSession::handle_hello(protocol::Hello& hello) {
   m_client_id = hello.client_id;
   m_connection->set_log_identity(fmt::format("{}/{}", m_claims->subject, m_client_id));
   arm_token_deadline();
+  // Pushes are accepted from now on; what the session sends waits for the welcome, which
+  // needs the log's horizon: a database read, made on the work pool, never on this thread.
+  m_phase = Phase::starting;
+  m_context.pool.post([self = shared_from_this(), checkpoint = std::move(hello.checkpoint)] {
+    self->start(checkpoint);
+  });
+}
 
+void SyncSession::start(const std::optional<protocol::Checkpoint>& checkpoint) {
+  std::uint64_t horizon = 0;
+  try {
+    horizon = m_context.datasource.horizon_seq();
+  } catch (const Error& error) {
+    std::lock_guard lock(m_mutex);
+    send_error(error.code(), std::string(error.message()), true);
+    return;
+  }
+  std::lock_guard lock(m_mutex);
+  if (m_phase != Phase::starting) return;  // closed meanwhile
   // The tables and the position come from the hub, together: every change after `head`
   // reaches this session after a catalog that knows its table. Catalogs and batches the hub
   // delivers meanwhile wait for the lock held here.
@@ -105,8 +137,11 @@ void SyncSession::handle_hello(protocol::Hello& hello) {
   welcome.tables = apply_catalog(*subscription.catalog);
   auto head = subscription.head;
   welcome.server_seq = head;
-  welcome.snapshot = plan_start(hello.checkpoint, head, m_context.datasource.horizon_seq());
+  welcome.snapshot = plan_start(checkpoint, head, horizon);
   send(welcome);
+  for (auto& frame : m_held_frames)
+    send_frame(std::move(frame));
+  m_held_frames.clear();
   // snapshot_begin follows from the work pool, with the row count (a blocking query).
   schedule_pump();
 }
@@ -140,6 +175,7 @@ bool SyncSession::plan_start(const std::optional<protocol::Checkpoint>& checkpoi
   bool usable = checkpoint && checkpoint->seq <= head && checkpoint->seq >= horizon;
   if (usable && !checkpoint->snapshot) {
     m_cursor = checkpoint->seq;
+    m_checkpoint_sent = checkpoint->seq;
     m_phase = Phase::catching_up;
     return false;
   }
@@ -252,6 +288,7 @@ bool SyncSession::pump_snapshot_page() {
     if (m_snapshot.index >= m_snapshot.tables.size()) {
       send(protocol::SnapshotEnd{protocol::Checkpoint{m_snapshot.seq, std::nullopt}});
       m_cursor = m_snapshot.seq;
+      m_checkpoint_sent = m_snapshot.seq;
       m_phase = Phase::catching_up;
       return true;
     }
@@ -307,6 +344,12 @@ bool SyncSession::pump_catch_up() {
     cursor = m_cursor;
     if (cursor >= m_context.hub.head()) {
       m_phase = Phase::live;
+      // The client learns where catch-up ended even when it could see none of the changes
+      // on the way: a replica is synced once its checkpoint reaches the welcome's server_seq.
+      if (m_checkpoint_sent < m_cursor) {
+        send_frame(m_context.codec.encode_changes_frame({}, m_cursor));
+        m_checkpoint_sent = m_cursor;
+      }
       return false;
     }
   }
@@ -385,12 +428,14 @@ std::size_t SyncSession::send_changes(const std::vector<const PublishedChange*>&
   auto flush = [&](std::uint64_t through) {
     if (as_published && batch->last_seq == through && parts.size() == batch->changes.size()) {
       send_frame(batch->whole_frame(m_context.codec));
+      m_checkpoint_sent = through;
       sent += parts.size();
       parts.clear();
       return;
     }
     as_published = false;
     send_frame(m_context.codec.encode_changes_frame(parts, through));
+    m_checkpoint_sent = through;
     sent += parts.size();
     parts.clear();
     reencoded.clear();
@@ -421,7 +466,7 @@ std::size_t SyncSession::send_changes(const std::vector<const PublishedChange*>&
         break;
       case rules::Visibility::left:
         as_published = false;
-        reencoded.push_back(m_context.codec.encode_change_as(change, sync::Op::remove));
+        reencoded.push_back(m_context.codec.encode_change_as(row_before(change), sync::Op::remove));
         parts.emplace_back(reencoded.back());
         break;
     }
@@ -489,6 +534,13 @@ void SyncSession::handle_push(protocol::Push& push) {
                "the server is shutting down; push again after reconnecting", false);
     return;
   }
+  if (m_pending_pushes >= kMaxPendingPushes) {
+    send_error(ErrorCode::rate_limited,
+               fmt::format("at most {} pushes may wait for their acks; push again after an ack",
+                           kMaxPendingPushes),
+               false);
+    return;
+  }
   if (push.mutations.size() > m_context.config.max_push_mutations) {
     send_error(ErrorCode::bad_request,
                fmt::format("a push holds at most {} mutations; this one has {}",
@@ -507,6 +559,10 @@ void SyncSession::handle_push(protocol::Push& push) {
   request.authorize = [claims = *m_claims, &rules = m_context.rules](
                           const TableSchema& table, const Row* existing, sync::Mutation& mutation) {
     return rules.authorize_write(claims, table, existing, mutation);
+  };
+  request.authorize_result = [claims = *m_claims, &rules = m_context.rules](
+                                 const TableSchema& table, const Row& merged, bool inherits) {
+    return rules.authorize_result(claims, table, merged, inherits);
   };
   m_context.metrics.mutations_received += request.mutations.size();
   ++m_pending_pushes;
@@ -535,6 +591,7 @@ void SyncSession::on_push_done(storage::PushResult result) {
       item.message = std::move(outcome.message);
       item.table = std::move(outcome.table);
       item.pk = std::move(outcome.pk);
+      item.row_omitted = outcome.row_omitted;
       auto table = m_tables.find(item.table);
       // The current row goes back only if this user may see it.
       if (outcome.current_row && table != m_tables.end() &&
@@ -581,6 +638,16 @@ void SyncSession::send_frame(std::string frame) {
 
 void SyncSession::send_frame(std::shared_ptr<const std::string> frame) {
   if (!m_connection || m_phase == Phase::closed) return;
+  if (m_phase == Phase::starting) {
+    // Acks and pongs of messages sent right after hello follow the welcome.
+    if (m_held_frames.size() >= kMaxHeldFrames) {
+      m_phase = Phase::closing;
+      m_connection->close(1008, "too many messages before the welcome");
+      return;
+    }
+    m_held_frames.push_back(std::move(frame));
+    return;
+  }
   m_context.metrics.frames_sent++;
   m_context.metrics.bytes_sent += frame->size();
   m_last_frame = std::chrono::steady_clock::now();
@@ -593,6 +660,7 @@ void SyncSession::send_error(ErrorCode code, std::string message, bool fatal) {
     fatal = true;
     message = "too many protocol errors: " + message;
   }
+  if (fatal && m_phase == Phase::starting) m_phase = Phase::closing;  // say it at once
   send(protocol::ErrorMessage{code, std::move(message), fatal});
   if (fatal && m_connection) {
     m_phase = Phase::closing;

@@ -58,7 +58,8 @@ class SyncSession final : public net::WebSocketHandler,
   void on_catalog(const CatalogPtr& catalog) override;
 
  private:
-  enum class Phase { awaiting_hello, snapshot, catching_up, live, closing, closed };
+  // starting: hello accepted, the welcome is being prepared on the work pool.
+  enum class Phase { awaiting_hello, starting, snapshot, catching_up, live, closing, closed };
 
   struct TableView {
     TableSchema schema;
@@ -75,6 +76,8 @@ class SyncSession final : public net::WebSocketHandler,
   };
 
   void handle_hello(protocol::Hello& hello);
+  // Subscribes to the hub and sends the welcome (work pool: reads the log's horizon).
+  void start(const std::optional<protocol::Checkpoint>& checkpoint);
   // Makes `catalog` the session's tables (lock held); returns them as the user sees them.
   std::vector<protocol::TableInfo> apply_catalog(const Catalog& catalog);
   void handle_push(protocol::Push& push);
@@ -118,6 +121,8 @@ class SyncSession final : public net::WebSocketHandler,
   std::map<std::string, TableView, std::less<>> m_tables;
   std::uint64_t m_catalog_version = 0;  // of m_tables
   std::uint64_t m_cursor = 0;           // log position delivered so far
+  std::uint64_t m_checkpoint_sent = 0;  // the last checkpoint the client was given
+  std::vector<std::shared_ptr<const std::string>> m_held_frames;  // while starting
   SnapshotState m_snapshot;
   bool m_pump_scheduled = false;
   bool m_waiting_for_drain = false;

@@ -29,6 +29,12 @@ namespace tandem::storage {
 using WriteAuthorizer =
     std::function<Status(const TableSchema& table, const Row* existing, sync::Mutation& mutation)>;
 
+// Decides the row a user's write leaves, after the merge and before it is stored: `merged`
+// is the live row, `inherits_others_values` tells that the write revives a deleted row with
+// values other users wrote after its delete (which the writer would then read).
+using ResultAuthorizer =
+    std::function<Status(const TableSchema& table, const Row& merged, bool inherits_others_values)>;
+
 struct ClientMutation {
   std::uint64_t client_seq = 0;  // per-client sequence number, strictly increasing
   sync::Mutation mutation;
@@ -40,6 +46,7 @@ struct PushRequest {
   std::string user_id;
   std::vector<ClientMutation> mutations;  // in client_seq order
   WriteAuthorizer authorize;
+  ResultAuthorizer authorize_result;  // optional: none accepts every merged row
 };
 
 struct MutationOutcome {
@@ -51,6 +58,10 @@ struct MutationOutcome {
   // superseded/rejected: the stored row as the user may see it now (nullopt: no visible
   // row), so that the client can drop its local version.
   std::optional<Row> current_row;
+  // The row is not echoed (current_row is empty) although one may exist: a later exception
+  // of the same push echoes it, or the push's echoes reached their byte bound. The client
+  // learns the row from the change stream.
+  bool row_omitted = false;
   std::string table;
   Row pk;
 };
@@ -124,6 +135,11 @@ class Datasource {
   virtual void submit(PushRequest request, std::function<void(PushResult)> done) = 0;
 
   // --- Change log -----------------------------------------------------------------------
+  // Brings the log up to date with what other programs committed before the call (while
+  // the server was down, a demo's rows): their changes are stamped and logged, and
+  // head_seq() covers them. Blocking; the server calls it before it takes clients, so that
+  // the first clients' checkpoints are exact (nothing they snapshot arrives again later).
+  virtual void catch_up() = 0;
   // Position of the newest change that can be read (0 when empty).
   virtual std::uint64_t head_seq() = 0;
   // The oldest position a client may resume from; older checkpoints need a new snapshot.

@@ -3,15 +3,44 @@
 #include "common/logging.h"
 
 namespace tandem::storage {
-namespace {
 
-PushResult failed(const Error& error) {
+PushResult failed_push(const Error& error) {
   PushResult result;
   result.error = error;
   return result;
 }
 
-}  // namespace
+std::optional<Error> answer_every_push(std::vector<PushJob>& jobs,
+                                       const std::function<void(std::vector<PushJob>&)>& apply) {
+  std::vector<std::function<void(PushResult)>> dones;
+  std::vector<bool> answered(jobs.size(), false);
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    dones.push_back(std::move(jobs[i].done));
+    jobs[i].done = [&dones, &answered, i](PushResult result) {
+      if (answered[i]) return;
+      answered[i] = true;
+      dones[i](std::move(result));
+    };
+  }
+  std::optional<Error> thrown;
+  try {
+    apply(jobs);
+  } catch (const Error& error) {
+    thrown = error;
+  } catch (const std::exception& error) {
+    thrown = Error(ErrorCode::internal, error.what());
+  }
+  for (std::size_t i = 0; i < dones.size(); ++i) {
+    if (answered[i]) continue;
+    answered[i] = true;
+    dones[i](
+        failed_push(thrown ? *thrown : Error(ErrorCode::internal, "the push was left unanswered")));
+  }
+  // The wrappers refer to this frame: leave none behind.
+  for (auto& job : jobs)
+    job.done = {};
+  return thrown;
+}
 
 void run_group_commit(std::vector<PushJob>& jobs,
                       const std::function<std::vector<PushResult>(std::vector<PushJob>&)>& apply,
@@ -23,7 +52,7 @@ void run_group_commit(std::vector<PushJob>& jobs,
     if (fails_all && fails_all(error)) {
       // Nothing committed that we know of; clients retry, and exactly-once makes it safe.
       for (auto& job : jobs)
-        job.done(failed(error));
+        job.done(failed_push(error));
       throw;
     }
     log::warn("group commit failed; retrying pushes one by one",
@@ -35,7 +64,7 @@ void run_group_commit(std::vector<PushJob>& jobs,
       try {
         results.push_back(std::move(apply(single).front()));
       } catch (const Error& single_error) {
-        results.push_back(failed(single_error));
+        results.push_back(failed_push(single_error));
       }
       job = std::move(single.front());
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "storage/datasource.h"
@@ -21,5 +22,15 @@ struct PushJob {
 void run_group_commit(std::vector<PushJob>& jobs,
                       const std::function<std::vector<PushResult>(std::vector<PushJob>&)>& apply,
                       const std::function<bool(const Error&)>& fails_all = {});
+
+// A push result that applied nothing: `error` (the client retries an `unavailable` one).
+PushResult failed_push(const Error& error);
+
+// Calls `apply` with `jobs` and makes sure every job's done is called exactly once: a job
+// that `apply` left unanswered (it threw before answering it) gets a failed_push with the
+// error thrown (its own code when it is a tandem::Error, internal otherwise). `apply` must
+// answer synchronously. Returns the error `apply` threw, if any.
+std::optional<Error> answer_every_push(std::vector<PushJob>& jobs,
+                                       const std::function<void(std::vector<PushJob>&)>& apply);
 
 }  // namespace tandem::storage

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <set>
 
+#include "common/row_size.h"
+
 namespace tandem::storage {
 
 Status check_client_id(std::string_view client_id) {
@@ -76,6 +78,27 @@ Status validate_mutation(const TableSchema& table, const sync::Mutation& mutatio
   return ok_status();
 }
 
+void RowEchoes::add(std::vector<MutationOutcome>& exceptions) {
+  auto& latest = exceptions.back();
+  if (!latest.current_row) return;
+  auto [previous, first] =
+      m_last_echo.try_emplace({latest.table, latest.pk}, exceptions.size() - 1);
+  if (!first) {
+    auto& earlier = exceptions[previous->second];
+    if (earlier.current_row) m_bytes -= approximate_size(*earlier.current_row);
+    earlier.current_row.reset();
+    earlier.row_omitted = true;
+    previous->second = exceptions.size() - 1;
+  }
+  // Past the bound no row is echoed; a reply holds at most the bound plus one row.
+  if (m_bytes >= kMaxEchoedRowBytes) {
+    latest.current_row.reset();
+    latest.row_omitted = true;
+    return;
+  }
+  m_bytes += approximate_size(*latest.current_row);
+}
+
 void PushApplier::prefetch(WriteTxn& txn, const std::vector<const PushRequest*>& requests) const {
   std::vector<std::string> client_ids;
   std::vector<RowRef> rows;
@@ -101,6 +124,7 @@ PushResult PushApplier::apply(WriteTxn& txn, PushRequest& request) {
     return result;
   }
   ClientRecord updated{request.user_id, record ? record->last_seq : 0};
+  RowEchoes echoes;
   for (auto& item : request.mutations) {
     // A sequence number at or below the last applied one is a retry of a mutation already
     // applied (or refused): acknowledging it again without applying is what makes a retried
@@ -108,8 +132,10 @@ PushResult PushApplier::apply(WriteTxn& txn, PushRequest& request) {
     if (item.client_seq <= updated.last_seq) continue;
     auto outcome = apply_one(txn, request, item);
     updated.last_seq = item.client_seq;
-    if (outcome.kind != MutationOutcome::Kind::applied)
+    if (outcome.kind != MutationOutcome::Kind::applied) {
       result.exceptions.push_back(std::move(outcome));
+      echoes.add(result.exceptions);
+    }
   }
   if (!record || updated.last_seq != record->last_seq) txn.save_client(request.client_id, updated);
   result.acked_seq = updated.last_seq;
@@ -117,6 +143,23 @@ PushResult PushApplier::apply(WriteTxn& txn, PushRequest& request) {
 }
 
 namespace {
+
+// Whether a write that revived a dead row keeps values written by someone other than the
+// request's user: the columns whose winning stamp is not the write's own were written after
+// the row's delete, by the stamps' nodes (client ids, or the database itself).
+bool revives_others_values(WriteTxn& txn, const PushRequest& request, const sync::RowState& merged,
+                           const sync::Stamp& stamp) {
+  std::set<std::string_view> nodes;
+  for (const auto& [column, winner] : merged.stamps) {
+    if (winner != stamp) nodes.insert(winner.node);
+  }
+  for (auto node : nodes) {
+    if (node == request.client_id) continue;
+    auto writer = node == kDatabaseNode ? std::nullopt : txn.load_client(node);
+    if (!writer || writer->user_id != request.user_id) return true;
+  }
+  return false;
+}
 
 MutationOutcome refusal(const ClientMutation& item, const Error& error) {
   MutationOutcome outcome;
@@ -156,8 +199,16 @@ MutationOutcome PushApplier::apply_one(WriteTxn& txn, PushRequest& request, Clie
       if (existing) outcome.current_row = *existing;
       return outcome;
     }
+    bool was_dead = state && !state->exists;
     sync::RowState merged = state ? std::move(*state) : sync::RowState{};
     auto effect = sync::merge(merged, mutation);
+    if (merged.exists && effect.state_changed && request.authorize_result) {
+      bool inherits = was_dead && revives_others_values(txn, request, merged, mutation.stamp);
+      if (auto allowed = request.authorize_result(*table, merged.values, inherits); !allowed) {
+        txn.rollback_to_savepoint();
+        return refusal(item, allowed.error());
+      }
+    }
     if (effect.state_changed) txn.store_row_state(*table, key, merged, effect, mutation.stamp);
     txn.release_savepoint();
     MutationOutcome outcome;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 
 #include "storage/datasource.h"
 #include "storage/write_txn.h"
@@ -22,6 +23,23 @@ Status check_client_id(std::string_view client_id);
 
 // Checks that a mutation names exactly the table's primary key and only its columns.
 Status validate_mutation(const TableSchema& table, const sync::Mutation& mutation);
+
+// The rows an ack echoes (MutationOutcome::current_row): each row once, on the last
+// exception about it, and none once kMaxEchoedRowBytes are echoed (a reply holds at most
+// that plus one row), so that a push of many stale writes to one large row cannot make the
+// reply, or the server's memory, grow with each.
+class RowEchoes {
+ public:
+  static constexpr std::size_t kMaxEchoedRowBytes = 1 << 20;
+
+  // Takes note of exceptions.back(), just appended, and drops the echoes it makes redundant
+  // or that pass the bound.
+  void add(std::vector<MutationOutcome>& exceptions);
+
+ private:
+  std::map<std::pair<std::string, Row>, std::size_t> m_last_echo;  // (table, pk) -> index
+  std::size_t m_bytes = 0;
+};
 
 class PushApplier {
  public:

@@ -18,10 +18,12 @@ bool is_after_delete(const RowState& state, const Stamp& stamp) {
   return !state.delete_stamp || stamp > *state.delete_stamp;
 }
 
-// Writes the columns of `mutation` that beat the column's current stamp.
+// Writes the columns of `mutation` that beat the column's current stamp. A key column is the
+// row's identity, not a write: it gets no stamp (so no delete erases it).
 std::vector<std::string> write_columns(RowState& state, const Mutation& mutation) {
   std::vector<std::string> changed;
   for (const auto& [column, value] : mutation.values) {
+    if (mutation.pk.contains(column)) continue;
     auto stamp = state.stamps.find(column);
     if (stamp != state.stamps.end() && !(mutation.stamp > stamp->second)) continue;
     state.stamps.insert_or_assign(column, mutation.stamp);
@@ -70,9 +72,10 @@ MergeEffect apply_delete(RowState& state, const Mutation& mutation) {
       ++it;
     }
   }
+  // A key column is never erased: its value is the row's key, whoever wrote it.
   std::vector<std::string> erased;
   for (auto it = state.values.begin(); it != state.values.end();) {
-    if (state.stamps.contains(it->first)) {
+    if (state.stamps.contains(it->first) || mutation.pk.contains(it->first)) {
       ++it;
     } else {
       erased.push_back(it->first);

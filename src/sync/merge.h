@@ -6,7 +6,8 @@
 //   the row exists  <=>  V holds an insert (a row that existed before tracking counts as an
 //                        insert at the zero stamp)
 //   column c        =   the value written by the largest-stamped mutation in V that writes c;
-//                        the column's default when none does
+//                        the column's default when none does; a primary-key column always
+//                        holds the row's key (a delete never erases it)
 // This is a function of the set, not of the order: every replica that applied the same
 // mutations, in any order, holds the same row. `merge` computes it incrementally.
 #pragma once
@@ -42,7 +43,8 @@ struct MergeEffect {
   enum class Kind { none, inserted, updated, deleted };
   Kind kind = Kind::none;
   // Columns whose value changed (inserted/updated). For an update, a listed column missing
-  // from RowState::values was erased by a delete and goes back to its default (NULL).
+  // from RowState::values was erased by a delete and goes back to its default (NULL). Never
+  // a primary-key column (one of the mutation's `pk`) erased by a delete.
   std::vector<std::string> changed_columns;
   bool state_changed = false;  // metadata changed even if the row did not
 };

@@ -117,6 +117,8 @@ TEST_F(AdminApi, AddingATableAnswersEachOutcomeWithItsStatus) {
   expect_error(R"({"name":"nowhere"})", 404, "not_found");
   expect_error(R"({"name":"bad name; DROP TABLE notes"})", 400, "invalid_identifier");
   expect_error(R"({"name":"tandem_changes"})", 400, "invalid_identifier");
+  expect_error(R"({"name":"sqlite_sequence"})", 400, "invalid_identifier");  // SQLite's own
+  expect_error(R"({"name":"sqlite_master"})", 400, "invalid_identifier");
   expect_error(R"({"name":"note_view"})", 400, "bad_request");
   expect_error(R"({"table":"notes"})", 400, "malformed_message");
   expect_error(R"({"name":7})", 400, "malformed_message");

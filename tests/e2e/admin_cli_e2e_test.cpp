@@ -85,6 +85,10 @@ TEST_F(AdminCli, ReportsTheServersRefusalAndFailsWithoutAdminRights) {
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("404 not_found"), std::string::npos) << missing.err;
 
+  auto system = tandem("tables add sqlite_sequence " + remote());
+  EXPECT_EQ(system.exit_code, 1);
+  EXPECT_NE(system.err.find("400 invalid_identifier"), std::string::npos) << system.err;
+
   auto no_token = tandem("tables list --url " + url());
   EXPECT_EQ(no_token.exit_code, 2) << no_token.err;
   EXPECT_NE(no_token.err.find("admin token"), std::string::npos) << no_token.err;

@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "e2e/isolation_scenarios.h"
 #include "storage/postgres/pg_connection.h"
 #include "support/http_client.h"
 #include "support/postgres_cluster.h"
@@ -50,6 +51,12 @@ class PostgresEndToEnd : public ::testing::TestWithParam<std::string> {
   }
 
   std::string psql(const std::string& sql) { return cluster.psql(sql, "app"); }
+
+  isolation::Connect connector() {
+    return [this](const std::string& user, const std::string& client_id, auth::Role role) {
+      return synced(user, client_id, role);
+    };
+  }
 
   // An admin API call; returns the status and the JSON body.
   std::pair<int, Json> admin(const std::string& method, const std::string& path,
@@ -278,6 +285,82 @@ TEST_P(PostgresEndToEnd, HardResetDeliversRowsThatExistedBeforeTracking) {
       << admin_client->rows("catalog") << " rows\n"
       << server->log();
   EXPECT_EQ((*admin_client->row("catalog", {{"id", "sku-7"}}))["title"], "Item 7");
+}
+
+// A catalog table is refused by name, and a table whose tracking fails midway (here every
+// DDL on it fails) is not tracked at all: the admin API lists the same tables, and no
+// client's snapshot holds either, even after further writes.
+TEST_P(PostgresEndToEnd, ARefusedOrFailedTrackingLeavesTheTableListAndSnapshotsUnchanged) {
+  auto [listed, before] = admin("GET", "tables");
+  ASSERT_EQ(listed, 200);
+  auto [refused, refusal] = admin("POST", "tables", R"({"name":"pg_authid"})");
+  EXPECT_EQ(refused, 400) << refusal.dump();
+  EXPECT_EQ(refusal["error"], "invalid_identifier");
+
+  psql(R"sql(
+CREATE TABLE fragile (id int PRIMARY KEY, v text);
+CREATE FUNCTION refuse_fragile() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands()
+             WHERE object_identity LIKE '%public.fragile%') THEN
+    RAISE EXCEPTION 'no DDL on fragile';
+  END IF;
+END $$;
+CREATE EVENT TRIGGER refuse_fragile ON ddl_command_end EXECUTE FUNCTION refuse_fragile();
+)sql");
+  auto [failed, failure] = admin("POST", "tables", R"({"name":"fragile"})");
+  EXPECT_GE(failed, 500) << failure.dump();
+  EXPECT_EQ(admin("GET", "tables").second, before);
+  EXPECT_EQ(psql("SELECT count(*) FROM tandem.tracked_tables WHERE name IN "
+                 "('pg_authid', 'fragile')"),
+            "0\n");
+
+  psql("INSERT INTO fragile VALUES (1, 'x'); INSERT INTO events VALUES ('e-after', 1, 1, 'x')");
+  auto ops = synced("ops", "ops-1", auth::Role::admin);
+  ASSERT_TRUE(ops->wait_for([&] {
+    return ops->row("events", {{"id", "e-after"}});
+  })) << server->log();
+  for (const auto& table : ops->welcome()["tables"])
+    EXPECT_TRUE(table["name"] != "pg_authid" && table["name"] != "fragile") << table.dump();
+  EXPECT_EQ(ops->rows("pg_authid"), 0u);
+  EXPECT_EQ(ops->rows("fragile"), 0u);
+}
+
+TEST_P(PostgresEndToEnd, DeletedRowValuesAreNotInheritedByAnotherUser) {
+  isolation::deleted_row_values_are_not_inherited_by_another_user(connector());
+}
+
+TEST_P(PostgresEndToEnd, AUserCannotPlantARowInAnotherUsersView) {
+  isolation::a_user_cannot_plant_a_row_in_another_users_view(connector());
+}
+
+TEST_P(PostgresEndToEnd, AUserRevivesTheirOwnDeletedRowWithItsLaterValues) {
+  isolation::a_user_revives_their_own_deleted_row_with_its_later_values(connector());
+}
+
+TEST_P(PostgresEndToEnd, ARowLeavingAUsersViewCarriesOnlyWhatTheySaw) {
+  isolation::a_row_leaving_a_users_view_carries_only_what_they_saw(connector());
+}
+
+TEST_P(PostgresEndToEnd, OwnersCompareExactlyWhateverTheColumnsTypeOrCollation) {
+  psql(
+      "CREATE TABLE notes (id text PRIMARY KEY, owner_id bigint NOT NULL, body text);"
+      "INSERT INTO notes VALUES ('n-7', 7, 'seven');"
+      "CREATE COLLATION IF NOT EXISTS nocase (provider = icu, locale = 'und-u-ks-level2', "
+      "deterministic = false);"
+      "CREATE TABLE tags (id text PRIMARY KEY, owner_id text COLLATE nocase NOT NULL);"
+      "INSERT INTO tags VALUES ('t-1', 'alice@x');");
+  ASSERT_EQ(admin("POST", "tables", R"({"name":"notes"})").first, 201);
+  ASSERT_EQ(admin("POST", "tables", R"({"name":"tags"})").first, 201);
+  EXPECT_TRUE(synced("7", "seven-1")->row("notes", {{"id", "n-7"}}));
+  auto padded = synced("07", "padded-1");
+  EXPECT_EQ(padded->rows("notes"), 0u);
+  auto ack = padded->push({SyncTestClient::insert("notes", {{"id", "n-x"}}, {{"body", "x"}})});
+  ASSERT_EQ(ack["exceptions"].size(), 1u) << ack.dump();
+  EXPECT_EQ(ack["exceptions"][0]["code"], "forbidden");
+  EXPECT_EQ(psql("SELECT count(*) FROM notes"), "1\n");
+  EXPECT_TRUE(synced("alice@x", "alice-x")->row("tags", {{"id", "t-1"}}));
+  EXPECT_EQ(synced("ALICE@X", "shouting-1")->rows("tags"), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(CaptureModes, PostgresEndToEnd, ::testing::Values("logical", "trigger"),

@@ -118,6 +118,33 @@ TEST_F(EndToEnd, DisconnectedClientCatchesUpFromItsCheckpoint) {
   ASSERT_TRUE(again->wait_for([&] { return !again->row("products", Json{{"id", "p-filter"}}); }));
 }
 
+TEST_F(EndToEnd, AReturningReplicaLearnsTheLogPositionEvenWhenItSeesNoneOfTheChanges) {
+  auto alice = synced("alice", "alice-phone");
+  auto checkpoint = alice->checkpoint();
+  alice.reset();
+  auto bob = synced("bob", "bob-phone");
+  bob->push({SyncTestClient::insert("past_orders", {{"id", "o-bob-2"}}, {{"item_name", "Mug"}})});
+  ASSERT_TRUE(bob->wait_for([&] {
+    return bob->row("past_orders", Json{{"id", "o-bob-2"}});
+  })) << "published";
+
+  auto again = connect("alice", "alice-phone");
+  auto welcome = again->hello(checkpoint);
+  again->set_checkpoint(checkpoint);
+  ASSERT_GT(welcome["server_seq"].get<std::uint64_t>(), checkpoint["seq"].get<std::uint64_t>());
+  // Well under the idle sessions' one-second checkpoint: the end of catch-up says it.
+  EXPECT_TRUE(again->sync_until(std::nullopt, std::chrono::milliseconds(700)))
+      << "checkpoint " << again->checkpoint().dump() << ", welcome " << welcome.dump();
+  EXPECT_EQ(again->changes_received(), 0u);
+}
+
+TEST_F(EndToEnd, ClientsOfAFreshServerGetItsStartingRowsOnceInTheSnapshot) {
+  auto alice = synced("alice", "alice-phone");
+  EXPECT_EQ(alice->rows("products"), 4u);
+  alice->wait_for([] { return false; }, std::chrono::milliseconds(500));
+  EXPECT_EQ(alice->changes_received(), 0u) << "the demo rows were logged before the listener";
+}
+
 TEST_F(EndToEnd, InterruptedSnapshotResumesWhereItStopped) {
   server.reset();
   start({"--snapshot-batch-rows", "7"});

@@ -167,6 +167,25 @@ TEST_F(JsonCodecTest, ClientDecodesChangeFramesSplicedFromEncodedChanges) {
   EXPECT_EQ(back.changed, std::vector<std::string>{"qty"});
 }
 
+TEST_F(JsonCodecTest, AnAckExceptionWithoutItsRowSaysNothingOfTheRow) {
+  AckException omitted;
+  omitted.client_seq = 3;
+  omitted.table = "products";
+  omitted.pk = {{"id", "p1"}};
+  omitted.row_omitted = true;
+  AckException gone = omitted;  // the row does not exist (or is not the user's)
+  gone.row_omitted = false;
+  auto frame = codec->encode(ServerMessage{Ack{4, {omitted, gone}}});
+  auto json = nlohmann::json::parse(frame);
+  EXPECT_FALSE(json["exceptions"][0].contains("row")) << frame;
+  EXPECT_TRUE(json["exceptions"][1]["row"].is_null()) << frame;
+  auto decoded = codec->decode_server(frame);
+  ASSERT_TRUE(decoded.ok());
+  const auto& back = std::get<Ack>(*decoded);
+  EXPECT_TRUE(back.exceptions[0].row_omitted);
+  EXPECT_FALSE(back.exceptions[1].row_omitted);
+}
+
 TEST_F(JsonCodecTest, ClientDecodesAcksWithTheirExceptionsAndErrors) {
   Ack ack;
   ack.client_seq = 19;

@@ -121,5 +121,53 @@ TEST(AccessRules, ChangeOfOwnerIsADeleteForTheOldOwnerAndAnInsertForTheNew) {
   EXPECT_EQ(rules.visibility(admin(), rule, change), Visibility::visible);
 }
 
+TEST(OwnerValue, AnIntegerOwnerIsOnlyTheCanonicalDecimalForm) {
+  EXPECT_EQ(owner_value("7", ColumnType::integer), Value(7));
+  EXPECT_EQ(owner_value("-7", ColumnType::integer), Value(-7));
+  EXPECT_EQ(owner_value("0", ColumnType::integer), Value(0));
+  for (const char* impostor : {"07", "+7", "7.0", " 7", "7 ", "7e0", "-0", "", "seven"}) {
+    EXPECT_TRUE(owner_value(impostor, ColumnType::integer).is_null()) << "'" << impostor << "'";
+  }
+}
+
+TEST(OwnerValue, ATextOwnerIsTheIdByteForByteAndOtherTypesOwnNothing) {
+  EXPECT_EQ(owner_value("Alice@X ", ColumnType::text), Value("Alice@X "));
+  EXPECT_EQ(owner_value("7", ColumnType::any), Value("7"));
+  EXPECT_EQ(owner_value("0f0e8a44-6c4e-4b8e-9c4a-1b2c3d4e5f60", ColumnType::uuid),
+            Value("0f0e8a44-6c4e-4b8e-9c4a-1b2c3d4e5f60"));
+  EXPECT_TRUE(owner_value("0F0E8A44-6C4E-4B8E-9C4A-1B2C3D4E5F60", ColumnType::uuid).is_null());
+  EXPECT_TRUE(owner_value("1", ColumnType::boolean).is_null());
+  EXPECT_TRUE(owner_value("7", ColumnType::real).is_null());
+}
+
+TEST(AccessRules, OwnersCompareExactlyOnEveryPath) {
+  AccessRules rules({});
+  auto numbered = past_orders("owner_id", ColumnType::integer);
+  Row sevens{{"id", "o1"}, {"owner_id", 7}};
+  EXPECT_TRUE(rules.can_read(user("7"), numbered, sevens));
+  EXPECT_FALSE(rules.can_read(user("07"), numbered, sevens));
+  EXPECT_FALSE(rules.can_read(user("7.0"), numbered, sevens));
+  EXPECT_TRUE(rules.read_filter(user("07"), numbered)->second.is_null()) << "matches no row";
+  auto mutation = insert({{"item", "x"}});
+  EXPECT_EQ(rules.authorize_write(user("07"), numbered, nullptr, mutation).error().code(),
+            ErrorCode::forbidden);
+  auto given = insert({{"owner_id", "7"}});  // text, in an integer column
+  EXPECT_EQ(rules.authorize_write(user("7"), numbered, nullptr, given).error().code(),
+            ErrorCode::forbidden);
+  EXPECT_FALSE(rules.can_read(user("ALICE"), past_orders(), {{"owner_id", "alice"}}));
+}
+
+TEST(AccessRules, AWriteMustLeaveARowTheWriterOwnsBuiltOnlyFromWhatTheyMayRead) {
+  AccessRules rules({});
+  Row mine{{"id", "o1"}, {"owner_id", "alice"}, {"item", "x"}};
+  Row bobs{{"id", "o1"}, {"owner_id", "bob"}, {"item", "x"}};
+  EXPECT_TRUE(rules.authorize_result(user("alice"), past_orders(), mine, false).ok());
+  EXPECT_EQ(rules.authorize_result(user("alice"), past_orders(), bobs, false).error().code(),
+            ErrorCode::not_found);
+  EXPECT_EQ(rules.authorize_result(user("alice"), past_orders(), mine, true).error().code(),
+            ErrorCode::not_found);
+  EXPECT_TRUE(rules.authorize_result(admin(), past_orders(), bobs, true).ok());
+}
+
 }  // namespace
 }  // namespace tandem::rules

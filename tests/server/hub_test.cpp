@@ -73,6 +73,19 @@ TEST_F(HubTest, SinceReturnsTheBatchesAfterAPositionWhileTheRingHoldsThem) {
   EXPECT_TRUE(hub.since(4));
 }
 
+TEST_F(HubTest, TheRingIsBoundedInBytesSoLargeRowsAreReadFromTheLogInstead) {
+  Hub hub(*codec, 100'000, 8 << 20);
+  std::uint64_t seq = 0;
+  for (int i = 0; i < 150; ++i, ++seq) {  // 150 rows of 1 MiB
+    auto change = changes(seq + 1, 1);
+    change[0].row["payload"] = std::string(1 << 20, 'x');
+    hub.publish(seq, seq + 1, std::move(change));
+  }
+  EXPECT_LE(hub.ring_bytes(), std::size_t{8 << 20} + (4 << 20)) << "the bound, or one batch";
+  EXPECT_FALSE(hub.since(0)) << "the first rows are no longer in memory";
+  EXPECT_TRUE(hub.since(seq - 1)) << "the newest batch always is";
+}
+
 TEST_F(HubTest, NothingIsAvailableBeforeTheFirstPublish) {
   Hub hub(*codec);
   EXPECT_FALSE(hub.since(0));

@@ -69,5 +69,58 @@ TEST(ClientId, AcceptsLettersDigitsDashAndUnderscoreOnly) {
   EXPECT_FALSE(check_client_id(std::string(65, 'a')).ok());
 }
 
+MutationOutcome superseded(std::uint64_t seq, std::string id, std::size_t value_bytes) {
+  MutationOutcome outcome;
+  outcome.client_seq = seq;
+  outcome.kind = MutationOutcome::Kind::superseded;
+  outcome.table = "orders";
+  outcome.pk = {{"id", id}};
+  outcome.current_row = Row{{"id", id}, {"item", std::string(value_bytes, 'x')}};
+  return outcome;
+}
+
+TEST(RowEchoes, AnAckEchoesEachRowOnceOnTheLastExceptionAboutIt) {
+  RowEchoes echoes;
+  std::vector<MutationOutcome> exceptions;
+  for (std::uint64_t seq = 1; seq <= 100; ++seq) {
+    exceptions.push_back(superseded(seq, seq % 2 ? "a" : "b", 1000));
+    echoes.add(exceptions);
+  }
+  for (std::size_t i = 0; i < 98; ++i) {
+    EXPECT_FALSE(exceptions[i].current_row) << i;
+    EXPECT_TRUE(exceptions[i].row_omitted) << i;
+  }
+  EXPECT_TRUE(exceptions[98].current_row);
+  EXPECT_TRUE(exceptions[99].current_row);
+  EXPECT_FALSE(exceptions[99].row_omitted);
+}
+
+TEST(RowEchoes, AnAckEchoesAtMostItsByteBoundOfRows) {
+  RowEchoes echoes;
+  std::vector<MutationOutcome> exceptions;
+  constexpr std::size_t kRow = 300 * 1024;
+  for (std::uint64_t seq = 1; seq <= 10; ++seq) {
+    exceptions.push_back(superseded(seq, "k" + std::to_string(seq), kRow));
+    echoes.add(exceptions);
+  }
+  std::size_t echoed_bytes = 0;
+  for (const auto& exception : exceptions) {
+    if (exception.current_row) echoed_bytes += exception.current_row->at("item").as_text().size();
+    EXPECT_NE(exception.current_row.has_value(), exception.row_omitted);
+  }
+  EXPECT_GE(echoed_bytes, RowEchoes::kMaxEchoedRowBytes - kRow) << "the first rows are echoed";
+  EXPECT_LE(echoed_bytes, RowEchoes::kMaxEchoedRowBytes + kRow) << "up to the bound";
+  EXPECT_TRUE(exceptions.front().current_row);
+  EXPECT_FALSE(exceptions.back().current_row);
+}
+
+TEST(RowEchoes, NoRowToEchoIsNotAnOmission) {
+  RowEchoes echoes;
+  std::vector<MutationOutcome> exceptions{superseded(1, "a", 10)};
+  exceptions.back().current_row.reset();  // the row no longer exists
+  echoes.add(exceptions);
+  EXPECT_FALSE(exceptions.back().row_omitted);
+}
+
 }  // namespace
 }  // namespace tandem::storage

@@ -7,6 +7,7 @@
 #include <future>
 #include <set>
 
+#include "storage/push_applier.h"
 #include "storage/sqlite/sqlite_connection.h"
 #include "support/temp_dir.h"
 
@@ -165,6 +166,26 @@ TEST_F(SqliteDatasourceTest, OlderWriteIsSupersededAndReportsTheCurrentRow) {
   EXPECT_EQ(result.exceptions[0].kind, MutationOutcome::Kind::superseded);
   EXPECT_EQ(result.exceptions[0].current_row->at("name"), Value("new"));
   EXPECT_EQ(all_rows("products").at(0).at("name"), Value("new"));
+}
+
+TEST_F(SqliteDatasourceTest, StaleWritesToALargeRowEchoItOnceNotOncePerWrite) {
+  auto stale = clock.now();
+  std::string large(1 << 20, 'L');
+  ASSERT_TRUE(push("c1", {mutation(1, Op::insert, "big", {{"name", large}})}).exceptions.empty());
+  std::vector<ClientMutation> updates;
+  for (std::uint64_t seq = 2; seq <= 101; ++seq) {
+    auto update = mutation(seq, Op::update, "big", {{"name", "old"}});
+    update.mutation.stamp.hlc = stale;  // older than the insert: superseded
+    updates.push_back(std::move(update));
+  }
+  auto result = push("c1", std::move(updates));
+  ASSERT_EQ(result.exceptions.size(), 100u);
+  std::size_t echoed = 0;
+  for (const auto& exception : result.exceptions)
+    echoed += exception.current_row ? 1 : 0;
+  EXPECT_EQ(echoed, 1u);
+  ASSERT_TRUE(result.exceptions.back().current_row);
+  EXPECT_EQ(result.exceptions.back().current_row->at("name"), Value(large));
 }
 
 TEST_F(SqliteDatasourceTest, ConstraintViolationRejectsOnlyThatMutation) {
@@ -338,6 +359,21 @@ TEST_F(SqliteDatasourceTest, StateSurvivesReopening) {
   auto retry = push("c1", {mutation(1, Op::insert, "p1", {{"name", "pen"}})});
   EXPECT_EQ(source->head_seq(), head) << "the client's sequence survived the restart";
   EXPECT_GE(clock.now().raw(), source->max_clock().raw());
+}
+
+TEST_F(SqliteDatasourceTest, CatchUpLogsWhatOtherProgramsWroteWhileTheServerWasDown) {
+  auto head = source->head_seq();
+  source.reset();
+  {
+    SqliteConnection other(path, SqliteConnection::Mode::read_write);
+    other.exec("INSERT INTO products(id, name) VALUES ('p-down', 'written while down')");
+  }
+  open();
+  source->catch_up();
+  EXPECT_EQ(source->head_seq(), head + 1) << "readable before any client is served";
+  auto changes = source->read_changes(head, 10);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].stamp.node, kDatabaseNode);
 }
 
 }  // namespace

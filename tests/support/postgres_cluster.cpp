@@ -162,6 +162,12 @@ void PostgresCluster::stop() {
       m_root / "logs" / "pg_ctl_stop.log");
 }
 
+void PostgresCluster::stop_immediately() {
+  run({(postgres_bin_dir() / "pg_ctl").string(), "-w", "-D", (m_root / "data").string(), "-m",
+       "immediate", "stop"},
+      m_root / "logs" / "pg_ctl_stop.log");
+}
+
 void PostgresCluster::restart() {
   stop();
   start();

@@ -36,8 +36,12 @@ class PostgresCluster {
   // Stops and starts the server on the same port and data directory.
   void restart();
 
- private:
+  // Stops the server at once, as a crash would (pg_ctl stop -m immediate): connections drop
+  // without a goodbye. start() brings it back on the same port and data directory.
+  void stop_immediately();
   void start();
+
+ private:
   void stop();
 
   Options m_options;

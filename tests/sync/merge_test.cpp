@@ -105,6 +105,37 @@ TEST(ConflictMerge, InsertLaterThanTheDeleteRevivesTheRow) {
   EXPECT_FALSE(state.values.contains("w")) << "a write older than the delete is erased";
 }
 
+// Replica A deletes a row offline; replica B upserts it later (without the key among its
+// values, as the SDK sends). Whichever arrives first, the row stays with B's write, the
+// columns written before the delete go back to their default, and the key is never erased.
+TEST(ConflictMerge, ALateDeleteThatANewerInsertSurvivesKeepsTheKey) {
+  RowState base = RowState::preexisting({{"id", 1}, {"tag", "old"}, {"note", "n"}});
+  RowState upsert_first = base;
+  merge(upsert_first, insert({{"tag", "B"}}, at(30, "b")));
+  auto effect = merge(upsert_first, remove(at(20, "a")));
+  EXPECT_EQ(effect.kind, MergeEffect::Kind::updated);
+  EXPECT_EQ(effect.changed_columns, std::vector<std::string>{"note"});
+  EXPECT_TRUE(upsert_first.exists);
+  EXPECT_EQ(upsert_first.values, (Row{{"id", 1}, {"tag", "B"}}));
+
+  RowState delete_first = base;
+  EXPECT_EQ(merge(delete_first, remove(at(20, "a"))).kind, MergeEffect::Kind::deleted);
+  EXPECT_EQ(merge(delete_first, insert({{"tag", "B"}}, at(30, "b"))).kind,
+            MergeEffect::Kind::inserted);
+  expect_same(upsert_first, delete_first);
+}
+
+TEST(ConflictMerge, AKeyColumnAmongTheValuesIsNotAWriteADeleteCanErase) {
+  RowState state = RowState::preexisting({{"id", 1}, {"v", 0}});
+  merge(state, insert({{"id", 1}, {"v", 5}}, at(10)));
+  EXPECT_FALSE(state.stamps.contains("id"));
+  merge(state, insert({{"v", 7}}, at(30)));
+  auto effect = merge(state, remove(at(20)));
+  EXPECT_TRUE(state.exists);
+  EXPECT_EQ(state.values.at("id"), Value(1));
+  EXPECT_EQ(effect.kind, MergeEffect::Kind::none) << "v was written after the delete";
+}
+
 TEST(ConflictMerge, UpdateOfADeadRowWaitsForALaterInsert) {
   RowState state;
   merge(state, remove(at(10)));
@@ -154,6 +185,7 @@ TEST(ConflictMerge, AnyArrivalOrderOfOneMutationSetGivesTheSameRow) {
           Row values;
           for (const auto& c : columns)
             values[c] = static_cast<std::int64_t>(random() % 5);
+          if (random() % 2 == 0) values["id"] = 1;  // the key among the values, or not
           mutations.push_back(insert(values, stamp));
           break;
         }

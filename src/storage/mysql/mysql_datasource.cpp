@@ -63,8 +63,9 @@ MysqlDatasource::MysqlDatasource(MysqlSourceOptions options, sync::HlcClock& clo
   m_writer_connection = std::make_unique<MysqlConnection>(m_options.connect);
   auto& writer = *m_writer_connection;
   create_tandem_tables(writer, m_options.events_table);
-  load_tables(writer);
-  install_capture(writer);
+  auto tables = read_tables(writer);
+  install_capture(writer, tables);
+  set_tables(std::move(tables));
   m_last_seq = read_last_seq(writer);
   m_clock.advance_to(max_clock());
   // Events written while Tandem was down are logged before anyone reads.
@@ -99,8 +100,8 @@ std::optional<MysqlTable> MysqlDatasource::table_copy(std::string_view name) con
   return *found;
 }
 
-void MysqlDatasource::load_tables(MysqlConnection& connection) {
-  std::map<std::string, MysqlTable, std::less<>> tables;
+MysqlDatasource::TableMap MysqlDatasource::read_tables(MysqlConnection& connection) {
+  TableMap tables;
   for (const auto& name : tracked_table_names(connection)) {
     auto table = introspect(connection, name);
     if (!table) {
@@ -110,19 +111,31 @@ void MysqlDatasource::load_tables(MysqlConnection& connection) {
     }
     tables.emplace(name, std::move(*table));
   }
+  return tables;
+}
+
+void MysqlDatasource::set_tables(TableMap tables) {
   std::unique_lock lock(m_schema_mutex);
   m_tables = std::move(tables);
 }
 
-void MysqlDatasource::install_capture(MysqlConnection& connection) {
-  std::vector<MysqlTable> tables;
-  {
-    std::shared_lock lock(m_schema_mutex);
-    for (const auto& [name, table] : m_tables)
-      tables.push_back(table);
-  }
-  for (const auto& table : tables)
+void MysqlDatasource::install_capture(MysqlConnection& connection, const TableMap& tables) {
+  for (const auto& [name, table] : tables)
     install_triggers(connection, table, m_options.events_table);
+}
+
+void MysqlDatasource::restore_triggers(MysqlConnection& connection, const std::string& name,
+                                       const std::optional<MysqlTable>& previous) {
+  try {
+    if (previous) {
+      install_triggers(connection, *previous, m_options.events_table);
+    } else {
+      drop_triggers(connection, name);
+    }
+  } catch (const Error& error) {
+    log::error("mysql: cannot restore the capture triggers of a table",
+               {{"table", name}, {"error", std::string(error.message())}});
+  }
 }
 
 std::vector<TableSchema> MysqlDatasource::tables() {
@@ -145,9 +158,24 @@ Result<TableSchema> MysqlDatasource::track(std::string_view table) {
   return m_queue.run([this, name](MysqlConnection& connection) -> Result<TableSchema> {
     auto introspected = introspect(connection, name);
     if (!introspected) return introspected.error();
-    connection.query("INSERT IGNORE INTO tandem_tracked_tables (name) VALUES (?)", {Value(name)});
-    install_triggers(connection, *introspected, m_options.events_table);
-    load_tables(connection);
+    // DDL commits at once in MySQL, so tracking is made all or nothing by undoing the steps
+    // done when a later one fails; the table set changes last.
+    auto previous = table_copy(name);
+    bool registered = false;
+    try {
+      install_triggers(connection, *introspected, m_options.events_table);
+      registered =
+          connection
+              .query("INSERT IGNORE INTO tandem_tracked_tables (name) VALUES (?)", {Value(name)})
+              .affected_rows() > 0;
+      set_tables(read_tables(connection));
+    } catch (const Error&) {
+      restore_triggers(connection, name, previous);
+      if (registered) {
+        connection.query("DELETE FROM tandem_tracked_tables WHERE name = ?", {Value(name)});
+      }
+      throw;
+    }
     log::info("table tracked", {{"table", name}, {"columns", introspected->schema.columns.size()}});
     return introspected->schema;
   });
@@ -158,12 +186,19 @@ Status MysqlDatasource::untrack(std::string_view table) {
   return m_queue.run([this, name](MysqlConnection& connection) -> Status {
     // Changes made before the untrack are still logged.
     move_events_now(connection);
-    auto removed =
-        connection.query("DELETE FROM tandem_tracked_tables WHERE name = ?", {Value(name)});
-    if (removed.affected_rows() == 0)
+    auto registered =
+        connection.query("SELECT 1 FROM tandem_tracked_tables WHERE name = ?", {Value(name)});
+    if (registered.rows() == 0)
       return Error(ErrorCode::not_found, fmt::format("table '{}' is not tracked", name));
-    if (is_valid_identifier(name)) drop_triggers(connection, name);
-    load_tables(connection);
+    auto previous = table_copy(name);
+    try {
+      if (is_valid_identifier(name)) drop_triggers(connection, name);
+      connection.query("DELETE FROM tandem_tracked_tables WHERE name = ?", {Value(name)});
+    } catch (const Error&) {
+      restore_triggers(connection, name, previous);
+      throw;
+    }
+    set_tables(read_tables(connection));
     log::info("table untracked", {{"table", name}});
     return ok_status();
   });
@@ -172,8 +207,9 @@ Status MysqlDatasource::untrack(std::string_view table) {
 std::vector<TableSchema> MysqlDatasource::reload() {
   m_queue.run([this](MysqlConnection& connection) {
     move_events_now(connection);
-    load_tables(connection);
-    install_capture(connection);
+    auto tables = read_tables(connection);
+    install_capture(connection, tables);
+    set_tables(std::move(tables));
   });
   return tables();
 }
@@ -231,24 +267,7 @@ Result<HardResetReport> MysqlDatasource::hard_reset(
 }
 
 void MysqlDatasource::submit(PushRequest request, std::function<void(PushResult)> done) {
-  auto shared = std::make_shared<PushRequest>(std::move(request));
-  auto callback = std::make_shared<std::function<void(PushResult)>>(std::move(done));
-  try {
-    m_queue.post([this, shared, callback](MysqlConnection& connection) {
-      PushResult result;
-      try {
-        result = refuse(connection, *shared);
-      } catch (const Error& error) {
-        result = PushResult{};
-        result.error = error;
-      }
-      (*callback)(std::move(result));
-    });
-  } catch (const Error& error) {
-    PushResult refused;
-    refused.error = error;
-    (*callback)(std::move(refused));
-  }
+  m_queue.submit(std::move(request), std::move(done));
 }
 
 PushResult MysqlDatasource::refuse(MysqlConnection& connection, const PushRequest& request) {
@@ -305,29 +324,42 @@ PushResult MysqlDatasource::refuse(MysqlConnection& connection, const PushReques
 void MysqlDatasource::writer_loop() {
   // Polls at a fixed rate: the time a move takes does not stretch the interval.
   auto next_poll = std::chrono::steady_clock::now();
-  for (;;) {
-    auto wait =
-        std::chrono::ceil<std::chrono::milliseconds>(next_poll - std::chrono::steady_clock::now());
-    // Pushes are posted as jobs (submit), so the batch never holds any.
-    auto [jobs, pushes, stop] = m_queue.next(std::max(wait, std::chrono::milliseconds(0)));
-    if (stop) break;
-    if (std::chrono::steady_clock::now() >= next_poll)
-      next_poll = std::chrono::steady_clock::now() + m_options.poll_interval;
-    try {
-      if (m_writer_connection->broken())
-        m_writer_connection = std::make_unique<MysqlConnection>(m_options.connect);
-      for (auto& job : jobs)
-        job(*m_writer_connection);
-      move_events_now(*m_writer_connection);
-      if (std::chrono::steady_clock::now() - m_last_prune > std::chrono::minutes(1)) {
-        m_last_prune = std::chrono::steady_clock::now();
-        prune_log(*m_writer_connection);
+  WriterQueue<MysqlConnection>::Writer writer;
+  writer.wait = [&] {
+    auto now = std::chrono::steady_clock::now();
+    auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_poll - now);
+    if (now >= next_poll) next_poll = now + m_options.poll_interval;
+    return std::max(wait, std::chrono::milliseconds(0));
+  };
+  writer.connect = [this]() -> MysqlConnection& {
+    if (m_writer_connection->broken())
+      m_writer_connection = std::make_unique<MysqlConnection>(m_options.connect);
+    return *m_writer_connection;
+  };
+  // Tandem does not write to a MySQL source: every push is answered with its refusal.
+  writer.apply = [this](MysqlConnection& connection, std::vector<PushJob>& pushes) {
+    for (auto& push : pushes) {
+      PushResult result;
+      try {
+        result = refuse(connection, push.request);
+      } catch (const Error& error) {
+        result = failed_push(error);
       }
-    } catch (const Error& error) {
-      log::error("mysql writer", {{"error", std::string(error.message())}});
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      push.done(std::move(result));
     }
-  }
+  };
+  writer.after = [this](MysqlConnection& connection, bool) {
+    move_events_now(connection);
+    if (std::chrono::steady_clock::now() - m_last_prune > std::chrono::minutes(1)) {
+      m_last_prune = std::chrono::steady_clock::now();
+      prune_log(connection);
+    }
+  };
+  m_queue.serve(writer);
+}
+
+void MysqlDatasource::catch_up() {
+  m_queue.run([this](MysqlConnection& connection) { move_events_now(connection); });
 }
 
 void MysqlDatasource::move_events_now(MysqlConnection& connection) {
@@ -398,6 +430,17 @@ std::uint64_t MysqlDatasource::wait_for_changes(std::uint64_t after_seq,
   return m_head;
 }
 
+namespace {
+
+// A snapshot's owner filter, the value bound twice: the column equals it exactly, as
+// rules::owns compares in memory. MySQL's default collations ignore case and trailing
+// spaces; the binary comparison does not, and the typed one keeps the column's index.
+std::string filter_condition(const std::string& column) {
+  return fmt::format("{0} = ? AND CAST({0} AS BINARY) = CAST(? AS BINARY)", quote_name(column));
+}
+
+}  // namespace
+
 std::uint64_t MysqlDatasource::count_rows(const SnapshotRequest& request) {
   auto table = table_copy(request.table->name);
   if (!table) return 0;
@@ -407,7 +450,8 @@ std::uint64_t MysqlDatasource::count_rows(const SnapshotRequest& request) {
     auto value = comparable(table->kind_of(*request.filter_column), request.filter_value);
     if (!value) return 0;
     params.push_back(*value);
-    sql += fmt::format(" WHERE {} = ?", quote_name(*request.filter_column));
+    params.push_back(*value);
+    sql += " WHERE " + filter_condition(*request.filter_column);
   }
   return with_reader([&](MysqlConnection& reader) {
     return static_cast<std::uint64_t>(reader.query(sql, params).integer(0, 0));
@@ -423,7 +467,8 @@ SnapshotPage MysqlDatasource::read_snapshot(const SnapshotRequest& request) {
     auto value = comparable(table->kind_of(*request.filter_column), request.filter_value);
     if (!value) return SnapshotPage{{}, true};
     params.push_back(*value);
-    where += fmt::format(" WHERE {} = ?", quote_name(*request.filter_column));
+    params.push_back(*value);
+    where += " WHERE " + filter_condition(*request.filter_column);
   }
   const auto& key = table->schema.primary_key;
   if (request.after_key) {

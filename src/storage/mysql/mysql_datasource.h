@@ -66,6 +66,7 @@ class MysqlDatasource final : public Datasource {
   // as current_row so that the client drops its local version; acked_seq covers them all.
   void submit(PushRequest request, std::function<void(PushResult)> done) override;
 
+  void catch_up() override;
   std::uint64_t head_seq() override;
   std::uint64_t horizon_seq() override;
   std::vector<sync::Change> read_changes(std::uint64_t after_seq, std::size_t limit) override;
@@ -92,8 +93,15 @@ class MysqlDatasource final : public Datasource {
  private:
   void writer_loop();
   void move_events_now(MysqlConnection& connection);
-  void load_tables(MysqlConnection& connection);
-  void install_capture(MysqlConnection& connection);
+  using TableMap = std::map<std::string, MysqlTable, std::less<>>;
+  // The tracked tables as the registry has them; an unusable one is skipped with a warning.
+  TableMap read_tables(MysqlConnection& connection);
+  void set_tables(TableMap tables);
+  void install_capture(MysqlConnection& connection, const TableMap& tables);
+  // After a failed track or untrack: the table's triggers as they were before it (none when
+  // it was not tracked). Failures are logged.
+  void restore_triggers(MysqlConnection& connection, const std::string& name,
+                        const std::optional<MysqlTable>& previous);
   void prune_log(MysqlConnection& connection);
   void publish_head(std::uint64_t seq);
   PushResult refuse(MysqlConnection& connection, const PushRequest& request);
@@ -113,7 +121,7 @@ class MysqlDatasource final : public Datasource {
   ConnectionPool<MysqlConnection> m_readers;
 
   mutable std::shared_mutex m_schema_mutex;
-  std::map<std::string, MysqlTable, std::less<>> m_tables;
+  TableMap m_tables;
 
   std::mutex m_head_mutex;
   std::condition_variable m_head_cv;

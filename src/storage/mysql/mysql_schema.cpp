@@ -154,6 +154,10 @@ void create_tandem_tables(MysqlConnection& connection, const std::string& events
 
 Result<MysqlTable> introspect(MysqlConnection& connection, const std::string& table,
                               bool require_primary_key) {
+  if (require_primary_key) {
+    if (auto trackable = check_trackable_table(connection.database(), table); !trackable)
+      return trackable.error();
+  }
   auto kind = connection.query(
       "SELECT TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND "
       "TABLE_NAME = ?",

@@ -47,7 +47,9 @@ struct MysqlTable {
 void create_tandem_tables(MysqlConnection& connection, const std::string& events_table);
 
 // Reads a table's columns and primary key from information_schema. Errors: not_found (no
-// such base table in the connection's database), no_primary_key (when required).
+// such base table in the connection's database), no_primary_key (when required); when the
+// primary key is required (tracking), invalid_identifier for a table Tandem never tracks
+// (check_trackable_table: the database is a system one, or a tandem_* table).
 Result<MysqlTable> introspect(MysqlConnection& connection, const std::string& table,
                               bool require_primary_key = true);
 

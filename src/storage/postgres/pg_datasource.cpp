@@ -13,7 +13,6 @@
 #include "storage/push_applier.h"
 
 namespace tandem::storage::postgres {
-namespace {
 
 // BEGIN ... COMMIT on one connection; rolls back when left without commit().
 class PgTransaction {
@@ -38,6 +37,8 @@ class PgTransaction {
   PgConnection& m_connection;
   bool m_open = true;
 };
+
+namespace {
 
 std::int64_t now_millis() {
   return static_cast<std::int64_t>(sync::HlcClock::system_millis());
@@ -66,8 +67,12 @@ PostgresDatasource::PostgresDatasource(PostgresOptions options, sync::HlcClock& 
                               level.text(0, 0)));
     }
   }
-  load_tables(writer);
-  install_capture(writer);
+  {
+    PgTransaction txn(writer);
+    auto tables = read_tables(writer);
+    install_capture(writer, tables);
+    commit_tables(txn, std::move(tables));
+  }
   m_last_seq = read_last_seq(writer);
   m_head = m_last_seq;
   m_clock.advance_to(max_clock());
@@ -138,8 +143,8 @@ const PgTable* PostgresDatasource::find_table(std::string_view name) const {
   return it == m_tables.end() ? nullptr : &it->second;
 }
 
-void PostgresDatasource::load_tables(PgConnection& connection) {
-  std::map<std::string, PgTable, std::less<>> tables;
+PostgresDatasource::TableMap PostgresDatasource::read_tables(PgConnection& connection) {
+  TableMap tables;
   for (const auto& name : tracked_table_names(connection)) {
     auto table = introspect(connection, name);
     if (!table) {
@@ -149,20 +154,25 @@ void PostgresDatasource::load_tables(PgConnection& connection) {
     }
     tables.emplace(name, std::move(*table));
   }
+  return tables;
+}
+
+void PostgresDatasource::commit_tables(PgTransaction& txn, TableMap tables) {
+  // The capture thread looks tables up under this lock: holding it from before COMMIT until
+  // the new set is in place, no change committed after this transaction is decoded without
+  // its table, and no reader sees a set that did not commit.
   std::unique_lock lock(m_schema_mutex);
+  txn.commit();
   // The capture threads hold `const PgTable*` from the lookup after the lock is released;
   // moving the map keeps its nodes where they are, so those pointers stay valid.
   m_retired_tables.push_back(std::move(m_tables));
   m_tables = std::move(tables);
 }
 
-void PostgresDatasource::install_capture(PgConnection& connection) {
+void PostgresDatasource::install_capture(PgConnection& connection, const TableMap& tables) {
   std::vector<std::string> names;
-  {
-    std::shared_lock lock(m_schema_mutex);
-    for (const auto& [name, table] : m_tables)
-      names.push_back(name);
-  }
+  for (const auto& [name, table] : tables)
+    names.push_back(name);
   for (const auto& name : names) {
     if (replica_identity(connection, name) != "f") set_replica_identity(connection, name, "f");
     if (m_options.capture == CaptureMode::trigger) install_capture_trigger(connection, name);
@@ -178,20 +188,36 @@ std::vector<TableSchema> PostgresDatasource::tables() {
   return result;
 }
 
+// Tracking is all or nothing: the registry row, replica identity, triggers and publication
+// change in one transaction, and the in-memory table set only when it commits.
 Result<TableSchema> PostgresDatasource::track(std::string_view table) {
   std::string name(table);
   return run_on_writer([this, name](PgConnection& connection) -> Result<TableSchema> {
     auto introspected = introspect(connection, name);
     if (!introspected) return introspected.error();
     PgTransaction txn(connection);
-    connection.exec(
+    auto added = connection.exec(
         "INSERT INTO tandem.tracked_tables (name, previous_replica_identity) VALUES ($1, $2) "
-        "ON CONFLICT (name) DO NOTHING",
+        "ON CONFLICT (name) DO NOTHING RETURNING name",
         {name, replica_identity(connection, name)});
-    load_tables(connection);
-    install_capture(connection);
-    txn.commit();
-    follow_tracking(connection);
+    auto tables = read_tables(connection);
+    install_capture(connection, tables);
+    commit_tables(txn, std::move(tables));
+    try {
+      follow_tracking(connection);
+    } catch (const Error& error) {
+      // Capture could not start (e.g. no free replication slot): a table tracked without it
+      // would never send a change, so the tracking is undone.
+      log::error("capture did not start; the table is not tracked",
+                 {{"table", name}, {"error", std::string(error.message())}});
+      if (added.rows() > 0) {
+        if (auto undone = remove_tracking(connection, name); !undone) {
+          log::error("cannot undo the tracking",
+                     {{"table", name}, {"error", std::string(undone.error().message())}});
+        }
+      }
+      throw;
+    }
     log::info("table tracked", {{"table", name}, {"columns", introspected->schema.columns.size()}});
     return introspected->schema;
   });
@@ -200,31 +226,36 @@ Result<TableSchema> PostgresDatasource::track(std::string_view table) {
 Status PostgresDatasource::untrack(std::string_view table) {
   std::string name(table);
   return run_on_writer([this, name](PgConnection& connection) -> Status {
-    PgTransaction txn(connection);
-    auto removed = connection.exec(
-        "DELETE FROM tandem.tracked_tables WHERE name = $1 RETURNING previous_replica_identity",
-        {name});
-    if (removed.rows() == 0)
-      return Error(ErrorCode::not_found, fmt::format("table '{}' is not tracked", name));
-    if (is_valid_identifier(name) && introspect(connection, name)) {
-      drop_capture_trigger(connection, name);
-      set_replica_identity(connection, name, std::string(removed.text(0, 0)));
-    }
-    load_tables(connection);
-    install_capture(connection);
-    txn.commit();
-    follow_tracking(connection);
-    log::info("table untracked", {{"table", name}});
-    return ok_status();
+    auto removed = remove_tracking(connection, name);
+    if (removed) log::info("table untracked", {{"table", name}});
+    return removed;
   });
+}
+
+Status PostgresDatasource::remove_tracking(PgConnection& connection, const std::string& name) {
+  PgTransaction txn(connection);
+  auto removed = connection.exec(
+      "DELETE FROM tandem.tracked_tables WHERE name = $1 RETURNING previous_replica_identity",
+      {name});
+  if (removed.rows() == 0)
+    return Error(ErrorCode::not_found, fmt::format("table '{}' is not tracked", name));
+  if (introspect(connection, name)) {
+    drop_capture_trigger(connection, name);
+    set_replica_identity(connection, name, std::string(removed.text(0, 0)));
+  }
+  auto tables = read_tables(connection);
+  install_capture(connection, tables);
+  commit_tables(txn, std::move(tables));
+  follow_tracking(connection);
+  return ok_status();
 }
 
 std::vector<TableSchema> PostgresDatasource::reload() {
   run_on_writer([this](PgConnection& connection) {
     PgTransaction txn(connection);
-    load_tables(connection);
-    install_capture(connection);
-    txn.commit();
+    auto tables = read_tables(connection);
+    install_capture(connection, tables);
+    commit_tables(txn, std::move(tables));
     // Prepared statements name columns; ALTER TABLE invalidates them.
     m_writer_connection =
         std::make_unique<PgConnection>(ConnectOptions{m_options.url, false, "tandem-writer"});
@@ -308,35 +339,34 @@ void PostgresDatasource::submit(PushRequest request, std::function<void(PushResu
 void PostgresDatasource::writer_loop() {
   auto wait = m_options.capture == CaptureMode::trigger ? m_options.poll_interval
                                                         : std::chrono::milliseconds(1000);
-  for (;;) {
-    auto [jobs, pushes, stop] = m_queue.next(wait);
-    if (stop) break;
-    try {
-      if (m_writer_connection->broken()) {
-        m_writer_connection =
-            std::make_unique<PgConnection>(ConnectOptions{m_options.url, false, "tandem-writer"});
-      }
-      for (auto& job : jobs)
-        job(*m_writer_connection);
-      if (!pushes.empty()) {
-        run_group_commit(
-            pushes, [this](std::vector<PushJob>& group) { return apply_pushes(group); },
-            [](const Error& error) { return error.code() == ErrorCode::unavailable; });
-      } else if (m_options.capture == CaptureMode::trigger) {
-        PgTransaction txn(*m_writer_connection);
-        move_capture(*m_writer_connection);
-        txn.commit();
-        publish_head(m_last_seq);
-      }
-      if (std::chrono::steady_clock::now() - m_last_prune > std::chrono::minutes(1)) {
-        m_last_prune = std::chrono::steady_clock::now();
-        prune_log(*m_writer_connection);
-      }
-    } catch (const Error& error) {
-      log::error("postgres writer", {{"error", std::string(error.message())}});
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  WriterQueue<PgConnection>::Writer writer;
+  writer.wait = [wait] { return wait; };
+  writer.connect = [this]() -> PgConnection& {
+    if (m_writer_connection->broken()) {
+      m_writer_connection =
+          std::make_unique<PgConnection>(ConnectOptions{m_options.url, false, "tandem-writer"});
     }
-  }
+    return *m_writer_connection;
+  };
+  writer.apply = [this](PgConnection&, std::vector<PushJob>& pushes) {
+    run_group_commit(
+        pushes, [this](std::vector<PushJob>& group) { return apply_pushes(group); },
+        [](const Error& error) { return error.code() == ErrorCode::unavailable; });
+  };
+  writer.after = [this](PgConnection& connection, bool pushed) {
+    // A push's transaction moves the capture itself.
+    if (!pushed && m_options.capture == CaptureMode::trigger) {
+      PgTransaction txn(connection);
+      move_capture(connection);
+      txn.commit();
+      publish_head(m_last_seq);
+    }
+    if (std::chrono::steady_clock::now() - m_last_prune > std::chrono::minutes(1)) {
+      m_last_prune = std::chrono::steady_clock::now();
+      prune_log(connection);
+    }
+  };
+  m_queue.serve(writer);
 }
 
 std::vector<PushResult> PostgresDatasource::apply_pushes(std::vector<PushJob>& jobs) {
@@ -457,6 +487,18 @@ std::uint64_t PostgresDatasource::wait_for_changes(std::uint64_t after_seq,
   return m_head;
 }
 
+namespace {
+
+// A snapshot's owner filter, with the value as $1: the column equals it exactly, as
+// rules::owns compares in memory. The text comparison in the "C" collation keeps a citext
+// or case-insensitive column from matching another case; the typed one keeps its index.
+std::string filter_condition(const PgTable& table, const std::string& column) {
+  return fmt::format("t.{0} = $1::{1} AND t.{0}::text = ($1::{1})::text COLLATE \"C\"",
+                     quote_identifier(column), table.type_of(column).name);
+}
+
+}  // namespace
+
 std::uint64_t PostgresDatasource::count_rows(const SnapshotRequest& request) {
   PgTable table;
   {
@@ -469,8 +511,7 @@ std::uint64_t PostgresDatasource::count_rows(const SnapshotRequest& request) {
   auto sql = fmt::format("SELECT count(*) FROM {} AS t", quote_identifier(table.schema.name));
   if (request.filter_column) {
     params.push_back(to_param(table, *request.filter_column, request.filter_value));
-    sql += fmt::format(" WHERE t.{} = $1::{}", quote_identifier(*request.filter_column),
-                       table.type_of(*request.filter_column).name);
+    sql += " WHERE " + filter_condition(table, *request.filter_column);
   }
   auto reader = m_readers.lease();
   return static_cast<std::uint64_t>(reader->exec(sql, params).integer(0, 0));
@@ -488,8 +529,7 @@ SnapshotPage PostgresDatasource::read_snapshot(const SnapshotRequest& request) {
   std::string where;
   if (request.filter_column) {
     params.push_back(to_param(table, *request.filter_column, request.filter_value));
-    where += fmt::format(" WHERE t.{} = $1::{}", quote_identifier(*request.filter_column),
-                         table.type_of(*request.filter_column).name);
+    where += " WHERE " + filter_condition(table, *request.filter_column);
   }
   // Qualified by the table alias: the select list casts every column to text under its own
   // name, and an unqualified ORDER BY would sort by that text (10 before 9).
@@ -570,6 +610,19 @@ sync::Hlc PostgresDatasource::max_clock() {
       "SELECT max(hlc) FROM (SELECT hlc FROM tandem.changes ORDER BY seq DESC LIMIT 10000) recent");
   if (result.is_null(0, 0)) return sync::Hlc{};
   return sync::Hlc::parse(result.text(0, 0)).value_or(sync::Hlc{});
+}
+
+void PostgresDatasource::catch_up() {
+  run_on_writer([this](PgConnection& connection) {
+    if (m_logical) {
+      m_logical->barrier();  // returns once the capture has logged every outside write
+      return;
+    }
+    PgTransaction txn(connection);
+    move_capture(connection);
+    txn.commit();
+    publish_head(m_last_seq);
+  });
 }
 
 void PostgresDatasource::execute(const std::string& sql) {

@@ -31,6 +31,7 @@
 namespace tandem::storage::postgres {
 
 class LogicalCapture;
+class PgTransaction;
 
 struct PostgresOptions {
   std::string url;  // postgres://user:password@host:port/database
@@ -61,6 +62,7 @@ class PostgresDatasource final : public Datasource {
 
   void submit(PushRequest request, std::function<void(PushResult)> done) override;
 
+  void catch_up() override;
   std::uint64_t head_seq() override;
   std::uint64_t horizon_seq() override;
   std::vector<sync::Change> read_changes(std::uint64_t after_seq, std::size_t limit) override;
@@ -97,8 +99,17 @@ class PostgresDatasource final : public Datasource {
   void follow_tracking(PgConnection& connection);
   void append_owned_by_capture(std::vector<CapturedChange> changes);
   void move_capture(PgConnection& connection);
-  void load_tables(PgConnection& connection);
-  void install_capture(PgConnection& connection);
+  using TableMap = std::map<std::string, PgTable, std::less<>>;
+  // The tracked tables as the registry has them (inside the caller's transaction); a table
+  // that cannot be used any more is skipped with a warning.
+  TableMap read_tables(PgConnection& connection);
+  // Replica identity, triggers (trigger mode) and publication (logical mode) for `tables`.
+  void install_capture(PgConnection& connection, const TableMap& tables);
+  // Commits `txn` and makes `tables` the tracked set in one step.
+  void commit_tables(PgTransaction& txn, TableMap tables);
+  // Untracks `name` (one transaction) and stops capture when nothing is tracked any more.
+  // Errors: not_found.
+  Status remove_tracking(PgConnection& connection, const std::string& name);
   void prune_log(PgConnection& connection);
   void publish_head(std::uint64_t seq);
   const PgTable* find_table(std::string_view name) const;  // caller holds m_schema_mutex
@@ -113,10 +124,10 @@ class PostgresDatasource final : public Datasource {
   ConnectionPool<PgConnection> m_readers;
 
   mutable std::shared_mutex m_schema_mutex;
-  std::map<std::string, PgTable, std::less<>> m_tables;
-  // Every table set load_tables replaced, kept for the datasource's lifetime (a few KiB per
+  TableMap m_tables;
+  // Every table set commit_tables replaced, kept for the datasource's lifetime (a few KiB per
   // track, untrack or reload, which are admin operations).
-  std::list<std::map<std::string, PgTable, std::less<>>> m_retired_tables;
+  std::list<TableMap> m_retired_tables;
 
   std::mutex m_head_mutex;
   std::condition_variable m_head_cv;

@@ -147,6 +147,16 @@ ORDER BY a.attnum)sql",
 }
 
 Result<PgTable> introspect(PgConnection& connection, const std::string& table) {
+  if (auto valid = check_identifier(table, "table"); !valid) return valid.error();
+  // pg_catalog is always on the search path: "pg_authid" names a catalog table.
+  auto schema = connection.exec(
+      "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE c.oid = to_regclass($1)",
+      {quote_identifier(table)});
+  if (schema.rows() > 0) {
+    if (auto trackable = check_trackable_table(schema.text(0, 0), table); !trackable)
+      return trackable.error();
+  }
   auto described = describe_table(connection, table);
   if (described && described->schema.primary_key.empty())
     return Error(ErrorCode::no_primary_key,

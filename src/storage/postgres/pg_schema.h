@@ -35,7 +35,8 @@ void create_tandem_tables(PgConnection& connection);
 Result<PgTable> describe_table(PgConnection& connection, const std::string& table);
 
 // Reads a table's columns, types and primary key. not_found when there is no such table
-// (in the search path), no_primary_key when it has none.
+// (in the search path), no_primary_key when it has none, invalid_identifier when the name
+// resolves to a system schema's table (check_trackable_table: pg_catalog, tandem, ...).
 Result<PgTable> introspect(PgConnection& connection, const std::string& table);
 
 // Names of the tracked tables, in name order.

@@ -204,7 +204,8 @@ std::optional<Statement> PgWriteTxn::row_statement(const PgTable& table,
   std::string assignments;
   Params params;
   for (const auto& column : effect.changed_columns) {
-    if (!table.schema.has_column(column)) continue;
+    // The key never changes: the WHERE clause names it (and the merge never lists it).
+    if (!table.schema.has_column(column) || table.schema.is_primary_key(column)) continue;
     auto it = state.values.find(column);
     params.push_back(to_param(table, column, it == state.values.end() ? Value{} : it->second));
     if (!assignments.empty()) assignments += ", ";

@@ -50,8 +50,7 @@ SqliteDatasource::SqliteDatasource(SqliteOptions options, sync::HlcClock& clock)
   {
     SqliteTransaction txn(writer);
     SqliteWriteTxn(writer).clear_write_context();  // a crash may have left one behind
-    install_all(writer);
-    txn.commit();
+    commit_tables(txn, install_all(writer));
   }
   m_poll_connection =
       std::make_unique<SqliteConnection>(m_options.path, SqliteConnection::Mode::read_only);
@@ -69,12 +68,12 @@ void SqliteDatasource::close() {
   if (m_writer.joinable()) m_writer.join();
 }
 
-void SqliteDatasource::install_all(SqliteConnection& connection) {
+SqliteDatasource::TableMap SqliteDatasource::install_all(SqliteConnection& connection) {
   std::vector<std::string> names;
   auto& list = connection.cached("SELECT name FROM tandem_tracked_tables ORDER BY name");
   while (list.step())
     names.push_back(list.column_text(0));
-  std::map<std::string, TableSchema, std::less<>> tables;
+  TableMap tables;
   for (const auto& name : names) {
     auto schema = sqlite_schema::introspect(connection, name);
     if (!schema) {
@@ -86,6 +85,11 @@ void SqliteDatasource::install_all(SqliteConnection& connection) {
     tables.emplace(name, std::move(*schema));
   }
   connection.clear_cache();
+  return tables;
+}
+
+void SqliteDatasource::commit_tables(SqliteTransaction& txn, TableMap tables) {
+  txn.commit();
   std::unique_lock lock(m_schema_mutex);
   m_tables = std::move(tables);
   ++m_schema_version;
@@ -111,8 +115,7 @@ Result<TableSchema> SqliteDatasource::track(std::string_view table) {
     insert.bind_text(1, name);
     insert.bind_int(2, now_millis());
     insert.run();
-    install_all(connection);
-    txn.commit();
+    commit_tables(txn, install_all(connection));
     log::info("table tracked", {{"table", name}, {"columns", schema->columns.size()}});
     return schema;
   });
@@ -129,8 +132,7 @@ Status SqliteDatasource::untrack(std::string_view table) {
       return Error(ErrorCode::not_found, fmt::format("table '{}' is not tracked", name));
     }
     if (is_valid_identifier(name)) sqlite_schema::drop_capture(connection, name);
-    install_all(connection);
-    txn.commit();
+    commit_tables(txn, install_all(connection));
     log::info("table untracked", {{"table", name}});
     return ok_status();
   });
@@ -139,8 +141,7 @@ Status SqliteDatasource::untrack(std::string_view table) {
 std::vector<TableSchema> SqliteDatasource::reload() {
   run_on_writer([this](SqliteConnection& connection) {
     SqliteTransaction txn(connection);
-    install_all(connection);
-    txn.commit();
+    commit_tables(txn, install_all(connection));
   });
   return tables();
 }
@@ -257,28 +258,19 @@ void SqliteDatasource::submit(PushRequest request, std::function<void(PushResult
 }
 
 void SqliteDatasource::writer_loop() {
-  for (;;) {
-    auto [jobs, pushes, stop] = m_queue.next(std::chrono::seconds(1));
-    if (stop) break;
-    for (auto& job : jobs) {
-      try {
-        job(*m_writer_connection);
-      } catch (const std::exception& error) {
-        log::error("datasource job failed", {{"error", error.what()}});
-      }
-    }
-    if (!pushes.empty()) {
-      run_group_commit(pushes, [this](std::vector<PushJob>& group) { return apply_pushes(group); });
-    }
+  WriterQueue<SqliteConnection>::Writer writer;
+  writer.wait = [] { return std::chrono::milliseconds(1000); };
+  writer.connect = [this]() -> SqliteConnection& { return *m_writer_connection; };
+  writer.apply = [this](SqliteConnection&, std::vector<PushJob>& pushes) {
+    run_group_commit(pushes, [this](std::vector<PushJob>& group) { return apply_pushes(group); });
+  };
+  writer.after = [this](SqliteConnection& connection, bool) {
     if (std::chrono::steady_clock::now() - m_last_prune > std::chrono::minutes(1)) {
-      try {
-        prune_log(*m_writer_connection);
-      } catch (const Error& error) {
-        log::error("change log pruning failed", {{"error", error.message()}});
-      }
       m_last_prune = std::chrono::steady_clock::now();
+      prune_log(connection);
     }
-  }
+  };
+  m_queue.serve(writer);
 }
 
 std::vector<PushResult> SqliteDatasource::apply_pushes(std::vector<PushJob>& jobs) {
@@ -523,10 +515,21 @@ std::vector<sync::Change> SqliteDatasource::read_changes(std::uint64_t after_seq
   return changes;
 }
 
+namespace {
+
+// A snapshot's owner filter, with the value bound as ?1: the column equals it exactly, as
+// rules::owns compares in memory. Without COLLATE BINARY a NOCASE column would let "ALICE"
+// read alice's rows; without the typeof check column affinity would let "7.0" read 7's.
+std::string filter_condition(const std::string& column) {
+  auto name = quote_identifier(column);
+  return fmt::format("{0} = ?1 COLLATE BINARY AND typeof({0}) = typeof(?1)", name);
+}
+
+}  // namespace
+
 std::uint64_t SqliteDatasource::count_rows(const SnapshotRequest& request) {
   auto sql = fmt::format("SELECT count(*) FROM {}", quote_identifier(request.table->name));
-  if (request.filter_column)
-    sql += fmt::format(" WHERE {} = ?1", quote_identifier(*request.filter_column));
+  if (request.filter_column) sql += " WHERE " + filter_condition(*request.filter_column);
   auto reader = lease_reader();
   auto& statement = reader->cached(sql);
   if (request.filter_column) statement.bind(1, request.filter_value);
@@ -555,7 +558,7 @@ SnapshotPage SqliteDatasource::read_snapshot(const SnapshotRequest& request) {
   }
   std::vector<std::string> conditions;
   if (request.filter_column) {
-    conditions.push_back(fmt::format("{} = ?1", quote_identifier(*request.filter_column)));
+    conditions.push_back(filter_condition(*request.filter_column));
   }
   if (request.after_key) conditions.push_back(fmt::format("({}) > ({})", key_list, key_params));
   std::string where;
@@ -641,6 +644,15 @@ sync::Hlc SqliteDatasource::max_clock() {
   }
   statement.reset();
   return result;
+}
+
+void SqliteDatasource::catch_up() {
+  run_on_writer([this](SqliteConnection& connection) {
+    SqliteTransaction txn(connection);
+    fold_external_changes(connection);
+    txn.commit();
+    refresh_head(connection);
+  });
 }
 
 void SqliteDatasource::execute(const std::string& sql) {

@@ -52,6 +52,7 @@ class SqliteDatasource final : public Datasource {
 
   void submit(PushRequest request, std::function<void(PushResult)> done) override;
 
+  void catch_up() override;
   std::uint64_t head_seq() override;
   std::uint64_t horizon_seq() override;
   std::vector<sync::Change> read_changes(std::uint64_t after_seq, std::size_t limit) override;
@@ -83,7 +84,12 @@ class SqliteDatasource final : public Datasource {
   void prune_log(SqliteConnection& connection);
   void refresh_head(SqliteConnection& connection);
   static std::uint64_t latest_seq(SqliteConnection& connection);
-  void install_all(SqliteConnection& connection);
+  using TableMap = std::map<std::string, TableSchema, std::less<>>;
+  // Reads every tracked table and (re)installs its capture, inside the caller's transaction.
+  TableMap install_all(SqliteConnection& connection);
+  // Commits `txn`, then makes `tables` the tracked set: a failed track, untrack or reload
+  // leaves the set as it was.
+  void commit_tables(SqliteTransaction& txn, TableMap tables);
 
   // A reader connection for the duration of a call.
   class ReaderLease;
@@ -105,7 +111,7 @@ class SqliteDatasource final : public Datasource {
   std::atomic<std::uint64_t> m_schema_version{1};
 
   mutable std::shared_mutex m_schema_mutex;
-  std::map<std::string, TableSchema, std::less<>> m_tables;
+  TableMap m_tables;
 
   std::mutex m_head_mutex;
   std::condition_variable m_head_cv;

@@ -108,6 +108,7 @@ Result<TableSchema> introspect_columns(SqliteConnection& connection, const std::
 }
 
 Result<TableSchema> introspect(SqliteConnection& connection, const std::string& table) {
+  if (auto trackable = check_trackable_table("", table); !trackable) return trackable.error();
   auto schema = introspect_columns(connection, table);
   if (schema && schema->primary_key.empty()) {
     return Error(ErrorCode::no_primary_key,

@@ -18,7 +18,8 @@ void create_tandem_tables(SqliteConnection& connection);
 Result<TableSchema> introspect_columns(SqliteConnection& connection, const std::string& table);
 
 // Reads a table's columns and primary key. not_found when there is no such table;
-// no_primary_key when it has none (rowid alone does not identify a row across replicas).
+// no_primary_key when it has none (rowid alone does not identify a row across replicas);
+// invalid_identifier for SQLite's and Tandem's own tables (check_trackable_table).
 Result<TableSchema> introspect(SqliteConnection& connection, const std::string& table);
 
 // Maps a declared SQLite type ("VARCHAR(20)", "BOOLEAN", ...) to a Tandem column type.

@@ -158,8 +158,7 @@ void SqliteWriteTxn::write_row(const TableSchema& table, const std::vector<Value
     std::string assignments;
     std::vector<Value> values;
     for (const auto& column : effect.changed_columns) {
-      // A late delete that a newer insert survives erases every column it predates, the key
-      // included (a key column has no stamp of its own); the key never changes.
+      // The key never changes: the WHERE clause names it (and the merge never lists it).
       if (!table.has_column(column) || table.is_primary_key(column)) continue;
       if (!assignments.empty()) assignments += ", ";
       assignments += fmt::format("{} = ?{}", quote_identifier(column), values.size() + 1);

@@ -464,5 +464,32 @@ TEST_F(MysqlSource, MovesTenThousandEventsQuickly) {
   EXPECT_EQ(changes.back().row.at("name"), Value("row 10000"));
 }
 
+// Tables of the server's own databases are refused by name (the same check as PostgreSQL's
+// catalogs and SQLite's sqlite_* tables), and so are Tandem's tandem_* tables.
+TEST_F(MysqlSource, TablesOfTheServersOwnDatabaseAndTandemsAreRefusedByName) {
+  {
+    auto source = open();
+    for (const std::string name : {"tandem_changes", "tandem_meta"})
+      EXPECT_EQ(source->track(name).error().code(), ErrorCode::invalid_identifier) << name;
+  }
+  auto system = options();
+  system.connect.database = "mysql";
+  system.events_table = "t_refusal_events";
+  {
+    auto source = open(system);
+    for (const std::string name : {"db", "user", "tables_priv"}) {
+      auto tracked = source->track(name);
+      ASSERT_FALSE(tracked.ok()) << name;
+      EXPECT_EQ(tracked.error().code(), ErrorCode::invalid_identifier) << name;
+      EXPECT_NE(tracked.error().message().find("mysql"), std::string_view::npos);
+    }
+    EXPECT_TRUE(source->tables().empty());
+  }
+  // The server is shared by the suite: leave its mysql database as it was.
+  server().exec(
+      "DROP TABLE IF EXISTS tandem_tracked_tables, tandem_changes, tandem_meta, t_refusal_events",
+      "mysql");
+}
+
 }  // namespace
 }  // namespace tandem::storage::mysql

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <future>
+#include <thread>
 
 #include "support/postgres_cluster.h"
 
@@ -314,6 +315,101 @@ TEST_P(PostgresDatasourceTest, TrackingATableWithoutPrimaryKeyOrAnUnknownTableIs
   EXPECT_EQ(source->track("loose").error().code(), ErrorCode::no_primary_key);
   EXPECT_EQ(source->track("missing").error().code(), ErrorCode::not_found);
   EXPECT_EQ(source->track("bad name;").error().code(), ErrorCode::invalid_identifier);
+}
+
+// Makes every DDL statement on the table `fragile` fail, as a permission, a lock timeout or
+// an event trigger of the user's own would: tracking it fails midway.
+constexpr const char* kRefuseDdlOnFragile = R"sql(
+CREATE TABLE fragile (id int PRIMARY KEY, v text);
+CREATE FUNCTION refuse_fragile() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands()
+             WHERE object_identity LIKE '%public.fragile%') THEN
+    RAISE EXCEPTION 'no DDL on fragile';
+  END IF;
+END $$;
+CREATE EVENT TRIGGER refuse_fragile ON ddl_command_end EXECUTE FUNCTION refuse_fragile();
+)sql";
+
+TEST_P(PostgresDatasourceTest, ATrackingThatFailsMidwayLeavesTheTablesAndTheDatabaseAsBefore) {
+  psql(kRefuseDdlOnFragile);
+  auto publication_before =
+      psql("SELECT tablename FROM pg_publication_tables WHERE pubname = 'tandem' ORDER BY 1");
+  EXPECT_THROW((void)source->track("fragile"), Error);
+  ASSERT_EQ(source->tables().size(), 1u);
+  EXPECT_EQ(source->tables()[0].name, "items");
+  EXPECT_EQ(psql("SELECT name FROM tandem.tracked_tables ORDER BY name"), "items\n");
+  EXPECT_EQ(psql("SELECT relreplident FROM pg_class WHERE relname = 'fragile'"), "d\n");
+  EXPECT_EQ(psql("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'fragile'::regclass"), "0\n");
+  EXPECT_EQ(psql("SELECT tablename FROM pg_publication_tables WHERE pubname = 'tandem' "
+                 "ORDER BY 1"),
+            publication_before);
+
+  // Nothing of fragile is captured; the tracked table goes on as before.
+  auto head = source->head_seq();
+  psql("INSERT INTO fragile VALUES (1, 'x'); INSERT INTO items (id) VALUES ('after')");
+  auto changes = changes_after(head, 1);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].table, "items");
+
+  // A restart reads the same (unchanged) registry.
+  source->close();
+  open();
+  ASSERT_EQ(source->tables().size(), 1u);
+  psql("DROP EVENT TRIGGER refuse_fragile");
+  EXPECT_TRUE(source->track("fragile").ok());
+}
+
+// The writer's connection is lost and cannot be made again while pushes wait: each one is
+// answered with a retryable error, none is dropped, and once the database is back a retry
+// applies.
+TEST_P(PostgresDatasourceTest, EveryPushIsAnsweredWhileTheDatabaseIsDownAndAppliesOnceItIsBack) {
+  cluster.stop_immediately();
+  auto submit = [&](std::uint64_t seq) {
+    auto answered = std::make_shared<std::promise<PushResult>>();
+    auto future = answered->get_future();
+    PushRequest request;
+    request.client_id = "c1";
+    request.user_id = "alice";
+    request.mutations.push_back(
+        mutation(seq, Op::insert, fmt::format("k{}", seq), {{"name", "n"}}, clock.now()));
+    request.authorize = [](const TableSchema&, const Row*, sync::Mutation&) { return ok_status(); };
+    source->submit(std::move(request),
+                   [answered](PushResult result) { answered->set_value(std::move(result)); });
+    return future;
+  };
+  // The first failure teaches the writer that its connection is gone; later batches find it
+  // broken and cannot reconnect.
+  for (int round = 0; round < 3; ++round) {
+    std::vector<std::future<PushResult>> pending;
+    for (std::uint64_t seq = 1; seq <= 20; ++seq)
+      pending.push_back(submit(seq));
+    for (auto& future : pending) {
+      ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready)
+          << "a push was never answered (round " << round << ")";
+      auto result = future.get();
+      ASSERT_TRUE(result.error) << "nothing can be applied while the database is down";
+      EXPECT_EQ(result.error->code(), ErrorCode::unavailable) << result.error->message();
+    }
+  }
+  // An admin job is answered too, with the same error.
+  try {
+    (void)source->track("items");
+    ADD_FAILURE() << "tracking succeeded without a database";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), ErrorCode::unavailable) << error.message();
+  }
+
+  cluster.start();
+  PushResult retried;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    retried = push("c1", {mutation(1, Op::insert, "k1", {{"name", "n"}}, clock.now())});
+    if (!retried.error) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_FALSE(retried.error) << retried.error->message();
+  EXPECT_EQ(retried.acked_seq, 1u);
+  EXPECT_EQ(psql("SELECT count(*) FROM items WHERE id = 'k1'"), "1\n");
 }
 
 INSTANTIATE_TEST_SUITE_P(CaptureModes, PostgresDatasourceTest,
