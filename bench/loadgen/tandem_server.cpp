@@ -34,20 +34,13 @@ TandemServer::TandemServer(const std::string& binary, std::vector<std::string> e
   auto port_file = m_data_dir + "/port";
   std::filesystem::remove(port_file);
   // Absolute: the child runs in /tmp.
-  std::vector<std::string> argv = {std::filesystem::absolute(binary).string(),
-                                   "serve",
-                                   "--address",
-                                   "127.0.0.1",
-                                   "--port",
-                                   "0",
-                                   "--port-file",
-                                   port_file,
-                                   "--data-dir",
-                                   m_data_dir,
-                                   "--jwt-secret",
-                                   kBenchSecret,
-                                   "--log-level",
-                                   "warn"};
+  std::vector<std::string> argv = {std::filesystem::absolute(binary).string(), "serve", "--address",
+                                   "127.0.0.1", "--port", "0", "--port-file", port_file,
+                                   "--data-dir", m_data_dir, "--jwt-secret", kBenchSecret,
+                                   "--log-level", "warn",
+                                   // The load generator is a handful of loopback addresses
+                                   // holding up to tens of thousands of connections.
+                                   "--max-connections", "0", "--max-connections-per-address", "0"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   m_pid = ChildProcess::spawn(argv, log_path());
   m_cleanup = Watchdog::add_cleanup([pid = m_pid, dir = m_own_dir ? m_data_dir : std::string()] {

@@ -170,7 +170,9 @@ async function startEsink(binary, dir, port) {
   const portFile = path.join(dir, 'esink-port');
   const log = fs.openSync(path.join(dir, 'esink.log'), 'w');
   const child = spawn(path.resolve(binary), ['esink', '--address', '127.0.0.1', '--port', '0',
-    '--port-file', portFile, '--data-dir', path.join(dir, 'esink-data'), '--log-level', 'warn'], {
+    '--port-file', portFile, '--data-dir', path.join(dir, 'esink-data'), '--log-level', 'warn',
+    // Every socket comes from 127.0.0.1.
+    '--max-connections-per-address', '0'], {
     cwd: '/tmp',
     stdio: ['ignore', log, log],
     env: {

@@ -171,8 +171,8 @@ Result<ClaimRules> claim_rules(const JwtOptions& options) {
                                     options.role_claim));
   }
   if (options.leeway.count() < 0) return config_error("leeway must not be negative");
-  return ClaimRules{options.issuer, options.audience, options.role_claim, options.tenant_claim,
-                    options.leeway};
+  return ClaimRules{options.issuer,       options.audience, options.role_claim,
+                    options.tenant_claim, options.leeway,   options.require_exp};
 }
 
 Result<Claims> check_claims(const json& payload, const ClaimRules& rules,
@@ -189,6 +189,12 @@ Result<Claims> check_claims(const json& payload, const ClaimRules& rules,
   if (!bearer_role) return bearer_role.error();
   auto bearer_tenant = tenant(payload, rules.tenant_claim);
   if (!bearer_tenant) return bearer_tenant.error();
+  // Last, so that a token with other defects is refused for those: a fresh token from the
+  // same issuer would lack exp as well, hence unauthenticated and not token_expired.
+  if (!*expires_at && rules.require_exp) {
+    return unauthenticated(
+        "token has no exp claim; the server requires tokens that expire (auth.require_exp)");
+  }
   return Claims{std::move(*sub), *bearer_role, std::move(*bearer_tenant), *expires_at};
 }
 

@@ -18,6 +18,7 @@ struct ClaimRules {
   std::string role_claim;
   std::string tenant_claim;
   std::chrono::seconds leeway{0};
+  bool require_exp = true;
 };
 
 // config_invalid for claim names a token cannot carry (empty, equal, or a registered claim
@@ -25,7 +26,8 @@ struct ClaimRules {
 Result<ClaimRules> claim_rules(const JwtOptions& options);
 
 // The bearer's claims from a token whose signature is verified: token_expired when `exp` has
-// passed or `nbf` is not reached beyond the leeway, unauthenticated for any other failure.
+// passed or `nbf` is not reached beyond the leeway, unauthenticated for any other failure
+// (`exp` missing while required included).
 Result<Claims> check_claims(const nlohmann::json& payload, const ClaimRules& rules,
                             std::chrono::system_clock::time_point now);
 

@@ -55,6 +55,11 @@ class JwtVerifier final : public TokenVerifier {
     return detail::check_claims(decoded->payload, m_rules, now);
   }
 
+  std::chrono::system_clock::time_point valid_until(std::int64_t expires_at) const override {
+    // check_claims refuses a token at exp + leeway and later.
+    return std::chrono::system_clock::time_point(std::chrono::seconds(expires_at)) + m_rules.leeway;
+  }
+
  private:
   Result<const KeyMaterial*> select_key(const json& header) const {
     if (!m_from_key_set) return &m_keys.front();

@@ -41,6 +41,9 @@ struct JwtOptions {
   std::string role_claim = "role";
   std::string tenant_claim = "tenant";
   std::chrono::seconds leeway{30};  // clock tolerance for exp/nbf/iat
+  // A token without `exp` would be valid forever (and a session on it would never end):
+  // refused unless this is turned off.
+  bool require_exp = true;
 };
 
 // Verifies tokens. Immutable after creation: `verify` is thread-safe.
@@ -52,10 +55,14 @@ class TokenVerifier {
 
   virtual ~TokenVerifier() = default;
 
-  // unauthenticated (malformed, bad signature, wrong algorithm, wrong iss/aud, no sub) or
+  // unauthenticated (malformed, bad signature, wrong algorithm, wrong iss/aud, no sub, no exp
+  // when required) or
   // token_expired (exp passed / nbf not reached, beyond the leeway). Messages say which.
   virtual Result<Claims> verify(std::string_view token,
                                 std::chrono::system_clock::time_point now) const = 0;
+  // When a token that expires at `expires_at` (seconds since the epoch) stops being accepted:
+  // exp plus the leeway. A session on the token ends then.
+  virtual std::chrono::system_clock::time_point valid_until(std::int64_t expires_at) const = 0;
   Result<Claims> verify(std::string_view token) const {
     return verify(token, std::chrono::system_clock::now());
   }

@@ -287,6 +287,19 @@ std::vector<OptionSpec> make_specs() {
                               2, 86400,
                               [](Config& c, int v) { c.idle_timeout = std::chrono::seconds(v); }));
   specs.push_back(
+      number<int>("server.hello_timeout_seconds", {"TANDEM_HELLO_TIMEOUT_SECONDS"}, "hello-timeout",
+                  "close a /sync connection that sends no valid hello within this many seconds", 1,
+                  3600, [](Config& c, int v) { c.hello_timeout = std::chrono::seconds(v); }));
+  specs.push_back(number<std::size_t>(
+      "server.max_connections", {"TANDEM_MAX_CONNECTIONS"}, "max-connections",
+      "open connections at most; more get 503 (0: as many as the fd limit allows)", 0, 10'000'000,
+      [](Config& c, std::size_t v) { c.max_connections = v; }));
+  specs.push_back(number<std::size_t>(
+      "server.max_connections_per_address", {"TANDEM_MAX_CONNECTIONS_PER_ADDRESS"},
+      "max-connections-per-address",
+      "open connections per client IP at most; more get 429 (0: no cap; raise it behind a proxy)",
+      0, 10'000'000, [](Config& c, std::size_t v) { c.max_connections_per_address = v; }));
+  specs.push_back(
       number<int>("server.shutdown_grace_ms", {"TANDEM_SHUTDOWN_GRACE_MS"}, "shutdown-grace-ms",
                   "time given to connections to finish on shutdown", 0, 600'000,
                   [](Config& c, int v) { c.shutdown_grace = std::chrono::milliseconds(v); }));
@@ -409,6 +422,13 @@ std::vector<OptionSpec> make_specs() {
   specs.push_back(text("auth.tenant_claim", {"TANDEM_JWT_TENANT_CLAIM"}, "jwt-tenant-claim",
                        "claim holding the tenant",
                        [](Config& c, const std::string& v) { c.jwt.tenant_claim = v; }));
+  specs.push_back(boolean("auth.require_exp", {"TANDEM_JWT_REQUIRE_EXP"}, "jwt-require-exp",
+                          "refuse tokens without `exp` (false: such tokens never expire)",
+                          [](Config& c, bool v) { c.jwt.require_exp = v; }));
+  specs.push_back(number<int>(
+      "auth.leeway_seconds", {"TANDEM_JWT_LEEWAY_SECONDS"}, "jwt-leeway",
+      "clock tolerance for exp/nbf/iat; a session ends when its token's exp plus this passes", 0,
+      3600, [](Config& c, int v) { c.jwt.leeway = std::chrono::seconds(v); }));
   specs.push_back(OptionSpec{"rules.owner_column",
                              {"TANDEM_OWNER_COLUMN"},
                              "owner-column",

@@ -62,6 +62,12 @@ struct Config {
   int threads = 2;
   std::size_t max_message_bytes = 4 << 20;
   std::chrono::seconds idle_timeout{60};
+  // A /sync connection that has sent no valid hello by then is closed.
+  std::chrono::seconds hello_timeout{10};
+  // Open connections at most, overall and per client IP address (0: no cap; see
+  // net::ServerOptions).
+  std::size_t max_connections = 10000;
+  std::size_t max_connections_per_address = 256;
   std::chrono::milliseconds shutdown_grace{5000};
   std::string tls_certificate_file;
   std::string tls_private_key_file;

@@ -1,6 +1,7 @@
 #include "net/http_convert.h"
 
 #include <algorithm>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
 #include <cctype>
 
@@ -18,6 +19,33 @@ std::string lower_case(std::string_view text) {
 }
 
 }  // namespace
+
+std::optional<std::string> ambiguous_framing(const http::request_header<>& header) {
+  std::size_t lengths = 0;
+  std::size_t encodings = 0;
+  std::string_view encoding;
+  for (const auto& field : header) {
+    if (field.name() == http::field::content_length) {
+      ++lengths;
+      // Beast accepts a list of equal numbers; a proxy may take only the first.
+      if (field.value().find(',') != std::string_view::npos) {
+        return "Content-Length must be a single number";
+      }
+    } else if (field.name() == http::field::transfer_encoding) {
+      ++encodings;
+      encoding = field.value();
+    }
+  }
+  if (lengths > 0 && encodings > 0) {
+    return "a request must not have both Transfer-Encoding and Content-Length";
+  }
+  if (lengths > 1) return "a request must have at most one Content-Length";
+  if (encodings > 1) return "a request must have at most one Transfer-Encoding";
+  if (encodings == 1 && !beast::iequals(encoding, "chunked")) {
+    return "Transfer-Encoding must be exactly \"chunked\"";
+  }
+  return std::nullopt;
+}
 
 HttpRequest to_request(const http::request_header<>& header, std::string body,
                        std::string remote_address) {
@@ -38,7 +66,8 @@ HttpRequest to_request(const http::request_header<>& header, std::string body,
   return request;
 }
 
-BeastResponse to_beast_response(HttpResponse response, unsigned version, bool keep_alive) {
+BeastResponse to_beast_response(HttpResponse response, unsigned version, bool keep_alive,
+                                bool head_request) {
   // Beast throws on a status outside 100-999; a handler's bug must not escape into Asio.
   if (response.status < 100 || response.status > 999) {
     log::error("HTTP handler returned an invalid status", {{"status", response.status}});
@@ -55,6 +84,8 @@ BeastResponse to_beast_response(HttpResponse response, unsigned version, bool ke
   beast_response.body() = std::move(response.body);
   beast_response.keep_alive(keep_alive);
   beast_response.prepare_payload();
+  // After prepare_payload: Content-Length keeps the length the GET would have.
+  if (head_request) beast_response.body().clear();
   return beast_response;
 }
 

@@ -43,6 +43,9 @@ struct HttpServer::Impl {
     }
     const ServerOptions& options = m_context.options;
     if (options.tls) m_context.tls.emplace(make_tls_context(*options.tls));
+    // The cap must bite before accept() fails for want of descriptors: a refused client
+    // gets an answer, a failed accept() none.
+    m_context.connections.set_max_total(fit_to_fd_limit(options.max_connections));
     m_listener = std::make_shared<Listener>(m_io_context, m_context);
     m_listener->open(options.address, options.port);
     m_port = m_listener->port();
@@ -58,7 +61,8 @@ struct HttpServer::Impl {
     log::info("http server listening", {{"address", options.address},
                                         {"port", unsigned{m_port}},
                                         {"tls", options.tls.has_value()},
-                                        {"threads", threads}});
+                                        {"threads", threads},
+                                        {"max_connections", m_context.connections.max_total()}});
   }
 
   std::uint16_t port() const { return m_port; }

@@ -80,6 +80,13 @@ class WebSocketConnection {
 
   // Who the peer is, once known (e.g. "alice"); included in the session's log lines.
   virtual void set_log_identity(std::string identity) = 0;
+
+  // The connection's one deadline: at `when` the handler's on_deadline() is called (unless
+  // the connection closed first). A later call replaces the deadline; cancel_deadline()
+  // removes it. For what a peer must do in time (authenticate) or may do until a time (its
+  // credentials expire).
+  virtual void set_deadline(std::chrono::steady_clock::time_point when) = 0;
+  virtual void cancel_deadline() = 0;
 };
 
 // Implemented by the application, one per connection. Callbacks for one connection are never
@@ -100,6 +107,9 @@ class WebSocketHandler {
 
   // The queue fell to or below `ServerOptions::drain_low_water` bytes after being above it.
   virtual void on_drain() {}
+
+  // The deadline set with WebSocketConnection::set_deadline() has come.
+  virtual void on_deadline() {}
 
   // The server is shutting down gracefully: finish in-flight work (e.g. send pending acks),
   // then call connection->close(1001, ...). Connections still open after the grace period
@@ -155,6 +165,13 @@ struct ServerOptions {
   // with 1008 so that it cannot exhaust the server's memory.
   std::size_t max_queued_bytes = 64 << 20;
   std::chrono::seconds idle_timeout{60};  // WebSocket pings are sent at half of it
+  // Open connections at most (HTTP, WebSocket and Socket.IO alike, from accept to close),
+  // overall and per client IP address; 0: no cap. The overall cap is lowered to what the
+  // file descriptor limit allows (so that 0 means "as many as it allows"). A connection over
+  // a cap gets its first request answered with 503 (server full) or 429 (its address has too
+  // many) and is closed; an upgrade is refused before the WebSocket handshake.
+  std::size_t max_connections = 10000;
+  std::size_t max_connections_per_address = 256;
   std::chrono::seconds http_timeout{30};
   std::chrono::milliseconds shutdown_grace{5000};
   std::optional<TlsOptions> tls;

@@ -27,17 +27,25 @@ namespace {
 
 // Bounds the lingering close (plain) and the close_notify exchange (TLS).
 constexpr auto kCloseTimeout = std::chrono::seconds(2);
+// A refused connection has this long (at most) to send the request that gets the refusal.
+constexpr auto kRefusalTimeout = std::chrono::seconds(5);
 constexpr std::size_t kDrainChunk = 4096;
 
 using Clock = std::chrono::steady_clock;
 
-std::string endpoint_text(const tcp::socket& socket) {
+struct Peer {
+  std::string address;   // the IP address alone: what the per-address cap counts
+  std::string endpoint;  // "ip:port", for logs and HttpRequest::remote_address
+};
+
+Peer peer_of(const tcp::socket& socket) {
   boost::system::error_code ec;
   const auto endpoint = socket.remote_endpoint(ec);
-  if (ec) return "unknown";
+  if (ec) return {"unknown", "unknown"};
   const auto address = endpoint.address();
-  const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
-  return host + ":" + std::to_string(endpoint.port());
+  std::string ip = address.to_string();
+  const std::string host = address.is_v6() ? "[" + ip + "]" : ip;
+  return {std::move(ip), host + ":" + std::to_string(endpoint.port())};
 }
 
 bool is_parse_error(const beast::error_code& ec) {
@@ -50,13 +58,15 @@ class HttpSession final : public Session,
                           public ResponseSink,
                           public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
-  HttpSession(ServerContext& context, Stream stream, std::uint64_t id, std::string remote)
+  HttpSession(ServerContext& context, Stream stream, std::uint64_t id, std::string remote,
+              ConnectionTicket ticket)
       : m_context(context),
         m_stream(std::move(stream)),
         m_executor(m_stream.get_executor()),
         m_handler_wait(m_executor),
         m_id(id),
-        m_remote(std::move(remote)) {}
+        m_remote(std::move(remote)),
+        m_ticket(std::move(ticket)) {}
 
   ~HttpSession() override {
     // After an upgrade the id belongs to the WebSocket session.
@@ -93,10 +103,18 @@ class HttpSession final : public Session,
 
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(m_stream); }
 
+  // How long the peer may take to send what is read next.
+  std::chrono::steady_clock::duration read_timeout() const {
+    const auto timeout = std::chrono::steady_clock::duration(m_context.options.http_timeout);
+    return m_ticket.refusal()
+               ? std::min<std::chrono::steady_clock::duration>(timeout, kRefusalTimeout)
+               : timeout;
+  }
+
   void start() {
     if constexpr (kIsTls<Stream>) {
       m_state = State::handshake;
-      lowest().expires_after(m_context.options.http_timeout);
+      lowest().expires_after(read_timeout());
       m_stream.async_handshake(
           asio::ssl::stream_base::server,
           beast::bind_front_handler(&HttpSession::on_handshake, this->shared_from_this()));
@@ -114,12 +132,32 @@ class HttpSession final : public Session,
     m_state = State::reading;
     m_parser.emplace();
     m_parser->body_limit(m_context.options.max_http_body);
-    lowest().expires_after(m_context.options.http_timeout);
+    lowest().expires_after(read_timeout());
+    // The header first: its framing is checked before any body is read by it.
+    http::async_read_header(
+        m_stream, m_buffer, *m_parser,
+        beast::bind_front_handler(&HttpSession::on_header, this->shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, std::size_t /*bytes*/) {
+    if (ec) return on_read_error(ec);
+    if (const auto& refusal = m_ticket.refusal()) {
+      return reject(refusal->status, refusal->code, refusal->message);
+    }
+    if (auto problem = ambiguous_framing(m_parser->get().base())) {
+      return reject(400, ErrorCode::bad_request, *problem);
+    }
+    if (m_parser->is_done()) return handle_request();
     http::async_read(m_stream, m_buffer, *m_parser,
                      beast::bind_front_handler(&HttpSession::on_read, this->shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t /*bytes*/) {
+    if (ec) return on_read_error(ec);
+    handle_request();
+  }
+
+  void on_read_error(beast::error_code ec) {
     if (ec == http::error::end_of_stream) return do_close();
     if (ec == http::error::body_limit) {
       return reject(
@@ -127,8 +165,7 @@ class HttpSession final : public Session,
           "Request body exceeds " + std::to_string(m_context.options.max_http_body) + " bytes");
     }
     if (is_parse_error(ec)) return reject(400, ErrorCode::bad_request, "Malformed HTTP request");
-    if (ec) return fail(ec, "read");
-    handle_request();
+    fail(ec, "read");
   }
 
   // Answers a request that could not be read completely; the rest of it is unusable, so the
@@ -195,7 +232,8 @@ class HttpSession final : public Session,
     m_status = response.status;
     m_body_bytes = response.body.size();
     if (m_context.stopping) m_keep_alive = false;
-    m_response = to_beast_response(std::move(response), m_version, m_keep_alive);
+    m_response =
+        to_beast_response(std::move(response), m_version, m_keep_alive, m_request.method == "HEAD");
     lowest().expires_after(m_context.options.http_timeout);
     http::async_write(m_stream, m_response,
                       beast::bind_front_handler(&HttpSession::on_write, this->shared_from_this()));
@@ -226,7 +264,7 @@ class HttpSession final : public Session,
     // The WebSocket stream has its own timeouts; the HTTP ones must not fire under it.
     lowest().expires_never();
     launch_websocket_session(m_context, std::move(m_stream), std::move(request), std::move(handler),
-                             m_id, m_remote);
+                             m_id, m_remote, std::move(m_ticket));
   }
 
   // Graceful close: a plain socket shuts down its sending side and discards what the peer
@@ -296,6 +334,7 @@ class HttpSession final : public Session,
   BeastResponse m_response;
   const std::uint64_t m_id;
   const std::string m_remote;
+  ConnectionTicket m_ticket;  // moves to the WebSocket session on upgrade
   State m_state = State::reading;
   unsigned m_version = 11;
   bool m_keep_alive = true;
@@ -307,10 +346,16 @@ class HttpSession final : public Session,
 
 template <class Stream, class... Args>
 void start_session(ServerContext& context, tcp::socket socket, Args&&... stream_args) {
+  Peer peer = peer_of(socket);
+  ConnectionTicket ticket = context.connections.admit(peer.address);
+  if (ticket.kind() == ConnectionTicket::Kind::dropped) {
+    log::debug("connection dropped: too many refusals in progress", {{"remote", peer.endpoint}});
+    return;  // the socket closes as it goes out of scope
+  }
   const std::uint64_t id = context.next_connection_id();
-  std::string remote = endpoint_text(socket);
   std::make_shared<HttpSession<Stream>>(
-      context, Stream(std::move(socket), std::forward<Args>(stream_args)...), id, std::move(remote))
+      context, Stream(std::move(socket), std::forward<Args>(stream_args)...), id,
+      std::move(peer.endpoint), std::move(ticket))
       ->run();
 }
 

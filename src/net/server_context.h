@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "net/connection_limiter.h"
 #include "net/http_server.h"
 #include "net/session_registry.h"
 
@@ -15,12 +16,15 @@ namespace tandem::net {
 // session (sessions still pending when the io_context is destroyed refer to it).
 struct ServerContext {
   ServerContext(ServerOptions server_options, Router server_router)
-      : options(std::move(server_options)), router(std::move(server_router)) {}
+      : options(std::move(server_options)),
+        router(std::move(server_router)),
+        connections(options.max_connections, options.max_connections_per_address) {}
 
   const ServerOptions options;
   const Router router;
   std::optional<boost::asio::ssl::context> tls;  // set by start() when options.tls is
   SessionRegistry sessions;
+  ConnectionLimiter connections;
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> open_websockets{0};
 

@@ -52,17 +52,20 @@ class WebSocketSession final : public Session,
                                public std::enable_shared_from_this<WebSocketSession<Stream>> {
  public:
   WebSocketSession(ServerContext& context, Stream stream, BeastRequest request,
-                   std::shared_ptr<WebSocketHandler> handler, std::uint64_t id, std::string remote)
+                   std::shared_ptr<WebSocketHandler> handler, std::uint64_t id, std::string remote,
+                   ConnectionTicket ticket)
       : m_context(context),
         m_ws(std::move(stream)),
         m_executor(m_ws.get_executor()),
         m_close_deadline(m_executor),
+        m_handler_deadline(m_executor),
         m_request(std::move(request)),
         m_handler(std::move(handler)),
         m_id(id),
         m_remote(std::move(remote)),
         m_path(target_path(m_request)),
-        m_started(Clock::now()) {}
+        m_started(Clock::now()),
+        m_ticket(std::move(ticket)) {}
 
   ~WebSocketSession() override {
     if (!m_finished) unregister();
@@ -104,6 +107,17 @@ class WebSocketSession final : public Session,
   void set_log_identity(std::string identity) override {
     asio::post(m_executor, [self = this->shared_from_this(), identity = std::move(identity)] {
       self->m_identity = identity;
+    });
+  }
+
+  void set_deadline(Clock::time_point when) override {
+    asio::post(m_executor, [self = this->shared_from_this(), when] { self->arm_deadline(when); });
+  }
+
+  void cancel_deadline() override {
+    asio::post(m_executor, [self = this->shared_from_this()] {
+      ++self->m_deadline_generation;
+      self->m_handler_deadline.cancel();
     });
   }
 
@@ -362,6 +376,21 @@ class WebSocketSession final : public Session,
     });
   }
 
+  // --- The handler's deadline --------------------------------------------------------------
+
+  void arm_deadline(Clock::time_point when) {
+    if (m_finished) return;
+    // A wait that completed but whose handler has not run yet is not cancelled by a new
+    // expiry time: the generation tells it that it is stale.
+    const std::uint64_t generation = ++m_deadline_generation;
+    m_handler_deadline.expires_at(when);
+    m_handler_deadline.async_wait(
+        [self = this->shared_from_this(), generation](beast::error_code ec) {
+          if (ec || generation != self->m_deadline_generation || self->m_finished) return;
+          self->call_handler("on_deadline", [&] { self->m_handler->on_deadline(); });
+        });
+  }
+
   void on_server_stop() {
     if (m_finished) return;
     if (!m_opened) {
@@ -397,6 +426,7 @@ class WebSocketSession final : public Session,
   void finish() {
     m_finished = true;
     m_close_deadline.cancel();
+    m_handler_deadline.cancel();
     drop_queue(false);
     const CloseInfo info = close_info();
     if (m_opened) {
@@ -418,6 +448,7 @@ class WebSocketSession final : public Session,
 
   void unregister() {
     --m_context.open_websockets;
+    m_ticket = {};  // the socket is closed: it no longer counts
     m_context.sessions.remove(m_id);
   }
 
@@ -472,12 +503,15 @@ class WebSocketSession final : public Session,
   websocket::stream<ExclusiveWriteStream<Stream>> m_ws;
   asio::any_io_executor m_executor;  // the connection's strand
   asio::steady_timer m_close_deadline;
+  asio::steady_timer m_handler_deadline;  // set_deadline()
+  std::uint64_t m_deadline_generation = 0;
   BeastRequest m_request;  // until the handshake completes
   std::shared_ptr<WebSocketHandler> m_handler;
   const std::uint64_t m_id;
   const std::string m_remote;
   const std::string m_path;
   const Clock::time_point m_started;
+  ConnectionTicket m_ticket;
   std::string m_identity;
 
   beast::flat_buffer m_buffer;
@@ -506,17 +540,18 @@ class WebSocketSession final : public Session,
 template <class Stream>
 void launch_websocket_session(ServerContext& context, Stream stream, BeastRequest request,
                               std::shared_ptr<WebSocketHandler> handler, std::uint64_t id,
-                              std::string remote_address) {
+                              std::string remote_address, ConnectionTicket ticket) {
   std::make_shared<WebSocketSession<Stream>>(context, std::move(stream), std::move(request),
-                                             std::move(handler), id, std::move(remote_address))
+                                             std::move(handler), id, std::move(remote_address),
+                                             std::move(ticket))
       ->run();
 }
 
 template void launch_websocket_session<PlainStream>(ServerContext&, PlainStream, BeastRequest,
                                                     std::shared_ptr<WebSocketHandler>,
-                                                    std::uint64_t, std::string);
+                                                    std::uint64_t, std::string, ConnectionTicket);
 template void launch_websocket_session<TlsStream>(ServerContext&, TlsStream, BeastRequest,
                                                   std::shared_ptr<WebSocketHandler>, std::uint64_t,
-                                                  std::string);
+                                                  std::string, ConnectionTicket);
 
 }  // namespace tandem::net

@@ -150,6 +150,8 @@ void Server::start() {
   options.threads = impl.config.threads;
   options.max_websocket_message = impl.config.max_message_bytes;
   options.idle_timeout = impl.config.idle_timeout;
+  options.max_connections = impl.config.max_connections;
+  options.max_connections_per_address = impl.config.max_connections_per_address;
   options.shutdown_grace = impl.config.shutdown_grace;
   if (!impl.config.tls_certificate_file.empty()) {
     options.tls =

@@ -1,5 +1,6 @@
 #include "server/sync_session.h"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <deque>
@@ -38,6 +39,9 @@ sync::Change row_before(const sync::Change& update) {
 void SyncSession::on_open(std::shared_ptr<net::WebSocketConnection> connection) {
   std::lock_guard lock(m_mutex);
   m_connection = std::move(connection);
+  // A connection that never says hello would otherwise be held for as long as it answers
+  // pings: the deadline bounds what an anonymous peer can hold.
+  m_connection->set_deadline(std::chrono::steady_clock::now() + m_context.config.hello_timeout);
   m_context.metrics.sessions_started++;
   m_context.metrics.sessions_active++;
 }
@@ -103,6 +107,7 @@ void SyncSession::handle_hello(protocol::Hello& hello) {
   m_claims = std::move(*claims);
   m_client_id = hello.client_id;
   m_connection->set_log_identity(fmt::format("{}/{}", m_claims->subject, m_client_id));
+  arm_token_deadline();
   // Pushes are accepted from now on; what the session sends waits for the welcome, which
   // needs the log's horizon: a database read, made on the work pool, never on this thread.
   m_phase = Phase::starting;
@@ -472,6 +477,43 @@ std::size_t SyncSession::send_changes(const std::vector<const PublishedChange*>&
   m_cursor = last_seq;
   m_context.metrics.changes_delivered += sent;
   return sent;
+}
+
+void SyncSession::arm_token_deadline() {
+  if (!m_claims->expires_at) {
+    m_connection->cancel_deadline();  // auth.require_exp = false: the token never expires
+    return;
+  }
+  const auto until = m_context.verifier->valid_until(*m_claims->expires_at);
+  const auto left = until - std::chrono::system_clock::now();
+  m_connection->set_deadline(std::chrono::steady_clock::now() +
+                             std::chrono::ceil<std::chrono::steady_clock::duration>(left));
+}
+
+void SyncSession::on_deadline() {
+  std::lock_guard lock(m_mutex);
+  if (m_phase == Phase::closing || m_phase == Phase::closed) return;
+  if (!m_claims) {
+    // No error message: a client whose hello was merely slow must reconnect, not treat its
+    // token as refused.
+    log::debug("sync session closed: no hello in time",
+               {{"remote", m_connection->remote_address()},
+                {"timeout_s", static_cast<std::int64_t>(m_context.config.hello_timeout.count())}});
+    m_phase = Phase::closing;
+    m_connection->close(1008, fmt::format("hello timeout: no valid hello within {} s",
+                                          m_context.config.hello_timeout.count()));
+    return;
+  }
+  if (!m_claims->expires_at) return;
+  const auto until = m_context.verifier->valid_until(*m_claims->expires_at);
+  if (std::chrono::system_clock::now() < until) {
+    arm_token_deadline();  // the system clock was set back meanwhile
+    return;
+  }
+  send_error(ErrorCode::token_expired,
+             fmt::format("token expired at {:%Y-%m-%dT%H:%M:%SZ}; reconnect with a fresh token",
+                         fmt::gmtime(static_cast<std::time_t>(*m_claims->expires_at))),
+             true);
 }
 
 void SyncSession::on_drain() {

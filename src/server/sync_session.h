@@ -50,6 +50,8 @@ class SyncSession final : public net::WebSocketHandler,
   void on_message(std::string_view payload, bool binary) override;
   void on_message_too_big(std::size_t limit) override;
   void on_drain() override;
+  // No valid hello in time (server.hello_timeout_seconds), or the token has expired.
+  void on_deadline() override;
   void on_shutdown() override;
   void on_close(const net::CloseInfo& info) override;
   void on_batch(const ChangeBatchPtr& batch) override;
@@ -106,6 +108,8 @@ class SyncSession final : public net::WebSocketHandler,
   void send_frame(std::string frame);
   void send_frame(std::shared_ptr<const std::string> frame);
   void send_error(ErrorCode code, std::string message, bool fatal);
+  // The session ends when the token stops being valid (lock held).
+  void arm_token_deadline();
   bool backpressured() const;
 
   SyncContext m_context;

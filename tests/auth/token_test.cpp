@@ -728,10 +728,33 @@ TEST(TokenVerifier, RefusesNonNumericOrOutOfRangeTimes) {
   }
 }
 
-TEST(TokenVerifier, AcceptsTokenWithoutExpiry) {
-  auto claims = verify_hs256({{"sub", "alice"}});
+// A token without exp would be valid forever, and a session on it would never end.
+TEST(TokenVerifier, RefusesTokenWithoutExpiryByDefault) {
+  EXPECT_TRUE(unauthenticated(verify_hs256({{"sub", "alice"}}),
+                              "token has no exp claim; the server requires tokens that expire"));
+  EXPECT_TRUE(unauthenticated(verify_hs256({{"sub", "alice"}, {"nbf", kNowSeconds - 60}}),
+                              "token has no exp claim"));
+}
+
+TEST(TokenVerifier, AcceptsTokenWithoutExpiryWhenExpiryIsNotRequired) {
+  JwtOptions options = hs256_options();
+  options.require_exp = false;
+  auto claims = verify_hs256({{"sub", "alice"}}, options);
   ASSERT_TRUE(claims.ok()) << claims.error().message();
   EXPECT_EQ(claims->expires_at, std::nullopt);
+}
+
+TEST(TokenVerifier, TokenIsValidUntilExpiryPlusLeeway) {
+  JwtOptions options = hs256_options();
+  options.leeway = seconds(30);
+  const auto verifier = verifier_for(options);
+  const auto until = verifier->valid_until(kNowSeconds);
+  EXPECT_EQ(until, std::chrono::system_clock::time_point(seconds(kNowSeconds + 30)));
+  json claims = valid_claims();
+  claims["exp"] = kNowSeconds;
+  const auto token = make_token(header_for("HS256"), claims, hs256_signer(kSecret));
+  EXPECT_TRUE(verifier->verify(token, until - std::chrono::milliseconds(1)).ok());
+  EXPECT_EQ(verifier->verify(token, until).error().code(), ErrorCode::token_expired);
 }
 
 // --- Claims: issuer, audience, subject, role, tenant --------------------------------------------

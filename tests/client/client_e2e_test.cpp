@@ -211,6 +211,29 @@ TEST_F(ClientEndToEnd, BadTokenStopsRetryingUntilANewTokenIsGiven) {
   EXPECT_EQ(db.query("SELECT id FROM past_orders").size(), 1u);
 }
 
+// The server ends a session whose token expires; the SDK then waits for a fresh token (it
+// does not retry the expired one) and resumes with it.
+TEST_F(ClientEndToEnd, ExpiredTokenEndsSyncUntilAFreshTokenIsGiven) {
+  server.reset();
+  server = std::make_unique<ServerProcess>(
+      server_dir(),
+      std::vector<std::string>{"--demo", "true", "--track", "items", "--jwt-leeway", "0"});
+  sdk::Database db(replica_path("a"));
+  auto options = fast_options();
+  db.start_sync(url(), ServerProcess::token("alice", auth::Role::user, std::chrono::seconds(2)),
+                &options);
+  db.wait_synced();
+  ASSERT_TRUE(eventually([&] { return db.status().state == TANDEM_STATE_FAILED; }));
+  EXPECT_EQ(db.status().last_error_code, TANDEM_TOKEN_EXPIRED);
+  const auto reconnects = db.status().reconnects;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(db.status().reconnects, reconnects) << "the SDK retried an expired token";
+  db.set_token(ServerProcess::token("alice"));
+  db.wait_synced();
+  EXPECT_EQ(db.status().reconnects, reconnects + 1);
+  EXPECT_EQ(db.query("SELECT id FROM past_orders").size(), 1u);
+}
+
 TEST_F(ClientEndToEnd, SqlCannotWriteTheReplicaBehindSyncsBack) {
   auto a = replica("a", "root", auth::Role::admin);
   a->wait_synced();

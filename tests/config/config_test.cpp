@@ -39,6 +39,29 @@ TEST_F(ConfigTest, DefaultsNeedNoConfiguration) {
   EXPECT_EQ(config->rules.owner_column, "owner_id");
 }
 
+TEST_F(ConfigTest, ConnectionLimitsAndTokenExpiryAreOnByDefault) {
+  auto config = load(sources_with({}));
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->hello_timeout, std::chrono::seconds(10));
+  EXPECT_EQ(config->max_connections, 10000u);
+  EXPECT_EQ(config->max_connections_per_address, 256u);
+  EXPECT_TRUE(config->jwt.require_exp);
+  EXPECT_EQ(config->jwt.leeway, std::chrono::seconds(30));
+
+  auto relaxed = load(sources_with({{"TANDEM_HELLO_TIMEOUT_SECONDS", "3"},
+                                    {"TANDEM_MAX_CONNECTIONS", "0"},
+                                    {"TANDEM_MAX_CONNECTIONS_PER_ADDRESS", "0"},
+                                    {"TANDEM_JWT_REQUIRE_EXP", "false"},
+                                    {"TANDEM_JWT_LEEWAY_SECONDS", "0"}}));
+  ASSERT_TRUE(relaxed.ok()) << relaxed.error().message();
+  EXPECT_EQ(relaxed->hello_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(relaxed->max_connections, 0u);
+  EXPECT_EQ(relaxed->max_connections_per_address, 0u);
+  EXPECT_FALSE(relaxed->jwt.require_exp);
+  EXPECT_EQ(relaxed->jwt.leeway, std::chrono::seconds(0));
+  EXPECT_FALSE(load(sources_with({{"TANDEM_HELLO_TIMEOUT_SECONDS", "0"}})).ok());
+}
+
 TEST_F(ConfigTest, FlagsOverrideEnvironmentWhichOverridesTheFile) {
   auto sources = sources_with({{"TANDEM_PORT", "9001"}, {"TANDEM_LOG_LEVEL", "debug"}});
   sources.config_file = write_file("[server]\nport = 9000\nthreads = 3\n[log]\nlevel = \"warn\"\n");

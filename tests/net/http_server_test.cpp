@@ -1,13 +1,10 @@
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <future>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/error.h"
 #include "net/http_server.h"
@@ -19,42 +16,14 @@ namespace {
 
 using namespace std::chrono_literals;
 using tandem::testing::http_request;
+using testing::occurrences;
+using testing::raw_exchange;
 using testing::test_options;
 
 HttpHandler reply_with(const std::string& body) {
   return [body](const HttpRequest&, const HttpResponder& respond) {
     respond(HttpResponse::text(200, body));
   };
-}
-
-// Sends raw bytes and reads until the server closes; for what the test client hides
-// (several requests on one connection).
-std::string raw_exchange(std::uint16_t port, const std::string& bytes) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval timeout{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string received;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      ::send(fd, bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size())) {
-    char buffer[4096];
-    ssize_t n = 0;
-    while ((n = ::recv(fd, buffer, sizeof buffer, 0)) > 0)
-      received.append(buffer, n);
-  }
-  ::close(fd);
-  return received;
-}
-
-std::size_t occurrences(const std::string& text, const std::string& needle) {
-  std::size_t count = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
-    ++count;
-  }
-  return count;
 }
 
 TEST(HttpRequest, QueryParamIsPercentDecoded) {
@@ -264,6 +233,88 @@ TEST(HttpServer, KeepAliveServesSeveralRequestsOnOneConnection) {
   const auto received = raw_exchange(server.port(), request + request + last);
   EXPECT_EQ(occurrences(received, "HTTP/1.1 200 OK"), 3u) << received;
   EXPECT_EQ(calls.load(), 3);
+}
+
+// Each request ends with a chunked body's last chunk, which is also 5 bytes of body by
+// Content-Length, and a second request follows: a server that frames the first differently
+// from a proxy in front of it would serve that second request, smuggled past the proxy.
+TEST(HttpServer, AmbiguousBodyFramingGets400AndClosesTheConnection) {
+  std::atomic<int> calls{0};
+  Router router;
+  router.add("*", "/n", [&](const HttpRequest&, const HttpResponder& respond) {
+    ++calls;
+    respond(HttpResponse::text(200, "served"));
+  });
+  HttpServer server(test_options(), std::move(router));
+  server.start();
+
+  const std::vector<std::string> framings = {
+      "Transfer-Encoding: xchunked\r\nContent-Length: 5\r\n",
+      "Transfer-Encoding: identity\r\nContent-Length: 5\r\n",
+      "Transfer-Encoding: gzip\r\nContent-Length: 5\r\n",
+      "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+      "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+      "Transfer-Encoding: chunked, identity\r\n",
+      "Transfer-Encoding: gzip, chunked\r\n",
+      "Transfer-Encoding: identity\r\n",
+      "Transfer-Encoding: xchunked\r\n",
+      "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+      "Content-Length: 5\r\nContent-Length: 5\r\n",
+      "Content-Length: 5\r\nContent-Length: 6\r\n",
+      "Content-Length: 5, 5\r\n",
+  };
+  const std::string smuggled = "GET /n HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (const auto& framing : framings) {
+    SCOPED_TRACE(framing);
+    const auto received = raw_exchange(
+        server.port(), "POST /n HTTP/1.1\r\nHost: x\r\n" + framing + "\r\n0\r\n\r\n" + smuggled);
+    EXPECT_TRUE(received.starts_with("HTTP/1.1 400 Bad Request\r\n")) << received;
+    EXPECT_EQ(occurrences(received, "HTTP/1.1 "), 1u) << received;
+    EXPECT_NE(received.find("Connection: close\r\n"), std::string::npos) << received;
+  }
+  EXPECT_EQ(calls.load(), 0);
+}
+
+TEST(HttpServer, ChunkedOrContentLengthBodiesAreRead) {
+  Router router;
+  router.add("POST", "/echo", [](const HttpRequest& request, const HttpResponder& respond) {
+    respond(HttpResponse::text(200, "[" + request.body + "]"));
+  });
+  HttpServer server(test_options(), std::move(router));
+  server.start();
+
+  const auto received = raw_exchange(
+      server.port(),
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n"
+      "5\r\nhello\r\n0\r\n\r\n"
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nworld");
+  EXPECT_EQ(occurrences(received, "HTTP/1.1 200 OK"), 2u) << received;
+  EXPECT_NE(received.find("[hello]"), std::string::npos) << received;
+  EXPECT_TRUE(received.ends_with("[world]")) << received;
+}
+
+// A HEAD response is followed directly by the next response on the connection: a body after
+// it would be read as the start of that next response.
+TEST(HttpServer, HeadResponseStatesTheLengthButHasNoBody) {
+  Router router;
+  router.add("*", "/ping", reply_with("pong"));
+  HttpServer server(test_options(), std::move(router));
+  server.start();
+
+  const auto received = raw_exchange(server.port(),
+                                     "HEAD /ping HTTP/1.1\r\nHost: x\r\n\r\n"
+                                     "HEAD /nowhere HTTP/1.1\r\nHost: x\r\n\r\n"
+                                     "GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const auto first_end = received.find("\r\n\r\n");
+  ASSERT_NE(first_end, std::string::npos) << received;
+  EXPECT_TRUE(received.starts_with("HTTP/1.1 200 OK\r\n")) << received;
+  EXPECT_NE(received.substr(0, first_end + 2).find("Content-Length: 4\r\n"), std::string::npos)
+      << received;
+  const auto second = received.substr(first_end + 4);
+  EXPECT_TRUE(second.starts_with("HTTP/1.1 404 Not Found\r\n")) << received;
+  const auto third = second.substr(second.find("\r\n\r\n") + 4);
+  EXPECT_TRUE(third.starts_with("HTTP/1.1 200 OK\r\n")) << received;
+  EXPECT_TRUE(third.ends_with("\r\n\r\npong")) << received;
 }
 
 TEST(HttpServer, PortZeroPicksAFreePort) {

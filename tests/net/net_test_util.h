@@ -2,6 +2,11 @@
 // WebSocket handler whose behaviour each test scripts.
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -41,6 +46,67 @@ inline bool eventually(const std::function<bool()>& condition,
   return true;
 }
 
+// A TCP connection to the server on loopback, optionally from another loopback address
+// (127.0.0.2, ...: a different client as far as per-address limits go). Closes on destruction.
+class RawConnection {
+ public:
+  explicit RawConnection(std::uint16_t port, const char* source_address = "127.0.0.1")
+      : m_fd(::socket(AF_INET, SOCK_STREAM, 0)) {
+    timeval timeout{5, 0};
+    ::setsockopt(m_fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    sockaddr_in source{};
+    source.sin_family = AF_INET;
+    ::inet_pton(AF_INET, source_address, &source.sin_addr);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    m_connected = ::bind(m_fd, reinterpret_cast<sockaddr*>(&source), sizeof source) == 0 &&
+                  ::connect(m_fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  }
+  ~RawConnection() { ::close(m_fd); }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool connected() const { return m_connected; }
+
+  bool send(const std::string& bytes) {
+    return m_connected && ::send(m_fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+                              static_cast<ssize_t>(bytes.size());
+  }
+
+  // Everything until the server closes the connection (or 5 s pass).
+  std::string receive_all() {
+    std::string received;
+    char buffer[4096];
+    ssize_t n = 0;
+    while ((n = ::recv(m_fd, buffer, sizeof buffer, 0)) > 0)
+      received.append(buffer, static_cast<std::size_t>(n));
+    return received;
+  }
+
+ private:
+  int m_fd;
+  bool m_connected = false;
+};
+
+// Sends raw bytes and reads until the server closes; for what the test client hides
+// (several requests on one connection, malformed framing).
+inline std::string raw_exchange(std::uint16_t port, const std::string& bytes,
+                                const char* source_address = "127.0.0.1") {
+  RawConnection connection(port, source_address);
+  if (!connection.send(bytes)) return {};
+  return connection.receive_all();
+}
+
+inline std::size_t occurrences(const std::string& text, const std::string& needle) {
+  std::size_t count = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
 // A WebSocketHandler that records what happens and runs the test's hooks. Thread-safe: the
 // test thread inspects it while the server calls it.
 class ScriptedHandler : public WebSocketHandler {
@@ -49,6 +115,7 @@ class ScriptedHandler : public WebSocketHandler {
   std::function<void(ScriptedHandler&, std::string_view)> on_message_hook;
   std::function<void(ScriptedHandler&, std::size_t)> on_too_big_hook;
   std::function<void(ScriptedHandler&)> on_shutdown_hook;
+  std::function<void(ScriptedHandler&)> on_deadline_hook;
 
   void on_open(std::shared_ptr<WebSocketConnection> connection) override {
     {
@@ -74,6 +141,11 @@ class ScriptedHandler : public WebSocketHandler {
   void on_shutdown() override {
     record("shutdown");
     if (on_shutdown_hook) on_shutdown_hook(*this);
+  }
+
+  void on_deadline() override {
+    record("deadline");
+    if (on_deadline_hook) on_deadline_hook(*this);
   }
 
   void on_close(const CloseInfo& info) override {

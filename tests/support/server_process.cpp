@@ -13,6 +13,11 @@
 #include <stdexcept>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
+#include "auth/keys.h"
+#include "auth/signature.h"
+
 namespace tandem::testing {
 namespace {
 
@@ -123,7 +128,8 @@ std::string ServerProcess::log() const {
   return text.str();
 }
 
-std::string ServerProcess::token(const std::string& subject, auth::Role role) {
+std::string ServerProcess::token(const std::string& subject, auth::Role role,
+                                 std::chrono::seconds ttl) {
   auth::JwtOptions options;
   options.hs256_secret = kTestSecret;
   auto minter = auth::TokenMinter::create(options);
@@ -131,7 +137,18 @@ std::string ServerProcess::token(const std::string& subject, auth::Role role) {
   auth::MintRequest request;
   request.subject = subject;
   request.role = role;
+  request.ttl = ttl;
   auto token = (*minter)->mint(request);
+  if (!token) throw std::runtime_error(std::string(token.error().message()));
+  return *token;
+}
+
+std::string ServerProcess::token_with_claims(const std::string& claims_json) {
+  auth::JwtOptions options;
+  options.hs256_secret = kTestSecret;
+  auto key = auth::detail::load_signing_key(options);
+  if (!key) throw std::runtime_error(std::string(key.error().message()));
+  auto token = auth::detail::sign(nlohmann::json::parse(claims_json), *key);
   if (!token) throw std::runtime_error(std::string(token.error().message()));
   return *token;
 }

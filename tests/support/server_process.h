@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -46,7 +47,12 @@ class ServerProcess {
   bool running();
   std::string log() const;  // what the server wrote to stderr
 
-  static std::string token(const std::string& subject, auth::Role role = auth::Role::user);
+  // A token as `tandem token` mints it, signed with the test secret.
+  static std::string token(const std::string& subject, auth::Role role = auth::Role::user,
+                           std::chrono::seconds ttl = std::chrono::hours(24));
+  // A token holding exactly `claims_json` (e.g. without exp, which no minted token lacks),
+  // signed with the test secret.
+  static std::string token_with_claims(const std::string& claims_json);
 
  private:
   void launch(std::uint16_t port);

@@ -95,12 +95,14 @@ class RecordingHandler final : public SocketIoHandler {
 
 class EngineIoTransport : public ::testing::Test {
  protected:
-  void start(SocketIoOptions options = {}) {
+  void start(SocketIoOptions options = {}, std::size_t max_connections_per_address =
+                                               net::ServerOptions{}.max_connections_per_address) {
     m_handler = std::make_shared<RecordingHandler>();
     m_socketio = std::make_unique<SocketIoServer>(options, m_handler);
     net::Router router;
     m_socketio->mount(router);
     net::ServerOptions server_options;
+    server_options.max_connections_per_address = max_connections_per_address;
     server_options.address = "127.0.0.1";
     server_options.port = 0;
     server_options.shutdown_grace = 1000ms;
@@ -373,6 +375,23 @@ TEST_F(EngineIoTransport, WebSocketOnlySessionConnectsAndEchoes) {
   EXPECT_EQ(*ws.receive(2s), "41");
   EXPECT_TRUE(ws.wait_for_close(2s).has_value());
   EXPECT_TRUE(eventually([&] { return m_socketio->session_count() == 0; }));
+}
+
+// The caps live in the net layer, so they hold for Socket.IO's WebSocket and polling
+// connections as for every other connection on the port.
+TEST_F(EngineIoTransport, NetConnectionCapsApplyToSocketIoConnections) {
+  start({}, 2);
+  WsClient first;
+  WsClient second;
+  const std::string target = "/socket.io/?EIO=4&transport=websocket";
+  ASSERT_TRUE(first.connect("127.0.0.1", m_server->port(), target).upgraded());
+  ASSERT_TRUE(second.connect("127.0.0.1", m_server->port(), target).upgraded());
+  WsClient third;
+  const auto refused = third.connect("127.0.0.1", m_server->port(), target);
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_NE(refused.body.find("Too many connections"), std::string::npos) << refused.body;
+  EXPECT_EQ(get("EIO=4&transport=polling").status, 429);
+  EXPECT_TRUE(eventually([&] { return m_socketio->session_count() == 2; }));
 }
 
 TEST_F(EngineIoTransport, WebSocketRefusesBadQueriesAndUnknownSids) {
