@@ -34,8 +34,10 @@ void read_like_handlers(const HttpRequest& request) {
   }
 }
 
-void answer(const HttpResponse& response, unsigned version, bool keep_alive) {
-  BeastResponse beast_response = to_beast_response(response, version, keep_alive);
+void answer(const HttpResponse& response, unsigned version, bool keep_alive,
+            bool head_request = false) {
+  BeastResponse beast_response = to_beast_response(response, version, keep_alive, head_request);
+  FUZZ_CHECK(!head_request || beast_response.body().empty(), response.body);
   std::ostringstream out;
   out << beast_response;
   FUZZ_CHECK(!out.str().empty(), response.body);
@@ -89,14 +91,16 @@ void handle(const Router& router, BeastRequest request) {
   const bool upgrade = boost::beast::websocket::is_upgrade(request);
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
+  const bool head = request.method() == http::verb::head;
   const HttpRequest converted = to_request(request.base(), std::move(request.body()), "fuzz:1");
   FUZZ_CHECK(converted.target.starts_with(converted.path), converted.target);
   read_like_handlers(converted);
   auto decision = dispatch_request(router, converted, upgrade, false);
   if (auto* response = std::get_if<HttpResponse>(&decision)) {
-    answer(*response, version, keep_alive && !upgrade);
+    answer(*response, version, keep_alive && !upgrade, head);
   } else if (auto* handler = std::get_if<const HttpHandler*>(&decision)) {
-    (**handler)(converted, [&](HttpResponse response) { answer(response, version, keep_alive); });
+    (**handler)(converted,
+                [&](HttpResponse response) { answer(response, version, keep_alive, head); });
   }
 }
 
