@@ -449,7 +449,9 @@ TEST_F(EngineIoTransport, StopDisconnectsEverySocketAndReleasesHeldGets) {
   std::this_thread::sleep_for(100ms);
   m_socketio->stop();
   EXPECT_EQ(held.get().body, "1");
-  EXPECT_TRUE(m_handler->saw("disconnect server shutting down"));
+  // The handler hears of it on the socket's callback queue, which the thread that delivered
+  // the connect may still be draining: after stop() returns, not before the GET is answered.
+  EXPECT_TRUE(eventually([&] { return m_handler->saw("disconnect server shutting down"); }));
   EXPECT_EQ(m_socketio->socket_count(), 0u);
   EXPECT_EQ(get("EIO=4&transport=polling").status, 503);
 }
