@@ -9,6 +9,7 @@
 
 #include "e2e/isolation_scenarios.h"
 #include "storage/postgres/pg_connection.h"
+#include "support/fragile_table.h"
 #include "support/http_client.h"
 #include "support/postgres_cluster.h"
 #include "support/server_process.h"
@@ -297,17 +298,7 @@ TEST_P(PostgresEndToEnd, ARefusedOrFailedTrackingLeavesTheTableListAndSnapshotsU
   EXPECT_EQ(refused, 400) << refusal.dump();
   EXPECT_EQ(refusal["error"], "invalid_identifier");
 
-  psql(R"sql(
-CREATE TABLE fragile (id int PRIMARY KEY, v text);
-CREATE FUNCTION refuse_fragile() RETURNS event_trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands()
-             WHERE object_identity LIKE '%public.fragile%') THEN
-    RAISE EXCEPTION 'no DDL on fragile';
-  END IF;
-END $$;
-CREATE EVENT TRIGGER refuse_fragile ON ddl_command_end EXECUTE FUNCTION refuse_fragile();
-)sql");
+  psql(kRefuseDdlOnFragileSql);
   auto [failed, failure] = admin("POST", "tables", R"({"name":"fragile"})");
   EXPECT_GE(failed, 500) << failure.dump();
   EXPECT_EQ(admin("GET", "tables").second, before);

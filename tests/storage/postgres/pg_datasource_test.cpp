@@ -9,6 +9,7 @@
 #include <future>
 #include <thread>
 
+#include "support/fragile_table.h"
 #include "support/postgres_cluster.h"
 
 namespace tandem::storage::postgres {
@@ -317,22 +318,8 @@ TEST_P(PostgresDatasourceTest, TrackingATableWithoutPrimaryKeyOrAnUnknownTableIs
   EXPECT_EQ(source->track("bad name;").error().code(), ErrorCode::invalid_identifier);
 }
 
-// Makes every DDL statement on the table `fragile` fail, as a permission, a lock timeout or
-// an event trigger of the user's own would: tracking it fails midway.
-constexpr const char* kRefuseDdlOnFragile = R"sql(
-CREATE TABLE fragile (id int PRIMARY KEY, v text);
-CREATE FUNCTION refuse_fragile() RETURNS event_trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands()
-             WHERE object_identity LIKE '%public.fragile%') THEN
-    RAISE EXCEPTION 'no DDL on fragile';
-  END IF;
-END $$;
-CREATE EVENT TRIGGER refuse_fragile ON ddl_command_end EXECUTE FUNCTION refuse_fragile();
-)sql";
-
 TEST_P(PostgresDatasourceTest, ATrackingThatFailsMidwayLeavesTheTablesAndTheDatabaseAsBefore) {
-  psql(kRefuseDdlOnFragile);
+  psql(tandem::testing::kRefuseDdlOnFragileSql);
   auto publication_before =
       psql("SELECT tablename FROM pg_publication_tables WHERE pubname = 'tandem' ORDER BY 1");
   EXPECT_THROW((void)source->track("fragile"), Error);
