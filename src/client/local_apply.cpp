@@ -35,6 +35,16 @@ std::string where_key(const TableSchema& schema) {
   return fmt::format("{}", fmt::join(terms, " AND "));
 }
 
+// Whether `state` already holds the effect of the mutation stamped `stamp`: its echo, the
+// change it made, has been applied (every applied mutation makes one, under its own stamp).
+bool reflects(const sync::RowState& state, const sync::Stamp& stamp) {
+  if (state.insert_stamp == stamp || state.delete_stamp == stamp) return true;
+  for (const auto& [column, winner] : state.stamps) {
+    if (winner == stamp) return true;
+  }
+  return false;
+}
+
 Row key_of_row(const TableSchema& schema, const Row& row) {
   Row pk;
   for (const auto& column : schema.primary_key) {
@@ -380,12 +390,15 @@ ApplyResult LocalStore::apply_ack(const protocol::Ack& ack, std::uint64_t sent_a
     drop.bind_int(1, static_cast<std::int64_t>(ack.client_seq));
     drop.run();
     // An applied mutation joins the base until its echo (the change it made) arrives, so
-    // the row does not flicker back meanwhile. The same guard as for exception rows below
-    // keeps it out of a base that already follows a newer change.
+    // the row does not flicker back meanwhile. Once the echo is in, the base is the row the
+    // mutation left, which may keep other writers' values for some of its columns (they won
+    // the merge with stamps this replica never saw): merging the mutation again would bring
+    // its losing values back. The same guard as for exception rows below keeps it out of a
+    // base that already follows a newer change.
     for (const auto& [key, mutation] : applied) {
       if (!m_tables.contains(mutation.table)) continue;
       Base base = load_base(mutation.table, key);
-      if (base.seq > sent_at_seq) continue;
+      if (base.seq > sent_at_seq || reflects(base.state, mutation.stamp)) continue;
       sync::merge(base.state, mutation);
       save_base(mutation.table, key, mutation.pk, base);
     }

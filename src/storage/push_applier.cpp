@@ -80,16 +80,13 @@ Status validate_mutation(const TableSchema& table, const sync::Mutation& mutatio
 
 void RowEchoes::add(std::vector<MutationOutcome>& exceptions) {
   auto& latest = exceptions.back();
-  if (!latest.current_row) return;
   auto [previous, first] =
       m_last_echo.try_emplace({latest.table, latest.pk}, exceptions.size() - 1);
   if (!first) {
-    auto& earlier = exceptions[previous->second];
-    if (earlier.current_row) m_bytes -= approximate_size(*earlier.current_row);
-    earlier.current_row.reset();
-    earlier.row_omitted = true;
+    omit(exceptions[previous->second]);
     previous->second = exceptions.size() - 1;
   }
+  if (!latest.current_row) return;
   // Past the bound no row is echoed; a reply holds at most the bound plus one row.
   if (m_bytes >= kMaxEchoedRowBytes) {
     latest.current_row.reset();
@@ -97,6 +94,21 @@ void RowEchoes::add(std::vector<MutationOutcome>& exceptions) {
     return;
   }
   m_bytes += approximate_size(*latest.current_row);
+}
+
+void RowEchoes::applied(const std::string& table, const Row& pk,
+                        std::vector<MutationOutcome>& exceptions) {
+  auto previous = m_last_echo.find({table, pk});
+  if (previous == m_last_echo.end()) return;
+  omit(exceptions[previous->second]);
+  m_last_echo.erase(previous);
+}
+
+void RowEchoes::omit(MutationOutcome& exception) {
+  // An echo still held was counted.
+  if (exception.current_row) m_bytes -= approximate_size(*exception.current_row);
+  exception.current_row.reset();
+  exception.row_omitted = true;
 }
 
 void PushApplier::prefetch(WriteTxn& txn, const std::vector<const PushRequest*>& requests) const {
@@ -128,11 +140,19 @@ PushResult PushApplier::apply(WriteTxn& txn, PushRequest& request) {
   for (auto& item : request.mutations) {
     // A sequence number at or below the last applied one is a retry of a mutation already
     // applied (or refused): acknowledging it again without applying is what makes a retried
-    // push exactly-once.
-    if (item.client_seq <= updated.last_seq) continue;
+    // push exactly-once. Its outcome is not kept, so the row goes back as it is now.
+    if (item.client_seq <= updated.last_seq) {
+      if (auto retried = retry_outcome(txn, item)) {
+        result.exceptions.push_back(std::move(*retried));
+        echoes.add(result.exceptions);
+      }
+      continue;
+    }
     auto outcome = apply_one(txn, request, item);
     updated.last_seq = item.client_seq;
-    if (outcome.kind != MutationOutcome::Kind::applied) {
+    if (outcome.kind == MutationOutcome::Kind::applied) {
+      echoes.applied(outcome.table, outcome.pk, result.exceptions);
+    } else {
       result.exceptions.push_back(std::move(outcome));
       echoes.add(result.exceptions);
     }
@@ -173,6 +193,24 @@ MutationOutcome refusal(const ClientMutation& item, const Error& error) {
 }
 
 }  // namespace
+
+// The reply to a retried mutation: reported as superseded, with the row as it is now, so the
+// client ends at the server's row whatever the first attempt did (its ack was lost with the
+// connection; a client that merged the write again could keep a value that lost).
+std::optional<MutationOutcome> PushApplier::retry_outcome(WriteTxn& txn,
+                                                          const ClientMutation& item) const {
+  const auto& mutation = item.mutation;
+  const TableSchema* table = m_schemas(mutation.table);
+  if (!table || !validate_mutation(*table, mutation)) return std::nullopt;
+  MutationOutcome outcome;
+  outcome.client_seq = item.client_seq;
+  outcome.kind = MutationOutcome::Kind::superseded;
+  outcome.table = mutation.table;
+  outcome.pk = mutation.pk;
+  auto state = txn.load_row_state(*table, table->key_of(mutation.pk));
+  if (state && state->exists) outcome.current_row = std::move(state->values);
+  return outcome;
+}
 
 MutationOutcome PushApplier::apply_one(WriteTxn& txn, PushRequest& request, ClientMutation& item) {
   sync::Mutation& mutation = item.mutation;

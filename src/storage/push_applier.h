@@ -24,10 +24,12 @@ Status check_client_id(std::string_view client_id);
 // Checks that a mutation names exactly the table's primary key and only its columns.
 Status validate_mutation(const TableSchema& table, const sync::Mutation& mutation);
 
-// The rows an ack echoes (MutationOutcome::current_row): each row once, on the last
-// exception about it, and none once kMaxEchoedRowBytes are echoed (a reply holds at most
-// that plus one row), so that a push of many stale writes to one large row cannot make the
-// reply, or the server's memory, grow with each.
+// The rows an ack echoes (MutationOutcome::current_row). A client takes an echoed row as
+// the row when the push committed, so a row is echoed at most once, on the last exception
+// about it, and not at all when a later mutation of the same push applied to it (the row
+// the exception saw is gone by the commit). None is echoed once kMaxEchoedRowBytes are (a
+// reply holds at most that plus one row), so that a push of many stale writes to one large
+// row cannot make the reply, or the server's memory, grow with each.
 class RowEchoes {
  public:
   static constexpr std::size_t kMaxEchoedRowBytes = 1 << 20;
@@ -35,8 +37,13 @@ class RowEchoes {
   // Takes note of exceptions.back(), just appended, and drops the echoes it makes redundant
   // or that pass the bound.
   void add(std::vector<MutationOutcome>& exceptions);
+  // Takes note of a mutation of the push that applied to (table, pk): drops the echo of an
+  // earlier exception about that row.
+  void applied(const std::string& table, const Row& pk, std::vector<MutationOutcome>& exceptions);
 
  private:
+  void omit(MutationOutcome& exception);
+
   std::map<std::pair<std::string, Row>, std::size_t> m_last_echo;  // (table, pk) -> index
   std::size_t m_bytes = 0;
 };
@@ -54,6 +61,7 @@ class PushApplier {
 
  private:
   MutationOutcome apply_one(WriteTxn& txn, PushRequest& request, ClientMutation& item);
+  std::optional<MutationOutcome> retry_outcome(WriteTxn& txn, const ClientMutation& item) const;
 
   SchemaLookup m_schemas;
   sync::HlcClock& m_clock;

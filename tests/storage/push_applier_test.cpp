@@ -122,5 +122,24 @@ TEST(RowEchoes, NoRowToEchoIsNotAnOmission) {
   EXPECT_FALSE(exceptions.back().row_omitted);
 }
 
+TEST(RowEchoes, ARowALaterMutationOfThePushAppliedToIsNotEchoed) {
+  RowEchoes echoes;
+  std::vector<MutationOutcome> exceptions;
+  exceptions.push_back(superseded(1, "a", 10));
+  exceptions.back().current_row.reset();  // "a" did not exist when mutation 1 was merged
+  echoes.add(exceptions);
+  exceptions.push_back(superseded(2, "b", 10));
+  echoes.add(exceptions);
+  echoes.applied("orders", {{"id", "a"}}, exceptions);  // mutation 3 revived "a"
+  EXPECT_FALSE(exceptions[0].current_row);
+  EXPECT_TRUE(exceptions[0].row_omitted) << "a null row would tell the client 'a' is gone";
+  EXPECT_TRUE(exceptions[1].current_row) << "another row keeps its echo";
+
+  exceptions.push_back(superseded(4, "a", 10));  // a later exception about "a" echoes again
+  echoes.add(exceptions);
+  EXPECT_TRUE(exceptions[2].current_row);
+  EXPECT_FALSE(exceptions[2].row_omitted);
+}
+
 }  // namespace
 }  // namespace tandem::storage

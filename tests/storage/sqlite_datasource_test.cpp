@@ -146,6 +146,12 @@ TEST_F(SqliteDatasourceTest, RetriedPushIsAppliedExactlyOnce) {
   EXPECT_EQ(retry.acked_seq, 2u);
   EXPECT_EQ(source->head_seq(), head) << "nothing new was written";
   EXPECT_EQ(all_rows("products").at(0).at("name"), Value("pencil"));
+  // The first outcome is not kept: the row as it is now goes back, so that a client whose
+  // ack was lost cannot keep a write that lost the merge.
+  ASSERT_EQ(retry.exceptions.size(), 2u);
+  EXPECT_EQ(retry.exceptions[1].kind, MutationOutcome::Kind::superseded);
+  ASSERT_TRUE(retry.exceptions[1].current_row);
+  EXPECT_EQ(retry.exceptions[1].current_row->at("name"), Value("pencil"));
 }
 
 TEST_F(SqliteDatasourceTest, ClientIdOfAnotherUserIsRefusedWholesale) {
@@ -166,6 +172,21 @@ TEST_F(SqliteDatasourceTest, OlderWriteIsSupersededAndReportsTheCurrentRow) {
   EXPECT_EQ(result.exceptions[0].kind, MutationOutcome::Kind::superseded);
   EXPECT_EQ(result.exceptions[0].current_row->at("name"), Value("new"));
   EXPECT_EQ(all_rows("products").at(0).at("name"), Value("new"));
+}
+
+// A client takes an exception's row as the row when the push committed: a row that a later
+// mutation of the same push changed must not be echoed as it was before that mutation.
+TEST_F(SqliteDatasourceTest, AnAckDoesNotEchoARowAsItWasBeforeALaterMutationOfThePush) {
+  auto stale = clock.now();
+  push("c1", {mutation(1, Op::insert, "p1", {{"name", "new"}})});
+  auto late = mutation(1, Op::update, "p1", {{"name", "old"}});
+  late.mutation.stamp.hlc = stale;  // older than the insert: superseded
+  auto result = push("c2", {late, mutation(2, Op::update, "p1", {{"name", "newer"}})});
+  ASSERT_EQ(result.exceptions.size(), 1u);
+  EXPECT_EQ(result.exceptions[0].kind, MutationOutcome::Kind::superseded);
+  EXPECT_FALSE(result.exceptions[0].current_row) << "the row without mutation 2";
+  EXPECT_TRUE(result.exceptions[0].row_omitted);
+  EXPECT_EQ(all_rows("products").at(0).at("name"), Value("newer"));
 }
 
 TEST_F(SqliteDatasourceTest, StaleWritesToALargeRowEchoItOnceNotOncePerWrite) {

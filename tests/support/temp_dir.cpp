@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <random>
 #include <stdexcept>
 
@@ -21,6 +22,8 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  // TANDEM_KEEP_TEST_DIRS=1 leaves the files for a post-mortem of a failed run.
+  if (const char* keep = std::getenv("TANDEM_KEEP_TEST_DIRS"); keep && *keep == '1') return;
   std::error_code ignored;
   std::filesystem::remove_all(m_path, ignored);
 }
