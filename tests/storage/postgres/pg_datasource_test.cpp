@@ -168,7 +168,9 @@ TEST_P(PostgresDatasourceTest, AManyMutationPushWithOneRefusedByTheDatabaseRepor
   // The refused mutation is acknowledged: a retry of the whole push changes nothing.
   auto retry = push("c1", {mutation(17, Op::insert, "k17", {{"qty", 17}}, clock.now())});
   EXPECT_EQ(retry.acked_seq, 60u);
-  EXPECT_TRUE(retry.exceptions.empty());
+  ASSERT_EQ(retry.exceptions.size(), 1u) << "the row as it is now: none";
+  EXPECT_EQ(retry.exceptions[0].kind, MutationOutcome::Kind::superseded);
+  EXPECT_FALSE(retry.exceptions[0].current_row);
   EXPECT_EQ(psql("SELECT count(*) FROM items WHERE id = 'k17'"), "0\n");
 }
 
