@@ -24,6 +24,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* TANDEM_API marks the entry points a shared build of the library exports (with
+ * -fvisibility=hidden everything else stays private); a static build needs nothing. */
+#if defined(_WIN32)
+#if defined(TANDEM_BUILDING_SHARED)
+#define TANDEM_API __declspec(dllexport)
+#elif defined(TANDEM_USING_SHARED)
+#define TANDEM_API __declspec(dllimport)
+#else
+#define TANDEM_API
+#endif
+#else
+#define TANDEM_API __attribute__((visibility("default")))
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -54,11 +68,11 @@ extern "C" {
 
 /* The stable name of a code, e.g. "unauthenticated"; "internal" for an unknown code.
  * Static storage. Any thread. */
-const char* tandem_code_name(int code);
+TANDEM_API const char* tandem_code_name(int code);
 
 /* The message of the last failed call made on this thread ("" if none). Valid until the
  * next call on this thread. Any thread (the message is thread-local). */
-const char* tandem_last_error(void);
+TANDEM_API const char* tandem_last_error(void);
 
 /* ---- opening and closing -------------------------------------------------------------- */
 
@@ -66,20 +80,24 @@ typedef struct tandem_db tandem_db;
 
 /* Opens the replica at `path`, creating it if needed, and stores the handle in *db. The
  * caller owns the handle and must release it with tandem_close. Any thread. */
-int tandem_open(const char* path, tandem_db** db);
+TANDEM_API int tandem_open(const char* path, tandem_db** db);
 
 /* Stops sync (waiting for the sync thread to end), then releases the handle. NULL is a
  * no-op. Not concurrently with any other call on the same handle, and never from inside a
  * callback of that handle. */
-void tandem_close(tandem_db* db);
+TANDEM_API void tandem_close(tandem_db* db);
 
 /* Copies the replica's client id (generated once, kept in the file) into buf (NUL-terminated,
  * truncated to size - 1). Any thread. */
-int tandem_client_id(tandem_db* db, char* buf, size_t size);
+TANDEM_API int tandem_client_id(tandem_db* db, char* buf, size_t size);
 
 /* ---- sync ------------------------------------------------------------------------------ */
 
 typedef struct tandem_sync_options {
+  /* sizeof(tandem_sync_options) as the application was compiled, set by
+   * tandem_sync_options_init: fields added in later versions go at the end, and the library
+   * reads only the fields the application knows of (the others keep their defaults). */
+  size_t size;
   int backoff_initial_ms; /* first reconnect delay bound; default 500 */
   int backoff_max_ms;     /* cap of the exponential bound; default 30000 */
   int push_batch;         /* mutations per push, 1..1000; default 500 */
@@ -88,7 +106,7 @@ typedef struct tandem_sync_options {
 } tandem_sync_options;
 
 /* Fills *options with the defaults. Any thread. */
-void tandem_sync_options_init(tandem_sync_options* options);
+TANDEM_API void tandem_sync_options_init(tandem_sync_options* options);
 
 /* Starts the background sync thread: connects to `url` (ws://host:port/sync or wss://...)
  * with `token` (a JWT), receives the tables the user may see, pushes queued writes and
@@ -96,17 +114,17 @@ void tandem_sync_options_init(tandem_sync_options* options);
  * resumes from the stored checkpoint. `options` may be NULL (defaults). Returns once the
  * thread runs; connection errors are reported through the status and the error handler.
  * TANDEM_BAD_REQUEST if sync already runs or the URL is not ws:// or wss://. Any thread. */
-int tandem_start_sync(tandem_db* db, const char* url, const char* token,
-                      const tandem_sync_options* options);
+TANDEM_API int tandem_start_sync(tandem_db* db, const char* url, const char* token,
+                                 const tandem_sync_options* options);
 
 /* Stops the sync thread (waits for it). Queued writes stay queued. No-op when not running.
  * Any thread except the handle's callbacks. */
-int tandem_stop_sync(tandem_db* db);
+TANDEM_API int tandem_stop_sync(tandem_db* db);
 
 /* Replaces the token used for the next connection (the current one keeps its session).
  * Ends a TANDEM_STATE_FAILED state (e.g. after token_expired): sync retries at once. Any
  * thread. */
-int tandem_set_token(tandem_db* db, const char* token);
+TANDEM_API int tandem_set_token(tandem_db* db, const char* token);
 
 #define TANDEM_STATE_STOPPED 0
 #define TANDEM_STATE_CONNECTING 1
@@ -131,13 +149,13 @@ typedef struct tandem_status {
 } tandem_status;
 
 /* Fills *status. Any thread. */
-int tandem_get_status(tandem_db* db, tandem_status* status);
+TANDEM_API int tandem_get_status(tandem_db* db, tandem_status* status);
 
 /* Waits until the replica is connected, out of any snapshot, has no pending upload, and its
  * checkpoint is at least `min_seq` and the server's head as of the connection. Returns
  * TANDEM_OK, TANDEM_UNAVAILABLE after `timeout_ms`, or the fatal error's code. Any thread
  * except the handle's callbacks. */
-int tandem_wait_synced(tandem_db* db, uint64_t min_seq, int timeout_ms);
+TANDEM_API int tandem_wait_synced(tandem_db* db, uint64_t min_seq, int timeout_ms);
 
 /* ---- writes ----------------------------------------------------------------------------- */
 /* Each applies the write to the local table and queues it for the server in one
@@ -151,10 +169,11 @@ int tandem_wait_synced(tandem_db* db, uint64_t min_seq, int timeout_ms);
 
 /* row_json: the whole row, primary key included: {"id": "o-1", "qty": 2}. Inserting an
  * existing row updates the given columns. */
-int tandem_insert(tandem_db* db, const char* table, const char* row_json);
+TANDEM_API int tandem_insert(tandem_db* db, const char* table, const char* row_json);
 /* pk_json: the primary key, {"id": "o-1"}; values_json: the columns to change. */
-int tandem_update(tandem_db* db, const char* table, const char* pk_json, const char* values_json);
-int tandem_delete(tandem_db* db, const char* table, const char* pk_json);
+TANDEM_API int tandem_update(tandem_db* db, const char* table, const char* pk_json,
+                             const char* values_json);
+TANDEM_API int tandem_delete(tandem_db* db, const char* table, const char* pk_json);
 
 /* ---- reads ------------------------------------------------------------------------------ */
 
@@ -166,8 +185,8 @@ typedef int (*tandem_row_callback)(void* context, const char* row_json);
  * bound to the statement's parameters in order. Writes through SQL are refused
  * (TANDEM_BAD_REQUEST): they would not be synced. Reads never wait for the sync thread
  * (WAL). Any thread; calls on one handle are serialized. */
-int tandem_query(tandem_db* db, const char* sql, const char* params_json,
-                 tandem_row_callback callback, void* context);
+TANDEM_API int tandem_query(tandem_db* db, const char* sql, const char* params_json,
+                            tandem_row_callback callback, void* context);
 
 /* ---- listeners and errors --------------------------------------------------------------- */
 
@@ -189,19 +208,20 @@ typedef void (*tandem_change_callback)(void* context, const char* table, int op,
 
 /* Registers a listener; *id receives its id. Callbacks of one handle never run
  * concurrently. Any thread, including callbacks. */
-int tandem_add_listener(tandem_db* db, tandem_change_callback callback, void* context,
-                        uint64_t* id);
+TANDEM_API int tandem_add_listener(tandem_db* db, tandem_change_callback callback, void* context,
+                                   uint64_t* id);
 
 /* After it returns the listener is not running and is never called again (from another
  * thread it waits for a running callback to finish). Any thread, including callbacks. */
-int tandem_remove_listener(tandem_db* db, uint64_t id);
+TANDEM_API int tandem_remove_listener(tandem_db* db, uint64_t id);
 
 /* Called for every error the sync thread meets: a write the server refused (table and
  * pk_json set) and connection or protocol errors (table and pk_json NULL). Same threading
  * as change callbacks. NULL removes the handler. Any thread. */
 typedef void (*tandem_error_callback)(void* context, int code, const char* message,
                                       const char* table, const char* pk_json);
-int tandem_set_error_handler(tandem_db* db, tandem_error_callback callback, void* context);
+TANDEM_API int tandem_set_error_handler(tandem_db* db, tandem_error_callback callback,
+                                        void* context);
 
 #ifdef __cplusplus
 }

@@ -14,10 +14,10 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <charconv>
 #include <type_traits>
 
 #include "common/error.h"
+#include "common/url.h"
 
 namespace tandem::cli {
 namespace {
@@ -31,58 +31,27 @@ using TlsStream = ssl::stream<beast::tcp_stream>;
 
 constexpr std::size_t kMaxBody = 64 << 20;
 
-struct Url {
+struct AdminUrl {
   bool tls = false;
   std::string host;
   std::string port;
   std::string base;  // path prefix without a trailing '/', e.g. "" or "/tandem"
 };
 
-Url parse_url(std::string_view text) {
-  auto bad = [&](std::string_view why) {
-    return Error(ErrorCode::config_invalid,
-                 fmt::format("server URL '{}': {} (expected http://host[:port])", text, why));
-  };
-  Url url;
-  std::string_view rest = text;
-  if (rest.starts_with("http://")) {
-    rest.remove_prefix(7);
-  } else if (rest.starts_with("https://")) {
-    rest.remove_prefix(8);
-    url.tls = true;
-  } else {
-    throw bad("the scheme must be http or https");
-  }
-  auto slash = rest.find('/');
-  auto authority = rest.substr(0, slash);
-  if (slash != std::string_view::npos) url.base = std::string(rest.substr(slash));
+AdminUrl parse_admin_url(std::string_view text) {
+  auto parsed = parse_url(text, "http", "https");
+  if (!parsed) throw Error(ErrorCode::config_invalid, std::string(parsed.error().message()));
+  AdminUrl url{parsed->tls, std::move(parsed->host), std::to_string(parsed->port),
+               std::move(parsed->path)};
   while (url.base.ends_with('/'))
     url.base.pop_back();
-  auto colon = authority.rfind(':');
-  if (colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos) {
-    url.port = std::string(authority.substr(colon + 1));
-    authority = authority.substr(0, colon);
-    int number = 0;
-    auto [end, error] = std::from_chars(url.port.data(), url.port.data() + url.port.size(), number);
-    if (error != std::errc() || end != url.port.data() + url.port.size() || number <= 0 ||
-        number > 65535) {
-      throw bad("the port must be a number from 1 to 65535");
-    }
-  } else {
-    url.port = url.tls ? "443" : "80";
-  }
-  if (authority.starts_with('[') && authority.ends_with(']')) {
-    authority = authority.substr(1, authority.size() - 2);
-  }
-  if (authority.empty()) throw bad("no host");
-  url.host = std::string(authority);
   return url;
 }
 
 }  // namespace
 
 struct AdminClient::Impl {
-  Url url;
+  AdminUrl url;
   std::string token;
   std::chrono::milliseconds timeout;
 
@@ -142,7 +111,7 @@ struct AdminClient::Impl {
 };
 
 AdminClient::AdminClient(std::string_view url, std::string token, std::chrono::milliseconds timeout)
-    : m_impl(std::make_unique<Impl>(Impl{parse_url(url), std::move(token), timeout})) {}
+    : m_impl(std::make_unique<Impl>(Impl{parse_admin_url(url), std::move(token), timeout})) {}
 
 AdminClient::~AdminClient() = default;
 

@@ -135,19 +135,12 @@ void print_table(const std::string& name, std::size_t columns,
   std::cout << fmt::format("{}\t{} columns\tkey {}\n", name, columns, fmt::join(key, ","));
 }
 
-ErrorCode code_named(std::string_view name) {
-  for (int i = 0; i <= static_cast<int>(ErrorCode::rate_limited); ++i) {
-    if (error_code_name(static_cast<ErrorCode>(i)) == name) return static_cast<ErrorCode>(i);
-  }
-  return ErrorCode::internal;
-}
-
 // The reply's JSON body, or the server's error as an Error.
 nlohmann::json expect(const AdminReply& reply, std::initializer_list<int> statuses) {
   auto body = nlohmann::json::parse(reply.body, nullptr, false);
   if (std::find(statuses.begin(), statuses.end(), reply.status) != statuses.end()) return body;
   if (body.is_object() && body.contains("error") && body["error"].is_string()) {
-    throw Error(code_named(body["error"].get<std::string>()),
+    throw Error(parse_error_code(body["error"].get<std::string>()).value_or(ErrorCode::internal),
                 fmt::format("the server refused ({} {}): {}", reply.status,
                             body["error"].get<std::string>(), body.value("message", "")));
   }
@@ -194,9 +187,10 @@ int Commands::tables_remote() {
                              job.at("total").get<std::uint64_t>());
     if (job.at("state") != "succeeded") {
       const auto& error = job.at("error");
-      throw Error(code_named(error.at("code").get<std::string>()),
-                  fmt::format("hard reset of {} failed: {}", m_table_name,
-                              error.at("message").get<std::string>()));
+      throw Error(
+          parse_error_code(error.at("code").get<std::string>()).value_or(ErrorCode::internal),
+          fmt::format("hard reset of {} failed: {}", m_table_name,
+                      error.at("message").get<std::string>()));
     }
     std::cout << fmt::format("queued {} existing rows of {} for every client\n",
                              job.at("done").get<std::uint64_t>(), m_table_name);
@@ -222,9 +216,9 @@ int Commands::tables_offline() {
                 "tandem tables <action> --url http://host:port --token <admin token>");
   }
   sync::HlcClock clock;
-  storage::SqliteOptions options;
+  storage::sqlite::SqliteOptions options;
   options.path = config.effective_database_path();
-  storage::SqliteDatasource datasource(options, clock);
+  storage::sqlite::SqliteDatasource datasource(options, clock);
   if (m_tables_action == "add") {
     auto schema = datasource.track(m_table_name);
     if (!schema) throw schema.error();

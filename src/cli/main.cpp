@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
     return client.parsed() ? client.run() : commands.run();
   } catch (const tandem::Error& error) {
     std::cerr << "tandem: " << error.message() << "\n";
-    return error.code() == tandem::ErrorCode::config_invalid ? 2 : 1;
+    return tandem::exit_status(error.code());
   } catch (const std::exception& error) {
     std::cerr << "tandem: " << error.what() << "\n";
     return 1;

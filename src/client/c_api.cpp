@@ -4,7 +4,9 @@
 #include "tandem/tandem.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -21,15 +23,14 @@ namespace {
 using tandem::Error;
 using tandem::ErrorCode;
 
-// The C codes are the ErrorCode numbers (one list of codes for protocol, HTTP and C).
-static_assert(TANDEM_BAD_REQUEST == static_cast<int>(ErrorCode::bad_request));
-static_assert(TANDEM_UNAUTHENTICATED == static_cast<int>(ErrorCode::unauthenticated));
-static_assert(TANDEM_FORBIDDEN == static_cast<int>(ErrorCode::forbidden));
-static_assert(TANDEM_UNKNOWN_TABLE == static_cast<int>(ErrorCode::unknown_table));
-static_assert(TANDEM_INVALID_MUTATION == static_cast<int>(ErrorCode::invalid_mutation));
-static_assert(TANDEM_UNAVAILABLE == static_cast<int>(ErrorCode::unavailable));
-static_assert(TANDEM_INTERNAL == static_cast<int>(ErrorCode::internal));
-static_assert(TANDEM_RATE_LIMITED == static_cast<int>(ErrorCode::rate_limited));
+// The C codes are the ErrorCode numbers, every one of them (common/error_codes.h).
+#define TANDEM_CHECK_C_CODE(name, NAME, value, http, exit, meaning) \
+  static_assert(TANDEM_##NAME == static_cast<int>(ErrorCode::name));
+TANDEM_ERROR_CODES(TANDEM_CHECK_C_CODE)
+#undef TANDEM_CHECK_C_CODE
+
+// tandem_sync_options as version 1 of the header had it: the smallest an application sends.
+constexpr std::size_t kFirstOptionsSize = offsetof(tandem_sync_options, ca_file) + sizeof(char*);
 
 thread_local std::string t_last_error;
 
@@ -111,7 +112,7 @@ int op_code(tandem::sync::Op op) {
 extern "C" {
 
 const char* tandem_code_name(int code) {
-  if (code < 0 || code > static_cast<int>(ErrorCode::rate_limited)) return "internal";
+  if (code < 0 || code >= static_cast<int>(std::size(tandem::kErrorCodes))) return "internal";
   return tandem::error_code_name(static_cast<ErrorCode>(code)).data();
 }
 
@@ -149,6 +150,7 @@ int tandem_client_id(tandem_db* db, char* buf, size_t size) {
 void tandem_sync_options_init(tandem_sync_options* options) {
   if (!options) return;
   tandem::client::SyncOptions defaults;
+  options->size = sizeof(tandem_sync_options);
   options->backoff_initial_ms = static_cast<int>(defaults.backoff_initial.count());
   options->backoff_max_ms = static_cast<int>(defaults.backoff_max.count());
   options->push_batch = static_cast<int>(defaults.push_batch);
@@ -162,7 +164,13 @@ int tandem_start_sync(tandem_db* db, const char* url, const char* token,
     if (!db || !url || !token) return bad("tandem_start_sync: db, url and token are required");
     tandem_sync_options given;
     tandem_sync_options_init(&given);
-    if (options) given = *options;
+    if (options) {
+      // An application built against an older header knows fewer fields: take those.
+      if (options->size < kFirstOptionsSize)
+        return bad("tandem_start_sync: options not set up by tandem_sync_options_init");
+      std::memcpy(&given, options, std::min(options->size, sizeof(given)));
+      given.size = sizeof(given);
+    }
     if (given.backoff_initial_ms <= 0 || given.backoff_max_ms < given.backoff_initial_ms ||
         given.timeout_ms <= 0) {
       return bad("tandem_start_sync: backoff and timeout must be positive (max >= initial)");

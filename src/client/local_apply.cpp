@@ -45,15 +45,6 @@ bool reflects(const sync::RowState& state, const sync::Stamp& stamp) {
   return false;
 }
 
-Row key_of_row(const TableSchema& schema, const Row& row) {
-  Row pk;
-  for (const auto& column : schema.primary_key) {
-    auto it = row.find(column);
-    pk.emplace(column, it == row.end() ? Value{} : it->second);
-  }
-  return pk;
-}
-
 }  // namespace
 
 LocalStore::Base LocalStore::load_base(const std::string& table, const std::string& key) const {
@@ -217,7 +208,7 @@ ApplyResult LocalStore::apply_snapshot_rows(const protocol::SnapshotRowsReceived
   if (it != m_tables.end()) {
     const auto& table = it->second;
     for (const auto& row : page.rows) {
-      Row pk = key_of_row(table.schema, row);
+      Row pk = table.schema.key_row(row);
       auto key = key_text(table.schema, pk);
       Base base;
       base.state = sync::RowState::preexisting(row);
@@ -289,7 +280,7 @@ void LocalStore::apply_change(const protocol::ChangeReceived& received,
   if (it == m_tables.end()) return;  // a table this replica does not have (yet)
   const auto& table = it->second;
   observe(change.stamp.hlc);
-  Row pk = key_of_row(table.schema, change.pk);
+  Row pk = table.schema.key_row(change.pk);
   auto key = key_text(table.schema, pk);
   Base base = load_base(table.schema.name, key);
   sync::Mutation mutation{change.table, change.op, pk, {}, change.stamp};
@@ -411,7 +402,7 @@ ApplyResult LocalStore::apply_ack(const protocol::Ack& ack, std::uint64_t sent_a
     auto it = m_tables.find(exception.table);
     if (it == m_tables.end()) continue;
     const auto& schema = it->second.schema;
-    Row pk = key_of_row(schema, exception.pk);
+    Row pk = schema.key_row(exception.pk);
     auto key = key_text(schema, pk);
     // The exception's row is the row when the push committed. A change applied since the push
     // was sent may be newer than that, and every change older than the push's commit that is

@@ -17,46 +17,19 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
-#include <charconv>
 #include <deque>
 #include <functional>
 #include <type_traits>
 
+#include "common/url.h"
+
 namespace tandem::client {
 
 Result<Endpoint> parse_url(std::string_view url) {
-  Endpoint endpoint;
-  std::string_view rest;
-  if (url.starts_with("ws://")) {
-    rest = url.substr(5);
-  } else if (url.starts_with("wss://")) {
-    endpoint.tls = true;
-    rest = url.substr(6);
-  } else {
-    return Error(ErrorCode::bad_request,
-                 fmt::format("URL '{}' must start with ws:// or wss://", url));
-  }
-  auto slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  endpoint.target = slash == std::string_view::npos ? "/sync" : std::string(rest.substr(slash));
-  endpoint.port = endpoint.tls ? 443 : 80;
-  auto colon = authority.rfind(':');
-  bool bracketed = authority.starts_with('[');
-  if (colon != std::string_view::npos && (!bracketed || authority[colon - 1] == ']')) {
-    auto digits = authority.substr(colon + 1);
-    unsigned port = 0;
-    auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-    if (error != std::errc() || end != digits.data() + digits.size() || port == 0 || port > 65535) {
-      return Error(ErrorCode::bad_request, fmt::format("URL '{}' has a bad port", url));
-    }
-    endpoint.port = static_cast<std::uint16_t>(port);
-    authority = authority.substr(0, colon);
-  }
-  if (bracketed && authority.size() >= 2) authority = authority.substr(1, authority.size() - 2);
-  if (authority.empty())
-    return Error(ErrorCode::bad_request, fmt::format("URL '{}' has no host", url));
-  endpoint.host = std::string(authority);
-  return endpoint;
+  auto parsed = tandem::parse_url(url, "ws", "wss");
+  if (!parsed) return parsed.error();
+  return Endpoint{parsed->tls, std::move(parsed->host), parsed->port,
+                  parsed->path.empty() ? std::string("/sync") : std::move(parsed->path)};
 }
 
 namespace {

@@ -1,98 +1,64 @@
 #include "common/error.h"
 
+#include <iterator>
+
 namespace tandem {
 
-std::string_view error_code_name(ErrorCode code) noexcept {
-  switch (code) {
-    case ErrorCode::ok:
-      return "ok";
-    case ErrorCode::bad_request:
-      return "bad_request";
-    case ErrorCode::malformed_message:
-      return "malformed_message";
-    case ErrorCode::unknown_message_type:
-      return "unknown_message_type";
-    case ErrorCode::frame_too_large:
-      return "frame_too_large";
-    case ErrorCode::protocol_version:
-      return "protocol_version";
-    case ErrorCode::unauthenticated:
-      return "unauthenticated";
-    case ErrorCode::token_expired:
-      return "token_expired";
-    case ErrorCode::forbidden:
-      return "forbidden";
-    case ErrorCode::not_found:
-      return "not_found";
-    case ErrorCode::unknown_table:
-      return "unknown_table";
-    case ErrorCode::invalid_mutation:
-      return "invalid_mutation";
-    case ErrorCode::clock_skew:
-      return "clock_skew";
-    case ErrorCode::checkpoint_expired:
-      return "checkpoint_expired";
-    case ErrorCode::no_primary_key:
-      return "no_primary_key";
-    case ErrorCode::invalid_identifier:
-      return "invalid_identifier";
-    case ErrorCode::config_invalid:
-      return "config_invalid";
-    case ErrorCode::unavailable:
-      return "unavailable";
-    case ErrorCode::shutting_down:
-      return "shutting_down";
-    case ErrorCode::internal:
-      return "internal";
-    case ErrorCode::rate_limited:
-      return "rate_limited";
+namespace {
+
+struct CodeInfo {
+  ErrorCode code;
+  std::string_view name;
+  int http_status;
+  int exit_status;
+  std::string_view meaning;
+};
+
+// Generated from the one list (error_codes.h), in value order.
+constexpr CodeInfo kCodes[] = {
+#define TANDEM_ERROR_CODE_INFO(name, NAME, value, http, exit, meaning) \
+  {ErrorCode::name, #name, (http), (exit), (meaning)},
+    TANDEM_ERROR_CODES(TANDEM_ERROR_CODE_INFO)
+#undef TANDEM_ERROR_CODE_INFO
+};
+
+constexpr bool values_are_positions() {
+  for (std::size_t i = 0; i < std::size(kCodes); ++i) {
+    if (static_cast<std::size_t>(kCodes[i].code) != i) return false;
   }
-  return "internal";
+  return true;
+}
+static_assert(values_are_positions(), "error_codes.h: values must be 0, 1, 2, ... in order");
+
+const CodeInfo& info(ErrorCode code) noexcept {
+  auto index = static_cast<std::size_t>(code);
+  return index < std::size(kCodes) ? kCodes[index]
+                                   : kCodes[static_cast<std::size_t>(ErrorCode::internal)];
 }
 
-std::optional<ErrorCode> parse_error_code(std::string_view name) noexcept {
-  for (int i = 0; i <= static_cast<int>(ErrorCode::rate_limited); ++i) {
-    auto code = static_cast<ErrorCode>(i);
-    if (error_code_name(code) == name) return code;
-  }
-  return std::nullopt;
+}  // namespace
+
+std::string_view error_code_name(ErrorCode code) noexcept {
+  return info(code).name;
 }
 
 int http_status(ErrorCode code) noexcept {
-  switch (code) {
-    case ErrorCode::ok:
-      return 200;
-    case ErrorCode::bad_request:
-    case ErrorCode::malformed_message:
-    case ErrorCode::unknown_message_type:
-    case ErrorCode::protocol_version:
-    case ErrorCode::invalid_mutation:
-    case ErrorCode::clock_skew:
-    case ErrorCode::no_primary_key:
-    case ErrorCode::invalid_identifier:
-    case ErrorCode::config_invalid:
-      return 400;
-    case ErrorCode::unauthenticated:
-    case ErrorCode::token_expired:
-      return 401;
-    case ErrorCode::forbidden:
-      return 403;
-    case ErrorCode::not_found:
-    case ErrorCode::unknown_table:
-      return 404;
-    case ErrorCode::checkpoint_expired:
-      return 410;
-    case ErrorCode::frame_too_large:
-      return 413;
-    case ErrorCode::rate_limited:
-      return 429;
-    case ErrorCode::unavailable:
-    case ErrorCode::shutting_down:
-      return 503;
-    case ErrorCode::internal:
-      return 500;
+  return info(code).http_status;
+}
+
+int exit_status(ErrorCode code) noexcept {
+  return info(code).exit_status;
+}
+
+std::string_view error_code_meaning(ErrorCode code) noexcept {
+  return info(code).meaning;
+}
+
+std::optional<ErrorCode> parse_error_code(std::string_view name) noexcept {
+  for (const auto& entry : kCodes) {
+    if (entry.name == name) return entry.code;
   }
-  return 500;
+  return std::nullopt;
 }
 
 }  // namespace tandem

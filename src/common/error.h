@@ -14,32 +14,23 @@
 #include <string>
 #include <string_view>
 
+#include "common/error_codes.h"
+
 namespace tandem {
 
-// Stable codes. Their names are part of the wire protocol (docs/protocol.md): never rename
-// one; add new codes at the end.
+// Stable codes (error_codes.h). Their names are part of the wire protocol
+// (docs/protocol.md): never rename one; add new codes at the end.
 enum class ErrorCode {
-  ok = 0,
-  bad_request,           // a well-formed message with invalid content
-  malformed_message,     // not decodable (bad JSON, wrong field types)
-  unknown_message_type,  // a message type this protocol version does not define
-  frame_too_large,       // a frame above the configured limit
-  protocol_version,      // the client speaks a protocol version the server does not
-  unauthenticated,       // missing, forged or unverifiable token
-  token_expired,         // a valid signature but `exp` has passed or `nbf` not reached
-  forbidden,             // authenticated, but the rules refuse the operation
-  not_found,             // no such row/table/route (for rows: also hides rows of others)
-  unknown_table,         // a table that is not tracked or not visible to the user
-  invalid_mutation,      // a mutation with missing/extra columns or wrong primary key
-  clock_skew,            // a hybrid logical clock too far ahead of the server's clock
-  checkpoint_expired,    // a checkpoint older than the change log's retention horizon
-  no_primary_key,        // a table without a primary key cannot be tracked
-  invalid_identifier,    // a table or column name that fails validation
-  config_invalid,        // a configuration value that cannot be used
-  unavailable,           // the datasource cannot be reached
-  shutting_down,         // the server is stopping
-  internal,              // a bug or an unexpected failure
-  rate_limited,          // the peer sent more than the server accepts
+#define TANDEM_ERROR_CODE_ENUMERATOR(name, NAME, value, http, exit, meaning) name = (value),
+  TANDEM_ERROR_CODES(TANDEM_ERROR_CODE_ENUMERATOR)
+#undef TANDEM_ERROR_CODE_ENUMERATOR
+};
+
+// Every code, in value order.
+inline constexpr ErrorCode kErrorCodes[] = {
+#define TANDEM_ERROR_CODE_ITEM(name, NAME, value, http, exit, meaning) ErrorCode::name,
+    TANDEM_ERROR_CODES(TANDEM_ERROR_CODE_ITEM)
+#undef TANDEM_ERROR_CODE_ITEM
 };
 
 // Protocol name of a code, e.g. "unauthenticated".
@@ -50,6 +41,12 @@ std::optional<ErrorCode> parse_error_code(std::string_view name) noexcept;
 
 // HTTP status for a code, e.g. 401 for unauthenticated.
 int http_status(ErrorCode code) noexcept;
+
+// What the `tandem` command exits with when it fails with the code.
+int exit_status(ErrorCode code) noexcept;
+
+// The documented meaning of a code (the table of docs/protocol.md).
+std::string_view error_code_meaning(ErrorCode code) noexcept;
 
 // An error with a stable code and a message a person can act on.
 class Error : public std::runtime_error {

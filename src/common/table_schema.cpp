@@ -50,4 +50,13 @@ std::vector<Value> TableSchema::key_of(const Row& row) const {
   return key;
 }
 
+Row TableSchema::key_row(const Row& row) const {
+  Row key;
+  for (const auto& name : primary_key) {
+    auto it = row.find(name);
+    key.emplace(name, it == row.end() ? Value{} : it->second);
+  }
+  return key;
+}
+
 }  // namespace tandem

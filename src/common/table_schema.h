@@ -50,6 +50,8 @@ struct TableSchema {
 
   // The primary-key columns of `row`, in key order (missing ones are null).
   std::vector<Value> key_of(const Row& row) const;
+  // The same as a row of the key columns alone (a change's or mutation's `pk`).
+  Row key_row(const Row& row) const;
 
   friend bool operator==(const TableSchema&, const TableSchema&) = default;
 };

@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "auth/token.h"
+#include "auth/jwt_options.h"
 #include "common/logging.h"
 #include "common/result.h"
-#include "rules/access_rules.h"
+#include "rules/rules_options.h"
 
 namespace tandem::config {
 

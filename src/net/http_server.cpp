@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "common/logging.h"
+#include "common/thread_role.h"
 #include "net/listener.h"
 #include "net/server_context.h"
 #include "net/tls_context.h"
@@ -92,6 +93,7 @@ struct HttpServer::Impl {
 
  private:
   void run_io() {
+    set_thread_role(ThreadRole::io);
     for (;;) {
       try {
         m_io_context.run();

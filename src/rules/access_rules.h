@@ -13,13 +13,10 @@
 #include "auth/token.h"
 #include "common/result.h"
 #include "common/table_schema.h"
+#include "rules/rules_options.h"
 #include "sync/change.h"
 
 namespace tandem::rules {
-
-struct RulesOptions {
-  std::string owner_column = "owner_id";
-};
 
 struct TableRule {
   bool is_private = false;

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "common/logging.h"
+#include "common/thread_role.h"
 
 namespace tandem::server {
 namespace {
@@ -58,6 +59,7 @@ Result<JobRegistry::Started> JobRegistry::start(std::string kind, std::string ta
 }
 
 void JobRegistry::run(const std::shared_ptr<Entry>& entry, const JobWork& work) {
+  set_thread_role(ThreadRole::admin_job);
   auto progress = [this, &entry](std::uint64_t done, std::uint64_t total) {
     std::lock_guard lock(m_mutex);
     entry->status.done = done;

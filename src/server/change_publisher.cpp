@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/logging.h"
+#include "common/thread_role.h"
 
 namespace tandem::server {
 
@@ -31,6 +32,7 @@ void ChangePublisher::stop() {
 }
 
 void ChangePublisher::run() {
+  set_thread_role(ThreadRole::publisher);
   constexpr std::size_t kBatch = 2000;
   while (!m_stopping) {
     try {

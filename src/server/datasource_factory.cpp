@@ -18,11 +18,11 @@ std::unique_ptr<storage::Datasource> open_sqlite(const config::Config& config,
   auto path = config.effective_database_path();
   std::error_code error;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), error);
-  storage::SqliteOptions options;
+  storage::sqlite::SqliteOptions options;
   options.path = path;
   options.synchronous_full = config.synchronous_full;
   options.retention = config.retention;
-  auto datasource = std::make_unique<storage::SqliteDatasource>(options, clock);
+  auto datasource = std::make_unique<storage::sqlite::SqliteDatasource>(options, clock);
   if (config.demo) {
     install_demo(
         *datasource, [&](const std::string& sql) { datasource->execute(sql); }, config.rules);

@@ -75,10 +75,12 @@ void SyncSession::on_message(std::string_view payload, bool binary) {
 
 void SyncSession::on_message_too_big(std::size_t limit) {
   std::lock_guard lock(m_mutex);
-  send_error(ErrorCode::frame_too_large,
-             fmt::format("message larger than {} bytes; split pushes into smaller batches", limit),
-             false);
-  m_phase = Phase::closing;  // the transport closes with 1009 once the error is out
+  m_context.metrics.protocol_errors++;
+  // Fatal: the transport closes with 1009 (not send_error's 1008) once the error is out.
+  send(protocol::ErrorMessage{
+      ErrorCode::frame_too_large,
+      fmt::format("message larger than {} bytes; split pushes into smaller batches", limit), true});
+  m_phase = Phase::closing;
 }
 
 void SyncSession::handle_hello(protocol::Hello& hello) {

@@ -1,6 +1,7 @@
 #include "server/work_pool.h"
 
 #include "common/logging.h"
+#include "common/thread_role.h"
 
 namespace tandem::server {
 
@@ -34,6 +35,7 @@ void WorkPool::stop() {
 }
 
 void WorkPool::run() {
+  set_thread_role(ThreadRole::work_pool);
   for (;;) {
     std::function<void()> task;
     {

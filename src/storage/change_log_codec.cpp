@@ -21,6 +21,19 @@ Row parse_row(std::string_view text, std::uint64_t seq, std::string_view what) {
 
 }  // namespace
 
+EncodedLogRecord encode_log_record(const LogRecord& record) {
+  EncodedLogRecord encoded;
+  encoded.table = record.table;
+  encoded.op = std::string(sync::op_name(record.op));
+  encoded.pk_json = to_json(record.pk).dump();
+  encoded.row_json = to_json(record.row).dump();
+  if (record.old) encoded.old_json = to_json(*record.old).dump();
+  encoded.hlc = record.stamp.hlc.to_string();
+  encoded.node = record.stamp.node;
+  encoded.at_ms = record.at_ms;
+  return encoded;
+}
+
 std::vector<sync::Change> decode_log_entry(const LogEntry& entry) {
   sync::Change change;
   change.seq = entry.seq;

@@ -1,7 +1,9 @@
-// Decoding of change-log entries as capture writes them (JSON text columns) into Changes.
+// The change log's entries as every datasource stores them (JSON text columns): encoding a
+// record for the log, and decoding entries back into Changes.
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -9,6 +11,32 @@
 
 namespace tandem::storage {
 
+// A change as capture appends it to the log.
+struct LogRecord {
+  std::string table;
+  sync::Op op = sync::Op::insert;
+  Row pk;
+  Row row;                 // insert/update: after; delete: before
+  std::optional<Row> old;  // update: the whole row before
+  sync::Stamp stamp;
+  std::int64_t at_ms = 0;
+};
+
+// A record's columns as the log stores them (what LogEntry reads back).
+struct EncodedLogRecord {
+  std::string table;
+  std::string op;
+  std::string pk_json;
+  std::string row_json;
+  std::optional<std::string> old_json;
+  std::string hlc;
+  std::string node;
+  std::int64_t at_ms = 0;
+};
+
+EncodedLogRecord encode_log_record(const LogRecord& record);
+
+// An entry as a reader finds it in the log.
 struct LogEntry {
   std::uint64_t seq = 0;
   std::string_view table;

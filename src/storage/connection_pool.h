@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/thread_role.h"
+
 namespace tandem::storage {
 
 // Connection must have `bool broken() const`: a broken connection is dropped, not reused.
@@ -41,6 +43,7 @@ class ConnectionPool {
   explicit ConnectionPool(Open open) : m_open(std::move(open)) {}
 
   Lease lease() {
+    expect_may_block("a database reader connection");
     {
       std::lock_guard lock(m_mutex);
       if (!m_idle.empty()) {

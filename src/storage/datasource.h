@@ -101,19 +101,18 @@ struct HardResetReport {
   std::uint64_t rows = 0;
 };
 
-class Datasource {
+// Threads (common/thread_role.h). A datasource has its own writer thread (and PostgreSQL's
+// logical mode a capture thread); the calls below say which threads may make them:
+//  - "never blocks": any thread, I/O threads included. Cached state and queues only.
+//  - "may block": waits on the database or on the writer thread. The work pool, the change
+//    publisher, admin jobs, main and tests; never an I/O thread (debug builds abort when
+//    one does: the reader connections and the writer's job queue check it).
+
+// Administration of the tracked tables. Every call may block.
+class TableAdministration {
  public:
-  virtual ~Datasource() = default;
+  virtual ~TableAdministration() = default;
 
-  virtual std::string_view kind() const = 0;  // "sqlite", "postgres", ...
-
-  // --- Tracked tables -------------------------------------------------------------------
-  // Current schemas of the tracked tables (cached; refreshed by track/untrack/reload).
-  // Ordering contract the live stream relies on: tables() includes a table (with its new
-  // columns) before any change captured by track()/reload() for it can be read by
-  // read_changes(). Changes made by another process (another server, `tandem tables` on the
-  // file) are seen only after this process's reload().
-  virtual std::vector<TableSchema> tables() = 0;
   // Starts tracking: installs capture. Errors: invalid_identifier, not_found (no such
   // table), no_primary_key. Tracking a tracked table refreshes its schema.
   virtual Result<TableSchema> track(std::string_view table) = 0;
@@ -122,36 +121,52 @@ class Datasource {
   virtual std::vector<TableSchema> reload() = 0;
   // Records every existing row of the table in the change log as an insert at the zero
   // stamp, so that rows that existed before tracking reach clients (and lose against every
-  // real write under the merge rule). Runs in bounded chunks, each its own transaction, so
-  // that pushes are not held up. `progress(done, total)` is called after each chunk on the
-  // caller's thread; an exception it throws abandons the reset and propagates (the chunks
-  // logged stay valid: a reset may be repeated). Errors: not_found (not tracked).
+  // real write under the merge rule). Runs in bounded chunks (hard_reset.h), each its own
+  // transaction, so that pushes are not held up. `progress(done, total)` is called after
+  // each chunk on the caller's thread; an exception it throws abandons the reset and
+  // propagates (the chunks logged stay valid: a reset may be repeated). Errors: not_found
+  // (not tracked).
   virtual Result<HardResetReport> hard_reset(
       std::string_view table, std::function<void(std::uint64_t, std::uint64_t)> progress) = 0;
+};
 
-  // --- Writes ---------------------------------------------------------------------------
-  // Applies pushes durably; `done` is called (on a datasource thread) after the commit.
-  // Several pushes may share one transaction (group commit).
+class Datasource : public TableAdministration {
+ public:
+  ~Datasource() override = default;
+
+  // --- Never blocks ---------------------------------------------------------------------
+  virtual std::string_view kind() const = 0;  // "sqlite", "postgres", ...
+
+  // Current schemas of the tracked tables (cached; refreshed by track/untrack/reload).
+  // Ordering contract the live stream relies on: tables() includes a table (with its new
+  // columns) before any change captured by track()/reload() for it can be read by
+  // read_changes(). Changes made by another process (another server, `tandem tables` on the
+  // file) are seen only after this process's reload().
+  virtual std::vector<TableSchema> tables() = 0;
+
+  // Queues pushes; `done` is called on the writer thread after the commit (several pushes
+  // may share one transaction: group commit), or at once with shutting_down once closed.
   virtual void submit(PushRequest request, std::function<void(PushResult)> done) = 0;
 
-  // --- Change log -----------------------------------------------------------------------
-  // Brings the log up to date with what other programs committed before the call (while
-  // the server was down, a demo's rows): their changes are stamped and logged, and
-  // head_seq() covers them. Blocking; the server calls it before it takes clients, so that
-  // the first clients' checkpoints are exact (nothing they snapshot arrives again later).
-  virtual void catch_up() = 0;
   // Position of the newest change that can be read (0 when empty).
   virtual std::uint64_t head_seq() = 0;
+
+  // --- May block: change log ------------------------------------------------------------
+  // Brings the log up to date with what other programs committed before the call (while
+  // the server was down, a demo's rows): their changes are stamped and logged, and
+  // head_seq() covers them. The server calls it before it takes clients, so that the first
+  // clients' checkpoints are exact (nothing they snapshot arrives again later).
+  virtual void catch_up() = 0;
   // The oldest position a client may resume from; older checkpoints need a new snapshot.
   virtual std::uint64_t horizon_seq() = 0;
   // Changes with seq > after_seq, in seq order, at most `limit`.
   virtual std::vector<sync::Change> read_changes(std::uint64_t after_seq, std::size_t limit) = 0;
   // Blocks until a change after `after_seq` can be read, or the timeout passes. Returns
-  // head_seq(). Used by the one publisher thread per datasource.
+  // head_seq(). Called by the one publisher thread per datasource.
   virtual std::uint64_t wait_for_changes(std::uint64_t after_seq,
                                          std::chrono::milliseconds timeout) = 0;
 
-  // --- Reads ----------------------------------------------------------------------------
+  // --- May block: reads -----------------------------------------------------------------
   virtual SnapshotPage read_snapshot(const SnapshotRequest& request) = 0;
   // How many rows a snapshot of the request's table (and filter) holds now: the total of
   // an initial sync's progress. `after_key` and `limit` are ignored.

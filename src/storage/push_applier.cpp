@@ -227,12 +227,12 @@ MutationOutcome PushApplier::apply_one(WriteTxn& txn, PushRequest& request, Clie
   mutation.stamp.node = request.client_id;
 
   auto key = table->key_of(mutation.pk);
-  txn.savepoint();
+  MutationSavepoint savepoint(txn);
   try {
     auto state = txn.load_row_state(*table, key);
     const Row* existing = state && state->exists ? &state->values : nullptr;
     if (auto allowed = request.authorize(*table, existing, mutation); !allowed) {
-      txn.rollback_to_savepoint();
+      savepoint.rollback();
       auto outcome = refusal(item, allowed.error());
       if (existing) outcome.current_row = *existing;
       return outcome;
@@ -243,12 +243,12 @@ MutationOutcome PushApplier::apply_one(WriteTxn& txn, PushRequest& request, Clie
     if (merged.exists && effect.state_changed && request.authorize_result) {
       bool inherits = was_dead && revives_others_values(txn, request, merged, mutation.stamp);
       if (auto allowed = request.authorize_result(*table, merged.values, inherits); !allowed) {
-        txn.rollback_to_savepoint();
+        savepoint.rollback();
         return refusal(item, allowed.error());
       }
     }
     if (effect.state_changed) txn.store_row_state(*table, key, merged, effect, mutation.stamp);
-    txn.release_savepoint();
+    savepoint.release();
     MutationOutcome outcome;
     outcome.client_seq = item.client_seq;
     outcome.table = mutation.table;
@@ -260,8 +260,8 @@ MutationOutcome PushApplier::apply_one(WriteTxn& txn, PushRequest& request, Clie
     }
     return outcome;
   } catch (const Error& error) {
-    txn.rollback_to_savepoint();
     if (error.code() != ErrorCode::invalid_mutation) throw;
+    savepoint.rollback();
     return refusal(item, error);
   }
 }

@@ -49,9 +49,41 @@ class WriteTxn {
                                const sync::Stamp& stamp) = 0;
 
   // Nested savepoint around one mutation, so that a refused mutation leaves the others.
+  // Used through MutationSavepoint.
   virtual void savepoint() = 0;
   virtual void rollback_to_savepoint() = 0;
   virtual void release_savepoint() = 0;
+};
+
+// The savepoint around one mutation: released when the mutation is kept, rolled back when
+// it is refused, and rolled back on the way out when an exception leaves the mutation
+// (the whole transaction then rolls back too).
+class MutationSavepoint {
+ public:
+  explicit MutationSavepoint(WriteTxn& txn) : m_txn(&txn) { txn.savepoint(); }
+  ~MutationSavepoint() {
+    if (!m_txn) return;
+    try {
+      m_txn->rollback_to_savepoint();
+    } catch (...) {
+      // An exception is already on its way: it rolls the transaction back.
+    }
+  }
+  MutationSavepoint(const MutationSavepoint&) = delete;
+  MutationSavepoint& operator=(const MutationSavepoint&) = delete;
+
+  void release() {
+    m_txn->release_savepoint();
+    m_txn = nullptr;
+  }
+  // Throws when the database fails to roll back.
+  void rollback() {
+    m_txn->rollback_to_savepoint();
+    m_txn = nullptr;
+  }
+
+ private:
+  WriteTxn* m_txn;
 };
 
 }  // namespace tandem::storage

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/logging.h"
+#include "common/thread_role.h"
 #include "storage/group_commit.h"
 
 namespace tandem::storage {
@@ -107,6 +108,7 @@ class WriterQueue {
   template <typename Fn>
   auto run(Fn job) -> decltype(job(std::declval<Connection&>())) {
     using R = decltype(job(std::declval<Connection&>()));
+    expect_may_block("waiting for a datasource's writer");
     auto promise = std::make_shared<std::promise<R>>();
     auto future = promise->get_future();
     post(
@@ -132,6 +134,7 @@ class WriterQueue {
   // exactly-once makes the retry safe) and its jobs' failure handlers get it; the next batch
   // tries to connect again. A job that throws is logged and does not stop the batch.
   void serve(const Writer& writer) {
+    set_thread_role(ThreadRole::writer);
     for (;;) {
       auto batch = next(writer.wait());
       if (batch.stop) return;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "client/client_fixture.h"
+#include "support/source_tree.h"
 
 namespace tandem::testing {
 namespace {
@@ -44,7 +45,7 @@ TEST_F(ClientEndToEnd, GuideExampleRunsAgainstARealServer) {
 }
 
 TEST(ClientGuide, CodeBlockIsTheCompiledExample) {
-  auto source_dir = std::string(TANDEM_SOURCE_DIR);
+  auto source_dir = source_tree().string();
   auto guide = read_file(source_dir + "/docs/client.md");
   auto example = read_file(source_dir + "/docs/examples/client_example.c");
   auto start = guide.find("```c\n/* A complete Tandem client");

@@ -56,6 +56,7 @@ TEST_F(ProtocolErrors, OversizedFrameGetsFrameTooLargeThenClose1009) {
   client->send_raw(std::string(100'000, 'x'));
   auto error = next_error(*client);
   EXPECT_EQ(error["code"], "frame_too_large");
+  EXPECT_EQ(error["fatal"], true) << "the connection closes after it";
   client->wait_for([&] { return client->socket().close_info().has_value(); },
                    std::chrono::seconds(5));
   ASSERT_TRUE(client->socket().close_info());

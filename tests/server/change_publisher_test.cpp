@@ -41,7 +41,7 @@ struct Recorder : HubSubscriber {
 TEST(ChangePublisher, AnnouncesANewlyTrackedTableBeforeItsFirstChangeWithoutBeingAsked) {
   testing::TempDir dir;
   sync::HlcClock clock;
-  storage::SqliteDatasource datasource({.path = dir.file("db.sqlite")}, clock);
+  storage::sqlite::SqliteDatasource datasource({.path = dir.file("db.sqlite")}, clock);
   auto codec = protocol::make_json_codec();
   Hub hub(*codec);
   ChangePublisher publisher(datasource, hub);
@@ -63,7 +63,7 @@ TEST(ChangePublisher, AnnouncesANewlyTrackedTableBeforeItsFirstChangeWithoutBein
 TEST(ChangePublisher, UntrackedTableLeavesTheCatalog) {
   testing::TempDir dir;
   sync::HlcClock clock;
-  storage::SqliteDatasource datasource({.path = dir.file("db.sqlite")}, clock);
+  storage::sqlite::SqliteDatasource datasource({.path = dir.file("db.sqlite")}, clock);
   datasource.execute(
       "CREATE TABLE t(id INTEGER PRIMARY KEY); CREATE TABLE u(id INTEGER PRIMARY KEY)");
   ASSERT_TRUE(datasource.track("t").ok());

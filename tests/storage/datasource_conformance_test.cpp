@@ -13,6 +13,9 @@
 namespace tandem::storage {
 namespace {
 
+using sqlite::SqliteDatasource;
+using sqlite::SqliteOptions;
+
 using namespace std::chrono_literals;
 using sync::Op;
 

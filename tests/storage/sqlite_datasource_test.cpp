@@ -7,12 +7,16 @@
 #include <future>
 #include <set>
 
+#include "common/thread_role.h"
 #include "storage/push_applier.h"
 #include "storage/sqlite/sqlite_connection.h"
 #include "support/temp_dir.h"
 
 namespace tandem::storage {
 namespace {
+
+using sqlite::SqliteDatasource;
+using sqlite::SqliteOptions;
 
 using sync::Op;
 
@@ -369,6 +373,32 @@ TEST_F(SqliteDatasourceTest, HardResetStopsWhenProgressThrowsAndKeepsWhatItLogge
   EXPECT_EQ(changes_after(head).size(), 1000u) << "the first chunk is committed";
   EXPECT_EQ(source->hard_reset("nowhere", {}).error().code(), ErrorCode::not_found);
 }
+
+#ifndef NDEBUG
+// The threading contract (datasource.h): an I/O thread never waits on the database.
+TEST_F(SqliteDatasourceTest, AReadOnAnIoThreadAbortsDebugBuilds) {
+  ::testing::FLAGS_gtest_death_test_style = "threadsafe";
+  SnapshotRequest request;
+  auto schemas = source->tables();
+  request.table = &schemas.front();
+  EXPECT_DEATH(
+      {
+        set_thread_role(ThreadRole::io);
+        source->read_snapshot(request);
+      },
+      "a database reader connection on an I/O thread");
+  EXPECT_DEATH(
+      {
+        set_thread_role(ThreadRole::io);
+        source->reload();
+      },
+      "waiting for a datasource's writer on an I/O thread");
+  set_thread_role(ThreadRole::io);
+  EXPECT_GE(source->head_seq(), 0u) << "never blocks: allowed";
+  EXPECT_FALSE(source->tables().empty()) << "never blocks: allowed";
+  set_thread_role(ThreadRole::other);
+}
+#endif
 
 TEST_F(SqliteDatasourceTest, StateSurvivesReopening) {
   push("c1", {mutation(1, Op::insert, "p1", {{"name", "pen"}})});

@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/source_tree.h"
+
 namespace tandem::testing {
 namespace {
 
@@ -32,7 +34,7 @@ std::string find_node() {
 NodeTestResult run_node_test(const std::string& script,
                              const std::map<std::string, std::string>& env,
                              std::chrono::seconds timeout) {
-  const auto js_dir = std::filesystem::path(TANDEM_SOURCE_DIR) / "tests" / "js";
+  const auto js_dir = source_tree() / "tests" / "js";
   if (!std::filesystem::exists(js_dir / "node_modules")) {
     throw std::runtime_error("tests/js/node_modules is missing: run scripts/install-deps --test");
   }

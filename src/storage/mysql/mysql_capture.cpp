@@ -20,15 +20,6 @@ std::optional<sync::Op> op_of_event(std::string_view type) {
   return std::nullopt;
 }
 
-Row key_row(const TableSchema& schema, const Row& row) {
-  Row key;
-  for (const auto& column : schema.primary_key) {
-    auto it = row.find(column);
-    key.emplace(column, it == row.end() ? Value{} : it->second);
-  }
-  return key;
-}
-
 std::string delete_sql(const std::string& events_table, std::size_t count) {
   std::string sql = fmt::format("DELETE FROM {} WHERE id IN (", quote_name(events_table));
   for (std::size_t i = 0; i < count; ++i)
@@ -96,7 +87,7 @@ MoveOutcome move_events(MysqlConnection& connection, const MysqlTableLookup& tab
     // are not seen and are moved by a later pass.
     auto result = connection.query(read_sql);
     std::vector<std::int64_t> ids;
-    std::vector<MysqlLogRecord> records;
+    std::vector<LogRecord> records;
     ids.reserve(result.rows());
     std::size_t dropped = 0;
     for (std::size_t row = 0; row < result.rows(); ++row) {
@@ -109,13 +100,13 @@ MoveOutcome move_events(MysqlConnection& connection, const MysqlTableLookup& tab
         continue;
       }
       try {
-        MysqlLogRecord record;
+        LogRecord record;
         record.table = std::string(table_name);
         record.op = *op;
         record.row = row_from_json_object(*table, result.text(row, 3));
         if (*op == sync::Op::update && !result.is_null(row, 4))
           record.old = row_from_json_object(*table, result.text(row, 4));
-        record.pk = key_row(table->schema, record.row);
+        record.pk = table->schema.key_row(record.row);
         record.stamp = sync::Stamp{clock.now(), std::string(kDatabaseNode)};
         record.at_ms = result.is_null(row, 5) ? static_cast<std::int64_t>(clock.system_millis())
                                               : result.integer(row, 5);

@@ -1,6 +1,5 @@
 #include "storage/mysql/mysql_change_log.h"
 
-#include "common/value_json.h"
 #include "storage/change_log_codec.h"
 
 namespace tandem::storage::mysql {
@@ -25,7 +24,7 @@ const std::string& insert_sql(std::size_t rows) {
 }  // namespace
 
 std::uint64_t append_changes(MysqlConnection& connection, std::uint64_t last_seq,
-                             const std::vector<MysqlLogRecord>& records) {
+                             const std::vector<LogRecord>& records) {
   std::uint64_t seq = last_seq;
   std::size_t next = 0;
   while (next < records.size()) {
@@ -34,15 +33,15 @@ std::uint64_t append_changes(MysqlConnection& connection, std::uint64_t last_seq
     Params params;
     params.reserve(group * kColumns);
     for (std::size_t i = 0; i < group; ++i) {
-      const auto& record = records[next + i];
+      auto record = encode_log_record(records[next + i]);
       params.emplace_back(static_cast<std::int64_t>(++seq));
-      params.emplace_back(record.table);
-      params.emplace_back(std::string(sync::op_name(record.op)));
-      params.emplace_back(to_json(record.pk).dump());
-      params.emplace_back(to_json(record.row).dump());
-      params.push_back(record.old ? Value(to_json(*record.old).dump()) : Value{});
-      params.emplace_back(record.stamp.hlc.to_string());
-      params.emplace_back(record.stamp.node);
+      params.emplace_back(std::move(record.table));
+      params.emplace_back(std::move(record.op));
+      params.emplace_back(std::move(record.pk_json));
+      params.emplace_back(std::move(record.row_json));
+      params.push_back(record.old_json ? Value(std::move(*record.old_json)) : Value{});
+      params.emplace_back(std::move(record.hlc));
+      params.emplace_back(std::move(record.node));
       params.emplace_back(record.at_ms);
     }
     connection.query(insert_sql(group), params);

@@ -8,25 +8,16 @@
 #include <string>
 #include <vector>
 
+#include "storage/change_log_codec.h"
 #include "storage/mysql/mysql_connection.h"
 #include "sync/change.h"
 
 namespace tandem::storage::mysql {
 
-struct MysqlLogRecord {
-  std::string table;
-  sync::Op op = sync::Op::insert;
-  Row pk;
-  Row row;                 // insert/update: after; delete: before
-  std::optional<Row> old;  // update: the whole row before
-  sync::Stamp stamp;
-  std::int64_t at_ms = 0;
-};
-
 // Appends records at consecutive positions after `last_seq` (multi-row INSERTs with bound
 // values). Runs inside the caller's transaction; returns the new last position.
 std::uint64_t append_changes(MysqlConnection& connection, std::uint64_t last_seq,
-                             const std::vector<MysqlLogRecord>& records);
+                             const std::vector<LogRecord>& records);
 
 std::uint64_t read_last_seq(MysqlConnection& connection);
 

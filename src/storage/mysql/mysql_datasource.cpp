@@ -6,6 +6,7 @@
 
 #include "common/identifier.h"
 #include "common/logging.h"
+#include "storage/hard_reset.h"
 #include "storage/mysql/mysql_change_log.h"
 #include "storage/mysql/mysql_rows.h"
 #include "storage/push_applier.h"
@@ -70,12 +71,12 @@ MysqlDatasource::MysqlDatasource(MysqlSourceOptions options, sync::HlcClock& clo
   m_clock.advance_to(max_clock());
   // Events written while Tandem was down are logged before anyone reads.
   move_events_now(writer);
-  m_head = m_last_seq;
+  m_head.publish(m_last_seq);
   log::info("mysql datasource ready", {{"database", m_options.connect.database},
                                        {"server", writer.server_version()},
                                        {"events_table", m_options.events_table},
                                        {"tables", m_tables.size()},
-                                       {"head_seq", m_head}});
+                                       {"head_seq", m_head.current()}});
   m_writer = std::thread([this] { writer_loop(); });
 }
 
@@ -218,52 +219,32 @@ Result<HardResetReport> MysqlDatasource::hard_reset(
     std::string_view table, std::function<void(std::uint64_t, std::uint64_t)> progress) {
   auto copy = table_copy(table);
   if (!copy) return Error(ErrorCode::not_found, fmt::format("table '{}' is not tracked", table));
-  auto total = with_reader([&](MysqlConnection& reader) {
-    return static_cast<std::uint64_t>(
-        reader.exec(fmt::format("SELECT COUNT(*) FROM {}", quote_name(copy->schema.name)))
-            .integer(0, 0));
-  });
-  if (progress) progress(0, total);
-  // Rows are logged as inserts at the zero stamp: the state before any tracked write, so
-  // every real write wins over them on every replica. One writer job per page, so that
-  // capture keeps flowing during a long reset.
-  std::uint64_t done = 0;
-  std::optional<std::vector<Value>> after;
-  for (;;) {
-    SnapshotRequest request;
-    request.table = &copy->schema;
-    request.after_key = after;
-    request.limit = 2000;
-    auto page = read_snapshot(request);
-    if (!page.rows.empty()) {
-      std::vector<MysqlLogRecord> records;
-      auto now = static_cast<std::int64_t>(sync::HlcClock::system_millis());
-      for (auto& row : page.rows) {
-        MysqlLogRecord record;
-        record.table = copy->schema.name;
-        record.op = sync::Op::insert;
-        for (const auto& column : copy->schema.primary_key)
-          record.pk.emplace(column, row.at(column));
-        record.row = row;
-        record.stamp = sync::Stamp{};
-        record.at_ms = now;
-        records.push_back(std::move(record));
-      }
-      after = copy->schema.key_of(page.rows.back());
-      m_queue.run([this, &records](MysqlConnection& connection) {
-        MysqlTransaction txn(connection);
-        auto seq = append_changes(connection, lock_capture(connection), records);
-        txn.commit();
-        m_last_seq = seq;
-        publish_head(seq);
-      });
-      done += page.rows.size();
-      if (progress) progress(done, std::max(done, total));
+  SnapshotRequest whole_table;
+  whole_table.table = &copy->schema;
+  auto total = count_rows(whole_table);
+  auto read_page = [this](const SnapshotRequest& request) { return read_snapshot(request); };
+  auto log_rows = [&](std::vector<Row>& rows) {
+    std::vector<LogRecord> records;
+    auto now = static_cast<std::int64_t>(sync::HlcClock::system_millis());
+    for (auto& row : rows) {
+      LogRecord record;
+      record.table = copy->schema.name;
+      record.op = sync::Op::insert;
+      record.pk = copy->schema.key_row(row);
+      record.row = std::move(row);
+      record.stamp = sync::Stamp{};  // the zero stamp: every real write wins over it
+      record.at_ms = now;
+      records.push_back(std::move(record));
     }
-    if (page.done) break;
-  }
-  log::info("hard reset", {{"table", copy->schema.name}, {"rows", done}});
-  return HardResetReport{done};
+    m_queue.run([this, &records](MysqlConnection& connection) {
+      MysqlTransaction txn(connection);
+      auto seq = append_changes(connection, lock_capture(connection), records);
+      txn.commit();
+      m_last_seq = seq;
+      m_head.publish(seq);
+    });
+  };
+  return log_table_in_chunks(copy->schema, total, read_page, log_rows, progress);
 }
 
 void MysqlDatasource::submit(PushRequest request, std::function<void(PushResult)> done) {
@@ -372,16 +353,7 @@ void MysqlDatasource::move_events_now(MysqlConnection& connection) {
   auto outcome = move_events(connection, lookup, m_clock, m_last_seq, options);
   m_last_seq = outcome.last_seq;
   // Published after the commit: readers are never told about entries they cannot see.
-  publish_head(m_last_seq);
-}
-
-void MysqlDatasource::publish_head(std::uint64_t seq) {
-  {
-    std::lock_guard lock(m_head_mutex);
-    if (seq <= m_head) return;
-    m_head = seq;
-  }
-  m_head_cv.notify_all();
+  m_head.publish(m_last_seq);
 }
 
 void MysqlDatasource::prune_log(MysqlConnection& connection) {
@@ -403,8 +375,7 @@ void MysqlDatasource::prune_log(MysqlConnection& connection) {
 }
 
 std::uint64_t MysqlDatasource::head_seq() {
-  std::lock_guard lock(m_head_mutex);
-  return m_head;
+  return m_head.current();
 }
 
 std::uint64_t MysqlDatasource::horizon_seq() {
@@ -418,16 +389,13 @@ std::vector<sync::Change> MysqlDatasource::read_changes(std::uint64_t after_seq,
   auto head = head_seq();
   auto changes = with_reader(
       [&](MysqlConnection& reader) { return mysql::read_changes(reader, after_seq, limit); });
-  while (!changes.empty() && changes.back().seq > head)
-    changes.pop_back();
+  LogHead::drop_unpublished(changes, head);
   return changes;
 }
 
 std::uint64_t MysqlDatasource::wait_for_changes(std::uint64_t after_seq,
                                                 std::chrono::milliseconds timeout) {
-  std::unique_lock lock(m_head_mutex);
-  m_head_cv.wait_for(lock, timeout, [&] { return m_head > after_seq; });
-  return m_head;
+  return m_head.wait_after(after_seq, std::chrono::steady_clock::now() + timeout);
 }
 
 namespace {

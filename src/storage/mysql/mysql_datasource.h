@@ -26,6 +26,7 @@
 
 #include "storage/connection_pool.h"
 #include "storage/datasource.h"
+#include "storage/log_head.h"
 #include "storage/mysql/mysql_capture.h"
 #include "storage/mysql/mysql_connection.h"
 #include "storage/mysql/mysql_schema.h"
@@ -103,7 +104,6 @@ class MysqlDatasource final : public Datasource {
   void restore_triggers(MysqlConnection& connection, const std::string& name,
                         const std::optional<MysqlTable>& previous);
   void prune_log(MysqlConnection& connection);
-  void publish_head(std::uint64_t seq);
   PushResult refuse(MysqlConnection& connection, const PushRequest& request);
   const MysqlTable* find_table(std::string_view name) const;  // caller holds m_schema_mutex
   std::optional<MysqlTable> table_copy(std::string_view name) const;
@@ -123,9 +123,7 @@ class MysqlDatasource final : public Datasource {
   mutable std::shared_mutex m_schema_mutex;
   TableMap m_tables;
 
-  std::mutex m_head_mutex;
-  std::condition_variable m_head_cv;
-  std::uint64_t m_head = 0;
+  LogHead m_head;
   std::uint64_t m_last_seq = 0;  // writer thread only
   std::chrono::steady_clock::time_point m_last_prune{};
 };

@@ -12,15 +12,6 @@
 namespace tandem::storage::postgres {
 namespace {
 
-Row key_row(const TableSchema& schema, const Row& row) {
-  Row key;
-  for (const auto& column : schema.primary_key) {
-    auto it = row.find(column);
-    key.emplace(column, it == row.end() ? Value{} : it->second);
-  }
-  return key;
-}
-
 std::vector<Value> key_values(const TableSchema& schema, const Row& pk) {
   std::vector<Value> key;
   for (const auto& column : schema.primary_key)
@@ -127,7 +118,7 @@ std::vector<LogRecord> record_changes(PgConnection& connection, const PgTableLoo
     record.op = captured.op;
     record.at_ms = captured.at_ms;
     const Row& image = captured.op == sync::Op::remove ? *captured.old_row : *captured.new_row;
-    record.pk = key_row(table->schema, image);
+    record.pk = table->schema.key_row(image);
     record.row = image;
     if (captured.op == sync::Op::update) record.old = captured.old_row;
     if (captured.stamp) {

@@ -1,8 +1,5 @@
 #include "storage/postgres/pg_change_log.h"
 
-#include "common/value_json.h"
-#include "storage/change_log_codec.h"
-
 namespace tandem::storage::postgres {
 
 std::string text_array_literal(const std::vector<std::optional<std::string>>& elements) {
@@ -29,15 +26,16 @@ std::uint64_t append_changes(PgConnection& connection, std::uint64_t last_seq,
   if (records.empty()) return last_seq;
   std::vector<std::optional<std::string>> seqs, tables, ops, pks, rows, olds, hlcs, nodes, ats;
   std::uint64_t seq = last_seq;
-  for (const auto& record : records) {
+  for (const auto& given : records) {
+    auto record = encode_log_record(given);
     seqs.emplace_back(std::to_string(++seq));
-    tables.emplace_back(record.table);
-    ops.emplace_back(std::string(sync::op_name(record.op)));
-    pks.emplace_back(to_json(record.pk).dump());
-    rows.emplace_back(to_json(record.row).dump());
-    olds.push_back(record.old ? std::optional(to_json(*record.old).dump()) : std::nullopt);
-    hlcs.emplace_back(record.stamp.hlc.to_string());
-    nodes.emplace_back(record.stamp.node);
+    tables.emplace_back(std::move(record.table));
+    ops.emplace_back(std::move(record.op));
+    pks.emplace_back(std::move(record.pk_json));
+    rows.emplace_back(std::move(record.row_json));
+    olds.push_back(std::move(record.old_json));
+    hlcs.emplace_back(std::move(record.hlc));
+    nodes.emplace_back(std::move(record.node));
     ats.emplace_back(std::to_string(record.at_ms));
   }
   connection.exec_prepared(

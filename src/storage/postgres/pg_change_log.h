@@ -8,20 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "storage/change_log_codec.h"
 #include "storage/postgres/pg_connection.h"
 #include "sync/change.h"
 
 namespace tandem::storage::postgres {
-
-struct LogRecord {
-  std::string table;
-  sync::Op op = sync::Op::insert;
-  Row pk;
-  Row row;                 // insert/update: after; delete: before
-  std::optional<Row> old;  // update: the whole row before
-  sync::Stamp stamp;
-  std::int64_t at_ms = 0;
-};
 
 // Appends records with consecutive positions after `last_seq` in one statement; returns
 // the new last position. Runs inside the caller's transaction.

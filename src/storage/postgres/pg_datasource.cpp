@@ -5,6 +5,7 @@
 #include "common/identifier.h"
 #include "common/logging.h"
 #include "storage/group_commit.h"
+#include "storage/hard_reset.h"
 #include "storage/postgres/pg_capture.h"
 #include "storage/postgres/pg_change_log.h"
 #include "storage/postgres/pg_logical_capture.h"
@@ -74,7 +75,7 @@ PostgresDatasource::PostgresDatasource(PostgresOptions options, sync::HlcClock& 
     commit_tables(txn, std::move(tables));
   }
   m_last_seq = read_last_seq(writer);
-  m_head = m_last_seq;
+  m_head.publish(m_last_seq);
   m_clock.advance_to(max_clock());
   if (m_options.capture == CaptureMode::logical) {
     if (!m_tables.empty()) start_logical_capture();
@@ -83,12 +84,12 @@ PostgresDatasource::PostgresDatasource(PostgresOptions options, sync::HlcClock& 
     PgTransaction txn(writer);
     move_capture(writer);
     txn.commit();
-    m_head = m_last_seq;
+    m_head.publish(m_last_seq);
   }
   log::info("postgres datasource ready",
             {{"capture", std::string(capture_mode_name(m_options.capture))},
              {"tables", m_tables.size()},
-             {"head_seq", m_head}});
+             {"head_seq", m_head.current()}});
   m_writer = std::thread([this] { writer_loop(); });
 }
 
@@ -103,7 +104,7 @@ void PostgresDatasource::start_logical_capture() {
         std::shared_lock lock(m_schema_mutex);
         return find_table(name);
       },
-      m_clock, [this](std::uint64_t seq) { publish_head(seq); });
+      m_clock, [this](std::uint64_t seq) { m_head.publish(seq); });
   capture->start();
   std::lock_guard lock(m_logical_mutex);
   m_logical = std::move(capture);
@@ -273,42 +274,24 @@ Result<HardResetReport> PostgresDatasource::hard_reset(
     if (!found) return Error(ErrorCode::not_found, fmt::format("table '{}' is not tracked", table));
     copy = *found;
   }
-  auto reader = m_readers.lease();
-  auto total = static_cast<std::uint64_t>(
-      reader->exec(fmt::format("SELECT count(*) FROM {}", quote_identifier(copy.schema.name)))
-          .integer(0, 0));
-  if (progress) progress(0, total);
-  // Rows are logged as inserts at the zero stamp: they are the state before any tracked
-  // write, so every client write made since wins over them on every replica. Page by page,
-  // each page one writer job, so that pushes keep flowing during a long reset.
-  std::uint64_t done = 0;
-  std::optional<std::vector<Value>> after;
-  for (;;) {
-    SnapshotRequest request;
-    request.table = &copy.schema;
-    request.after_key = after;
-    request.limit = 2000;
-    auto page = read_snapshot(request);
-    if (!page.rows.empty()) {
-      std::vector<CapturedChange> changes;
-      for (auto& row : page.rows) {
-        CapturedChange change;
-        change.table = copy.schema.name;
-        change.op = sync::Op::insert;
-        change.new_row = row;
-        change.stamp = sync::Stamp{};
-        change.at_ms = now_millis();
-        changes.push_back(std::move(change));
-      }
-      after = copy.schema.key_of(page.rows.back());
-      append_owned_by_capture(std::move(changes));
-      done += page.rows.size();
-      if (progress) progress(done, std::max(done, total));
+  SnapshotRequest whole_table;
+  whole_table.table = &copy.schema;
+  auto total = count_rows(whole_table);
+  auto read_page = [this](const SnapshotRequest& request) { return read_snapshot(request); };
+  auto log_rows = [&](std::vector<Row>& rows) {
+    std::vector<CapturedChange> changes;
+    for (auto& row : rows) {
+      CapturedChange change;
+      change.table = copy.schema.name;
+      change.op = sync::Op::insert;
+      change.new_row = std::move(row);
+      change.stamp = sync::Stamp{};  // the zero stamp: every real write wins over it
+      change.at_ms = now_millis();
+      changes.push_back(std::move(change));
     }
-    if (page.done) break;
-  }
-  log::info("hard reset", {{"table", copy.schema.name}, {"rows", done}});
-  return HardResetReport{done};
+    append_owned_by_capture(std::move(changes));
+  };
+  return log_table_in_chunks(copy.schema, total, read_page, log_rows, progress);
 }
 
 void PostgresDatasource::append_owned_by_capture(std::vector<CapturedChange> changes) {
@@ -328,7 +311,7 @@ void PostgresDatasource::append_owned_by_capture(std::vector<CapturedChange> cha
     auto last = append_changes(connection, m_last_seq, records);
     txn.commit();
     m_last_seq = last;
-    publish_head(last);
+    m_head.publish(last);
   });
 }
 
@@ -359,7 +342,7 @@ void PostgresDatasource::writer_loop() {
       PgTransaction txn(connection);
       move_capture(connection);
       txn.commit();
-      publish_head(m_last_seq);
+      m_head.publish(m_last_seq);
     }
     if (std::chrono::steady_clock::now() - m_last_prune > std::chrono::minutes(1)) {
       m_last_prune = std::chrono::steady_clock::now();
@@ -413,7 +396,7 @@ std::vector<PushResult> PostgresDatasource::apply_in_transaction(std::vector<Pus
     write.flush();
     if (m_options.capture == CaptureMode::trigger) move_capture(connection);
     txn.commit();
-    if (m_options.capture == CaptureMode::trigger) publish_head(m_last_seq);
+    if (m_options.capture == CaptureMode::trigger) m_head.publish(m_last_seq);
     return results;
   } catch (...) {
     m_last_seq = last_seq;
@@ -436,15 +419,6 @@ void PostgresDatasource::move_capture(PgConnection& connection) {
   m_last_seq = move_captured(connection, lookup, m_clock, m_last_seq);
 }
 
-void PostgresDatasource::publish_head(std::uint64_t seq) {
-  {
-    std::lock_guard lock(m_head_mutex);
-    if (seq <= m_head) return;
-    m_head = seq;
-  }
-  m_head_cv.notify_all();
-}
-
 void PostgresDatasource::prune_log(PgConnection& connection) {
   auto hours = std::to_string(m_options.retention.count());
   auto pruned = connection.exec(
@@ -458,8 +432,7 @@ void PostgresDatasource::prune_log(PgConnection& connection) {
 }
 
 std::uint64_t PostgresDatasource::head_seq() {
-  std::lock_guard lock(m_head_mutex);
-  return m_head;
+  return m_head.current();
 }
 
 std::uint64_t PostgresDatasource::horizon_seq() {
@@ -475,16 +448,13 @@ std::vector<sync::Change> PostgresDatasource::read_changes(std::uint64_t after_s
   auto changes = postgres::read_changes(*reader, after_seq, limit);
   // Entries past the published head may belong to a capture transaction that is not
   // acknowledged to readers yet; they are delivered with the next head.
-  while (!changes.empty() && changes.back().seq > head)
-    changes.pop_back();
+  LogHead::drop_unpublished(changes, head);
   return changes;
 }
 
 std::uint64_t PostgresDatasource::wait_for_changes(std::uint64_t after_seq,
                                                    std::chrono::milliseconds timeout) {
-  std::unique_lock lock(m_head_mutex);
-  m_head_cv.wait_for(lock, timeout, [&] { return m_head > after_seq; });
-  return m_head;
+  return m_head.wait_after(after_seq, std::chrono::steady_clock::now() + timeout);
 }
 
 namespace {
@@ -621,7 +591,7 @@ void PostgresDatasource::catch_up() {
     PgTransaction txn(connection);
     move_capture(connection);
     txn.commit();
-    publish_head(m_last_seq);
+    m_head.publish(m_last_seq);
   });
 }
 

@@ -22,6 +22,7 @@
 #include "storage/connection_pool.h"
 #include "storage/datasource.h"
 #include "storage/group_commit.h"
+#include "storage/log_head.h"
 #include "storage/postgres/pg_capture.h"
 #include "storage/postgres/pg_connection.h"
 #include "storage/postgres/pg_schema.h"
@@ -111,7 +112,6 @@ class PostgresDatasource final : public Datasource {
   // Errors: not_found.
   Status remove_tracking(PgConnection& connection, const std::string& name);
   void prune_log(PgConnection& connection);
-  void publish_head(std::uint64_t seq);
   const PgTable* find_table(std::string_view name) const;  // caller holds m_schema_mutex
 
   PostgresOptions m_options;
@@ -129,9 +129,7 @@ class PostgresDatasource final : public Datasource {
   // track, untrack or reload, which are admin operations).
   std::list<TableMap> m_retired_tables;
 
-  std::mutex m_head_mutex;
-  std::condition_variable m_head_cv;
-  std::uint64_t m_head = 0;
+  LogHead m_head;
   std::uint64_t m_last_seq = 0;  // trigger mode: the writer's own counter (writer thread only)
   std::chrono::steady_clock::time_point m_last_prune{};
 

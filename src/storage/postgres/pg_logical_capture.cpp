@@ -7,6 +7,7 @@
 #include <random>
 
 #include "common/logging.h"
+#include "common/thread_role.h"
 #include "storage/postgres/pg_change_log.h"
 #include "storage/postgres/pg_schema.h"
 #include "storage/postgres/pgoutput.h"
@@ -402,6 +403,7 @@ void LogicalCapture::stop() {
 }
 
 void LogicalCapture::run() {
+  set_thread_role(ThreadRole::capture);
   auto backoff = std::chrono::milliseconds(100);
   while (!m_stopping) {
     try {

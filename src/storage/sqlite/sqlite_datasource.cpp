@@ -4,14 +4,16 @@
 
 #include "common/identifier.h"
 #include "common/logging.h"
+#include "common/thread_role.h"
 #include "storage/change_log_codec.h"
 #include "storage/group_commit.h"
+#include "storage/hard_reset.h"
 #include "storage/push_applier.h"
 #include "storage/sqlite/sqlite_schema.h"
 #include "storage/sqlite/sqlite_write_txn.h"
 #include "sync/row_state_codec.h"
 
-namespace tandem::storage {
+namespace tandem::storage::sqlite {
 
 class SqliteDatasource::ReaderLease {
  public:
@@ -46,7 +48,7 @@ SqliteDatasource::SqliteDatasource(SqliteOptions options, sync::HlcClock& clock)
   auto& writer = *m_writer_connection;
   writer.exec("PRAGMA journal_mode=WAL");
   writer.exec(m_options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-  sqlite_schema::create_tandem_tables(writer);
+  sqlite::create_tandem_tables(writer);
   {
     SqliteTransaction txn(writer);
     SqliteWriteTxn(writer).clear_write_context();  // a crash may have left one behind
@@ -75,13 +77,13 @@ SqliteDatasource::TableMap SqliteDatasource::install_all(SqliteConnection& conne
     names.push_back(list.column_text(0));
   TableMap tables;
   for (const auto& name : names) {
-    auto schema = sqlite_schema::introspect(connection, name);
+    auto schema = sqlite::introspect(connection, name);
     if (!schema) {
       log::warn("tracked table is unusable; it is skipped until fixed",
                 {{"table", name}, {"reason", schema.error().message()}});
       continue;
     }
-    sqlite_schema::install_capture(connection, *schema);
+    sqlite::install_capture(connection, *schema);
     tables.emplace(name, std::move(*schema));
   }
   connection.clear_cache();
@@ -106,7 +108,7 @@ std::vector<TableSchema> SqliteDatasource::tables() {
 Result<TableSchema> SqliteDatasource::track(std::string_view table) {
   std::string name(table);
   return run_on_writer([this, name](SqliteConnection& connection) -> Result<TableSchema> {
-    auto schema = sqlite_schema::introspect(connection, name);
+    auto schema = sqlite::introspect(connection, name);
     if (!schema) return schema.error();
     SqliteTransaction txn(connection);
     auto& insert = connection.cached(
@@ -131,7 +133,7 @@ Status SqliteDatasource::untrack(std::string_view table) {
     if (connection.changes() == 0) {
       return Error(ErrorCode::not_found, fmt::format("table '{}' is not tracked", name));
     }
-    if (is_valid_identifier(name)) sqlite_schema::drop_capture(connection, name);
+    if (is_valid_identifier(name)) sqlite::drop_capture(connection, name);
     commit_tables(txn, install_all(connection));
     log::info("table untracked", {{"table", name}});
     return ok_status();
@@ -147,10 +149,6 @@ std::vector<TableSchema> SqliteDatasource::reload() {
 }
 
 namespace {
-
-// Rows per hard-reset transaction: small enough that pushes waiting for the writer are not
-// held up for long, large enough that a big table does not take a transaction per row.
-constexpr std::int64_t kHardResetChunk = 1000;
 
 std::string key_params(std::size_t count, std::size_t first) {
   std::string params;
@@ -203,9 +201,10 @@ Result<HardResetReport> SqliteDatasource::hard_reset(
         keys += (keys.empty() ? "" : ", ") + quote_identifier(column);
       auto after_sql = after ? fmt::format("({}) > ({})", keys, key_params(key_count, 1)) : "";
       Chunk result;
-      auto& bound = connection.cached(fmt::format(
-          "SELECT {} FROM {}{}{} ORDER BY {} LIMIT 1 OFFSET {}", keys, quote_identifier(name),
-          after ? " WHERE " : "", after_sql, keys, kHardResetChunk - 1));
+      auto& bound =
+          connection.cached(fmt::format("SELECT {} FROM {}{}{} ORDER BY {} LIMIT 1 OFFSET {}", keys,
+                                        quote_identifier(name), after ? " WHERE " : "", after_sql,
+                                        keys, static_cast<std::int64_t>(kHardResetChunkRows) - 1));
       for (std::size_t i = 0; after && i < key_count; ++i)
         bound.bind(static_cast<int>(i) + 1, (*after)[i]);
       if (bound.step()) {
@@ -227,9 +226,8 @@ Result<HardResetReport> SqliteDatasource::hard_reset(
       auto& copy = connection.cached(fmt::format(
           "INSERT INTO tandem_changes(tbl, op, pk, row, old, hlc, node, at_ms) "
           "SELECT '{}', 'insert', {}, {}, NULL, '{}', '', {} FROM {} AS t{} ORDER BY {}",
-          name, sqlite_schema::key_json_sql(schema, "t"), sqlite_schema::row_json_sql(schema, "t"),
-          sync::Hlc{}.to_string(), sqlite_schema::kNowMillisSql, quote_identifier(name), where,
-          keys));
+          name, sqlite::key_json_sql(schema, "t"), sqlite::row_json_sql(schema, "t"),
+          sync::Hlc{}.to_string(), sqlite::kNowMillisSql, quote_identifier(name), where, keys));
       for (std::size_t i = 0; after && i < key_count; ++i)
         copy.bind(static_cast<int>(i) + 1, (*after)[i]);
       for (std::size_t i = 0; result.last && i < key_count; ++i)
@@ -372,12 +370,8 @@ void SqliteDatasource::refresh_head(SqliteConnection& connection) {
   auto& horizon = connection.cached("SELECT value FROM tandem_meta WHERE key = 'horizon_seq'");
   std::uint64_t horizon_value = horizon.step() ? std::stoull(horizon.column_text(0)) : 0;
   horizon.reset();
-  {
-    std::lock_guard lock(m_head_mutex);
-    m_head = std::max(m_head, value);
-    m_horizon = horizon_value;
-  }
-  m_head_cv.notify_all();
+  m_horizon.store(horizon_value, std::memory_order_release);
+  m_head.publish(value);
 }
 
 void SqliteDatasource::prune_log(SqliteConnection& connection) {
@@ -406,24 +400,19 @@ void SqliteDatasource::prune_log(SqliteConnection& connection) {
 }
 
 std::uint64_t SqliteDatasource::head_seq() {
-  std::lock_guard lock(m_head_mutex);
-  return m_head;
+  return m_head.current();
 }
 
 std::uint64_t SqliteDatasource::horizon_seq() {
-  std::lock_guard lock(m_head_mutex);
-  return m_horizon;
+  return m_horizon.load(std::memory_order_acquire);
 }
 
 std::uint64_t SqliteDatasource::wait_for_changes(std::uint64_t after_seq,
                                                  std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    {
-      std::unique_lock lock(m_head_mutex);
-      auto slice = std::min(deadline, std::chrono::steady_clock::now() + m_options.poll_interval);
-      if (m_head_cv.wait_until(lock, slice, [&] { return m_head > after_seq; })) return m_head;
-    }
+    auto slice = std::min(deadline, std::chrono::steady_clock::now() + m_options.poll_interval);
+    if (auto head = m_head.wait_after(after_seq, slice); head > after_seq) return head;
     // Another program may have written the file: data_version changes when another
     // connection commits. Its changes are unstamped until the writer folds them.
     auto& version = m_poll_connection->cached("PRAGMA data_version");
@@ -457,6 +446,7 @@ std::uint64_t SqliteDatasource::wait_for_changes(std::uint64_t after_seq,
 }
 
 SqliteDatasource::ReaderLease SqliteDatasource::lease_reader() {
+  expect_may_block("a database reader connection");
   Reader reader;
   {
     std::lock_guard lock(m_readers_mutex);
@@ -598,7 +588,7 @@ Result<std::vector<Row>> SqliteDatasource::lookup_rows(std::string_view table,
   if (auto valid = check_identifier(table, "table"); !valid) return valid.error();
   if (auto valid = check_identifier(column, "column"); !valid) return valid.error();
   auto reader = lease_reader();
-  auto described = sqlite_schema::introspect_columns(*reader, std::string(table));
+  auto described = sqlite::introspect_columns(*reader, std::string(table));
   if (!described) return described.error();
   if (!described->has_column(column)) {
     return Error(ErrorCode::not_found, fmt::format("table '{}' has no column '{}'", table, column));
@@ -659,4 +649,4 @@ void SqliteDatasource::execute(const std::string& sql) {
   run_on_writer([&](SqliteConnection& connection) { connection.exec(sql); });
 }
 
-}  // namespace tandem::storage
+}  // namespace tandem::storage::sqlite

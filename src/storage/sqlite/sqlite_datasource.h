@@ -18,11 +18,12 @@
 
 #include "storage/datasource.h"
 #include "storage/group_commit.h"
+#include "storage/log_head.h"
 #include "storage/sqlite/sqlite_connection.h"
 #include "storage/writer_queue.h"
 #include "sync/hlc.h"
 
-namespace tandem::storage {
+namespace tandem::storage::sqlite {
 
 struct SqliteOptions {
   std::string path;  // the database file; its directory must exist
@@ -113,14 +114,12 @@ class SqliteDatasource final : public Datasource {
   mutable std::shared_mutex m_schema_mutex;
   TableMap m_tables;
 
-  std::mutex m_head_mutex;
-  std::condition_variable m_head_cv;
-  std::uint64_t m_head = 0;
-  std::uint64_t m_horizon = 0;
+  LogHead m_head;
+  std::atomic<std::uint64_t> m_horizon{0};
 
   std::unique_ptr<SqliteConnection> m_poll_connection;  // used by wait_for_changes only
   std::int64_t m_last_data_version = -1;
   std::chrono::steady_clock::time_point m_last_prune{};
 };
 
-}  // namespace tandem::storage
+}  // namespace tandem::storage::sqlite

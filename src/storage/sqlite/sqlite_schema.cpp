@@ -7,7 +7,7 @@
 
 #include "common/identifier.h"
 
-namespace tandem::storage::sqlite_schema {
+namespace tandem::storage::sqlite {
 
 void create_tandem_tables(SqliteConnection& connection) {
   // The change log: written by the capture triggers in the writer's own transaction, so a
@@ -196,4 +196,4 @@ void install_capture(SqliteConnection& connection, const TableSchema& table) {
   create_capture_trigger(connection, table, "delete", "", "OLD", "NULL");
 }
 
-}  // namespace tandem::storage::sqlite_schema
+}  // namespace tandem::storage::sqlite

@@ -8,7 +8,7 @@
 #include "common/table_schema.h"
 #include "storage/sqlite/sqlite_connection.h"
 
-namespace tandem::storage::sqlite_schema {
+namespace tandem::storage::sqlite {
 
 // Creates Tandem's own tables when missing (idempotent).
 void create_tandem_tables(SqliteConnection& connection);
@@ -38,4 +38,4 @@ std::string key_json_sql(const TableSchema& table, const std::string& prefix);
 inline constexpr const char* kNowMillisSql =
     "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
 
-}  // namespace tandem::storage::sqlite_schema
+}  // namespace tandem::storage::sqlite

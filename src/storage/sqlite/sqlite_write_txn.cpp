@@ -5,7 +5,7 @@
 #include "common/identifier.h"
 #include "sync/row_state_codec.h"
 
-namespace tandem::storage {
+namespace tandem::storage::sqlite {
 
 std::string key_predicate(const TableSchema& table, int first) {
   std::string sql;
@@ -198,4 +198,4 @@ void SqliteWriteTxn::release_savepoint() {
   m_connection.cached("RELEASE tandem_mutation").run();
 }
 
-}  // namespace tandem::storage
+}  // namespace tandem::storage::sqlite

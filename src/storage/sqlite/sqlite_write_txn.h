@@ -4,7 +4,7 @@
 #include "storage/sqlite/sqlite_connection.h"
 #include "storage/write_txn.h"
 
-namespace tandem::storage {
+namespace tandem::storage::sqlite {
 
 class SqliteWriteTxn final : public WriteTxn {
  public:
@@ -40,4 +40,4 @@ class SqliteWriteTxn final : public WriteTxn {
 // " WHERE "a" = ?N AND "b" = ?N+1" for the table's primary key, parameters from `first`.
 std::string key_predicate(const TableSchema& table, int first);
 
-}  // namespace tandem::storage
+}  // namespace tandem::storage::sqlite
