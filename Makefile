@@ -33,7 +33,9 @@ build-test: test-deps $(TEST_DIR)/CMakeCache.txt
 run: build
 	scripts/run-demo $(RELEASE_DIR)/src/cli/tandem
 
+# Style first (scripts/check-style: clang-format everywhere, clang-tidy on changed sources).
 test: build-test
+	scripts/check-style $(TEST_DIR)
 	cd $(TEST_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS) --timeout 300
 

@@ -93,7 +93,7 @@ TANDEM_API int tandem_client_id(tandem_db* db, char* buf, size_t size);
 
 /* ---- sync ------------------------------------------------------------------------------ */
 
-typedef struct tandem_sync_options {
+typedef struct tandem_sync_options {  // NOLINT(readability-identifier-naming): C names
   /* sizeof(tandem_sync_options) as the application was compiled, set by
    * tandem_sync_options_init: fields added in later versions go at the end, and the library
    * reads only the fields the application knows of (the others keep their defaults). */
@@ -133,19 +133,19 @@ TANDEM_API int tandem_set_token(tandem_db* db, const char* token);
 #define TANDEM_STATE_BACKOFF 4 /* disconnected, waiting to reconnect */
 #define TANDEM_STATE_FAILED 5  /* fatal error (bad token, ...): waits for tandem_set_token */
 
-typedef struct tandem_status {
-  int state;                   /* TANDEM_STATE_* */
-  int connected;               /* 1 when a session is established */
-  int64_t pending_uploads;     /* local mutations not yet acknowledged by the server */
-  int has_checkpoint;          /* 0 until the first checkpoint */
-  uint64_t checkpoint_seq;     /* the server log position the replica holds */
-  uint64_t server_seq;         /* the server's log head at the last connection */
-  int in_snapshot;             /* 1 during an initial (or reset) snapshot */
-  uint64_t snapshot_rows;      /* rows received so far in that snapshot */
-  int64_t snapshot_rows_total; /* the server's estimate, -1 when unknown */
-  uint64_t reconnects;         /* connections after the first */
-  int last_error_code;         /* TANDEM_OK when no error happened yet */
-  char last_error[256];        /* its message, truncated */
+typedef struct tandem_status {  // NOLINT(readability-identifier-naming): C names
+  int state;                    /* TANDEM_STATE_* */
+  int connected;                /* 1 when a session is established */
+  int64_t pending_uploads;      /* local mutations not yet acknowledged by the server */
+  int has_checkpoint;           /* 0 until the first checkpoint */
+  uint64_t checkpoint_seq;      /* the server log position the replica holds */
+  uint64_t server_seq;          /* the server's log head at the last connection */
+  int in_snapshot;              /* 1 during an initial (or reset) snapshot */
+  uint64_t snapshot_rows;       /* rows received so far in that snapshot */
+  int64_t snapshot_rows_total;  /* the server's estimate, -1 when unknown */
+  uint64_t reconnects;          /* connections after the first */
+  int last_error_code;          /* TANDEM_OK when no error happened yet */
+  char last_error[256];         /* its message, truncated */
 } tandem_status;
 
 /* Fills *status. Any thread. */

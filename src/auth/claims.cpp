@@ -21,16 +21,16 @@ constexpr std::array<std::string_view, 7> kRegisteredClaims = {"iss", "sub", "au
 // 9999-12-31T23:59:59Z: later dates are not plausible and would not print as RFC 3339.
 constexpr double kMaxNumericDate = 253402300799.0;
 
-Error unauthenticated(std::string message) {
-  return Error(ErrorCode::unauthenticated, std::move(message));
+Error unauthenticated(const std::string& message) {
+  return Error(ErrorCode::unauthenticated, message);
 }
 
-Error token_expired(std::string message) {
-  return Error(ErrorCode::token_expired, std::move(message));
+Error token_expired(const std::string& message) {
+  return Error(ErrorCode::token_expired, message);
 }
 
-Error config_error(std::string message) {
-  return Error(ErrorCode::config_invalid, std::move(message));
+Error config_error(const std::string& message) {
+  return Error(ErrorCode::config_invalid, message);
 }
 
 Status check_claim_name(const std::string& name, std::string_view option) {

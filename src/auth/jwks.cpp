@@ -22,8 +22,8 @@ constexpr std::size_t kP256CoordinateBytes = 32;
 constexpr std::array<const char*, 8> kPrivateMembers = {"d",  "p",  "q",   "dp",
                                                         "dq", "qi", "oth", "k"};
 
-Error config_error(std::string message) {
-  return Error(ErrorCode::config_invalid, std::move(message));
+Error config_error(const std::string& message) {
+  return Error(ErrorCode::config_invalid, message);
 }
 
 std::string describe_key(std::string_view source, std::size_t index, const json& jwk) {

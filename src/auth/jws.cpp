@@ -25,8 +25,8 @@ constexpr std::size_t kMaxTokenBytes = std::size_t{16} * 1024;
 // nest 6,000 levels deep).
 constexpr std::size_t kMaxTokenJsonDepth = 32;
 
-Error unauthenticated(std::string message) {
-  return Error(ErrorCode::unauthenticated, std::move(message));
+Error unauthenticated(const std::string& message) {
+  return Error(ErrorCode::unauthenticated, message);
 }
 
 std::vector<std::string_view> split_on_dots(std::string_view token) {

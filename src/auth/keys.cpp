@@ -21,8 +21,8 @@ constexpr int kMinRsaBits = 2048;
 // Key files are a few kilobytes; a bigger file is a configuration mistake, not a key.
 constexpr std::uintmax_t kMaxKeyFileBytes = std::uintmax_t{1024} * 1024;
 
-Error config_error(std::string message) {
-  return Error(ErrorCode::config_invalid, std::move(message));
+Error config_error(const std::string& message) {
+  return Error(ErrorCode::config_invalid, message);
 }
 
 Result<std::string> read_key_file(const std::string& path, std::string_view option) {

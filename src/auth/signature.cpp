@@ -70,8 +70,8 @@ std::string es256_der_signature(const std::string& jose) {
   BignumPtr r(BN_bin2bn(bytes, kEs256CoordinateBytes, nullptr));
   BignumPtr s(BN_bin2bn(bytes + kEs256CoordinateBytes, kEs256CoordinateBytes, nullptr));
   if (!signature || !r || !s || ECDSA_SIG_set0(signature.get(), r.get(), s.get()) != 1) return {};
-  r.release();  // owned by the signature now
-  s.release();
+  static_cast<void>(r.release());  // owned by the signature now
+  static_cast<void>(s.release());
   const int size = i2d_ECDSA_SIG(signature.get(), nullptr);
   if (size <= 0) return {};
   std::string der(static_cast<std::size_t>(size), '\0');

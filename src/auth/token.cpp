@@ -20,12 +20,12 @@ using detail::ClaimRules;
 using detail::KeyMaterial;
 using nlohmann::json;
 
-Error unauthenticated(std::string message) {
-  return Error(ErrorCode::unauthenticated, std::move(message));
+Error unauthenticated(const std::string& message) {
+  return Error(ErrorCode::unauthenticated, message);
 }
 
-Error bad_request(std::string message) {
-  return Error(ErrorCode::bad_request, std::move(message));
+Error bad_request(const std::string& message) {
+  return Error(ErrorCode::bad_request, message);
 }
 
 class JwtVerifier final : public TokenVerifier {

@@ -155,6 +155,7 @@ int ClientCommand::exec() {
       header = true;
     }
     std::vector<std::string> cells;
+    cells.reserve(row.size());
     for (const auto& value : row)
       cells.push_back(cell(value));
     std::cout << fmt::format("{}\n", fmt::join(cells, "\t"));

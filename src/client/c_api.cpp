@@ -59,8 +59,8 @@ int guarded(Body&& body) noexcept {
   }
 }
 
-Error bad(std::string message) {
-  return Error(ErrorCode::bad_request, std::move(message));
+Error bad(const std::string& message) {
+  return Error(ErrorCode::bad_request, message);
 }
 
 tandem::Result<tandem::Row> parse_row(const char* text, const char* what) {

@@ -38,8 +38,8 @@ std::string new_client_id() {
   return id;
 }
 
-Error invalid(std::string message) {
-  return Error(ErrorCode::invalid_mutation, std::move(message));
+Error invalid(const std::string& message) {
+  return Error(ErrorCode::invalid_mutation, message);
 }
 
 }  // namespace
@@ -324,6 +324,7 @@ Status LocalStore::query(std::string_view sql, const std::vector<Value>& params,
   for (std::size_t i = 0; i < params.size(); ++i)
     statement.bind(static_cast<int>(i) + 1, params[i]);
   std::vector<std::string> names;
+  names.reserve(static_cast<std::size_t>(statement.column_count()));
   for (int i = 0; i < statement.column_count(); ++i)
     names.emplace_back(statement.column_name(i));
   try {

@@ -42,8 +42,8 @@ using tcp = asio::ip::tcp;
 using Clock = Transport::Clock;
 using TlsStream = ssl::stream<beast::tcp_stream>;
 
-Error unavailable(std::string message) {
-  return Error(ErrorCode::unavailable, std::move(message));
+Error unavailable(const std::string& message) {
+  return Error(ErrorCode::unavailable, message);
 }
 
 template <class Next>

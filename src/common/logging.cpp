@@ -71,7 +71,7 @@ void append_text(std::string& line, const Field& field) {
 }  // namespace
 
 bool parse_level(std::string_view name, Level& level) {
-  static const std::pair<std::string_view, Level> kNames[] = {
+  static constexpr std::pair<std::string_view, Level> kNames[] = {
       {"trace", Level::trace}, {"debug", Level::debug}, {"info", Level::info},
       {"warn", Level::warn},   {"error", Level::error}, {"off", Level::off}};
   for (const auto& [text, value] : kNames) {

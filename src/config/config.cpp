@@ -235,7 +235,7 @@ void add_esink_specs(std::vector<OptionSpec>& specs) {
 }
 
 void add_mysql_specs(std::vector<OptionSpec>& specs) {
-  auto mysql_text = [](std::string key, std::string env, std::string help,
+  auto mysql_text = [](std::string key, const std::string& env, std::string help,
                        std::function<void(Config&, const std::string&)> field) {
     std::string flag = "mysql-" + key.substr(key.find('.') + 1);
     std::replace(flag.begin(), flag.end(), '_', '-');

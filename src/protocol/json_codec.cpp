@@ -16,8 +16,8 @@ namespace {
 
 using nlohmann::json;
 
-Error malformed(std::string message) {
-  return Error(ErrorCode::malformed_message, std::move(message));
+Error malformed(const std::string& message) {
+  return Error(ErrorCode::malformed_message, message);
 }
 
 // Field readers: a missing or mistyped field is a malformed_message naming it.
@@ -327,7 +327,7 @@ Result<ServerMessageReceived> decode_snapshot_begin(const json& object) {
   auto rows = field(object, "rows", json::value_t::number_unsigned, true);
   if (!rows) return rows.error();
   if (*rows) received.rows = (*rows)->get<std::uint64_t>();
-  return ServerMessageReceived{std::move(received)};
+  return ServerMessageReceived{received};
 }
 
 Result<ServerMessageReceived> decode_snapshot_rows(const json& object) {

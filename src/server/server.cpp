@@ -82,13 +82,13 @@ void Server::Impl::handle_health(net::HttpResponder respond) {
 }
 
 void Server::Impl::install_routes(net::Router& router) {
-  router.add("*", "/ping", [](const net::HttpRequest&, net::HttpResponder respond) {
+  router.add("*", "/ping", [](const net::HttpRequest&, const net::HttpResponder& respond) {
     respond(net::HttpResponse::text(200, "pong"));
   });
   router.add("GET", "/health", [this](const net::HttpRequest&, net::HttpResponder respond) {
     handle_health(std::move(respond));
   });
-  router.add("GET", "/metrics", [this](const net::HttpRequest&, net::HttpResponder respond) {
+  router.add("GET", "/metrics", [this](const net::HttpRequest&, const net::HttpResponder& respond) {
     net::HttpResponse response;
     response.content_type = "text/plain; version=0.0.4";
     response.body = metrics.render_prometheus(datasource->head_seq(), publisher->published_seq());

@@ -44,7 +44,7 @@ class SyncSession final : public net::WebSocketHandler,
                           public HubSubscriber,
                           public std::enable_shared_from_this<SyncSession> {
  public:
-  explicit SyncSession(SyncContext context) : m_context(context) {}
+  explicit SyncSession(SyncContext context) : m_context(std::move(context)) {}
 
   void on_open(std::shared_ptr<net::WebSocketConnection> connection) override;
   void on_message(std::string_view payload, bool binary) override;

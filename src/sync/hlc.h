@@ -33,6 +33,7 @@ class Hlc {
   std::string to_string() const;
   static std::optional<Hlc> parse(std::string_view text);
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>.
   friend constexpr auto operator<=>(Hlc, Hlc) = default;
 
  private:

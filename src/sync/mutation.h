@@ -18,6 +18,7 @@ struct Stamp {
   Hlc hlc;
   std::string node;
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>.
   friend auto operator<=>(const Stamp&, const Stamp&) = default;
 
   // "<16 hex digits>@<node>"

@@ -82,8 +82,8 @@ void EsinkService::install(net::Router& router) {
   m_socketio = std::make_unique<socketio::SocketIoServer>(options, shared_from_this());
   m_socketio->mount(router);
   router.add("POST", "/publish",
-             [this](const net::HttpRequest& request, net::HttpResponder respond) {
-               handle_publish(request, std::move(respond));
+             [this](const net::HttpRequest& request, const net::HttpResponder& respond) {
+               handle_publish(request, respond);
              });
   log::info("esink compatibility on",
             {{"socketio", "/socket.io/"},
@@ -316,7 +316,8 @@ void EsinkService::on_disconnect(const socketio::Socket& socket, std::string_vie
   m_directory.remove(&socket);
 }
 
-void EsinkService::handle_publish(const net::HttpRequest& request, net::HttpResponder respond) {
+void EsinkService::handle_publish(const net::HttpRequest& request,
+                                  const net::HttpResponder& respond) {
   const auto body = parse_publish_body(request.header("content-type").value_or(""), request.body);
   if (!body) {
     respond(json_response(400, {{"code", 400},

@@ -84,7 +84,7 @@ class EsinkService final : public socketio::SocketIoHandler,
   void republish(const std::shared_ptr<socketio::Socket>& socket, const Connection& connection,
                  const nlohmann::json& args);
   std::shared_ptr<Connection> connection_of(const socketio::Socket& socket);
-  void handle_publish(const net::HttpRequest& request, net::HttpResponder respond);
+  void handle_publish(const net::HttpRequest& request, const net::HttpResponder& respond);
   // Encodes the table event and the `changes` event once, with a new id, and sends both to
   // every entry; returns the id.
   std::string send_event(const std::string& table, nlohmann::json payload, const Entries& to,

@@ -82,8 +82,8 @@ nlohmann::json ValidationFailure::error_json() const {
 
 std::variant<PublishRequest, ValidationFailure> validate_publish(const nlohmann::json& body,
                                                                  PublishBody kind) {
-  static const nlohmann::json kEmpty = nlohmann::json::object();
-  const nlohmann::json& object = body.is_object() ? body : kEmpty;
+  static const nlohmann::json empty_object = nlohmann::json::object();
+  const nlohmann::json& object = body.is_object() ? body : empty_object;
   PublishRequest request;
 
   const auto* data = field(object, "data");

@@ -24,7 +24,7 @@ Entries without(const Entries& entries, const socketio::Socket* socket) {
 
 }  // namespace
 
-void SocketDirectory::add(DirectoryEntry entry) {
+void SocketDirectory::add(const DirectoryEntry& entry) {
   std::lock_guard lock(m_mutex);
   m_everyone = with(m_everyone, entry);
   auto& of_user = m_by_user[entry.user_key];

@@ -21,7 +21,7 @@ using Entries = std::shared_ptr<const std::vector<DirectoryEntry>>;
 
 class SocketDirectory {
  public:
-  void add(DirectoryEntry entry);
+  void add(const DirectoryEntry& entry);
   void remove(const socketio::Socket* socket);
 
   Entries everyone() const;

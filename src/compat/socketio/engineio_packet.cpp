@@ -7,8 +7,8 @@
 namespace tandem::compat::socketio {
 namespace {
 
-Error malformed(std::string message) {
-  return Error(ErrorCode::malformed_message, std::move(message));
+Error malformed(const std::string& message) {
+  return Error(ErrorCode::malformed_message, message);
 }
 
 }  // namespace

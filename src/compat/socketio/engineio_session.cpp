@@ -90,7 +90,7 @@ void EngineIoSession::handle_poll(net::HttpResponder responder) {
   complete(deferred);
 }
 
-void EngineIoSession::handle_post(std::string_view body, net::HttpResponder responder) {
+void EngineIoSession::handle_post(std::string_view body, const net::HttpResponder& responder) {
   Deferred deferred;
   std::optional<std::vector<EnginePacket>> packets;
   {
@@ -123,7 +123,7 @@ void EngineIoSession::handle_post(std::string_view body, net::HttpResponder resp
   // Answered only after processing: the client sends its next POST after this answer, so
   // payloads are processed in order even when they arrive on different connections.
   for (auto& packet : *packets)
-    process_client_packet(std::move(packet));
+    process_client_packet(packet);
   responder(polling_response("ok"));
 }
 
@@ -179,11 +179,11 @@ void EngineIoSession::on_websocket_message(const net::WebSocketConnection& conne
     packet.type = EnginePacketType::message;
     packet.data.assign(payload);
     packet.binary = true;
-    return process_client_packet(std::move(packet));
+    return process_client_packet(packet);
   }
   auto packet = parse_engine_packet(payload);
   if (!packet) return close("parse error", CloseMode::drop);
-  process_client_packet(std::move(*packet));
+  process_client_packet(*packet);
 }
 
 void EngineIoSession::probe_message_locked(std::string_view payload, bool binary,
@@ -247,7 +247,7 @@ void EngineIoSession::on_websocket_closed(const net::WebSocketConnection& connec
 
 // --- Client packets -----------------------------------------------------------------------------
 
-void EngineIoSession::process_client_packet(EnginePacket packet) {
+void EngineIoSession::process_client_packet(const EnginePacket& packet) {
   switch (packet.type) {
     case EnginePacketType::message:
       if (auto target = listener()) target->on_engine_message(packet.data, packet.binary);

@@ -64,7 +64,7 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   // A GET: answered now if packets are queued, else held until there are (one GET at a time).
   void handle_poll(net::HttpResponder responder);
   // A POST: its payload is processed, then answered "ok".
-  void handle_post(std::string_view body, net::HttpResponder responder);
+  void handle_post(std::string_view body, const net::HttpResponder& responder);
 
   // --- WebSocket ----------------------------------------------------------------------------
   // The WebSocket of a WebSocket-only session opened: the open packet is sent on it.
@@ -98,7 +98,7 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
 
   void probe_message_locked(std::string_view payload, bool binary, Deferred& deferred);
 
-  void process_client_packet(EnginePacket packet);
+  void process_client_packet(const EnginePacket& packet);
   void send_locked(std::shared_ptr<const std::string> packet, Deferred& deferred);
   void close_locked(std::string_view reason, CloseMode mode, Deferred& deferred);
   void finish_locked(Deferred& deferred);

@@ -10,8 +10,8 @@ using nlohmann::json;
 // The largest integer a JavaScript number holds exactly: ack ids beyond it cannot be answered.
 constexpr std::uint64_t kMaxAckId = (std::uint64_t{1} << 53) - 1;
 
-Error malformed(std::string message) {
-  return Error(ErrorCode::malformed_message, std::move(message));
+Error malformed(const std::string& message) {
+  return Error(ErrorCode::malformed_message, message);
 }
 
 bool is_digit(char c) {

@@ -231,7 +231,7 @@ struct SocketIoServer::Impl : std::enable_shared_from_this<SocketIoServer::Impl>
       }
       if (request.method == "GET") return socket->session().handle_poll(std::move(responder));
       if (request.method == "POST") {
-        return socket->session().handle_post(request.body, std::move(responder));
+        return socket->session().handle_post(request.body, responder);
       }
       return responder(engine_error_response(EngineError::bad_request));
     }
@@ -306,7 +306,7 @@ SocketIoServer::~SocketIoServer() {
   m_impl->housekeeper.join();
 }
 
-void SocketIoServer::mount(net::Router& router, std::string path) {
+void SocketIoServer::mount(net::Router& router, const std::string& path) {
   std::weak_ptr<Impl> weak_impl = m_impl;
   router.add("*", path, [weak_impl](const net::HttpRequest& request, net::HttpResponder responder) {
     auto impl = weak_impl.lock();

@@ -105,7 +105,7 @@ class SocketIoServer {
 
   // Registers the polling handler and the WebSocket endpoint on `path` (both exact matches).
   // Routes left in a router after this object is destroyed answer 503.
-  void mount(net::Router& router, std::string path = "/socket.io/");
+  void mount(net::Router& router, const std::string& path = "/socket.io/");
 
   // Server shutting down: every socket gets on_disconnect("server shutting down"), every
   // transport is closed (clients see "transport close" and will reconnect), pending GETs are

@@ -167,6 +167,7 @@ std::uint64_t move_captured(PgConnection& connection, const PgTableLookup& table
     std::sort(batch.begin(), batch.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
     std::vector<CapturedChange> changes;
+    changes.reserve(batch.size());
     for (auto& [id, change] : batch)
       changes.push_back(std::move(change));
     if (moved) *moved += changes.size();

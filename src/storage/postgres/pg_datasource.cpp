@@ -387,10 +387,12 @@ std::vector<PushResult> PostgresDatasource::apply_in_transaction(std::vector<Pus
         m_clock);
     if (batched) {
       std::vector<const PushRequest*> requests;
+      requests.reserve(jobs.size());
       for (const auto& job : jobs)
         requests.push_back(&job.request);
       applier.prefetch(write, requests);
     }
+    results.reserve(jobs.size());
     for (auto& job : jobs)
       results.push_back(applier.apply(write, job.request));
     write.flush();
@@ -547,6 +549,7 @@ Result<std::vector<Row>> PostgresDatasource::lookup_rows(std::string_view table_
                          quote_identifier(column), table->type_of(column).name, limit);
   auto result = reader->exec(sql, {to_param(*table, std::string(column), value)});
   std::vector<Row> rows;
+  rows.reserve(static_cast<std::size_t>(result.rows()));
   for (int row = 0; row < result.rows(); ++row)
     rows.push_back(row_from_result(*table, result, row, 0));
   return rows;

@@ -57,8 +57,9 @@ void civil_from_days(std::int64_t z, Civil& c) {
 
 // Moves the time of day by `seconds` (an offset from UTC), carrying into the date.
 void shift(Civil& c, std::int64_t seconds) {
-  std::int64_t total = days_from_civil(c.year, c.month, c.day) * kSecondsPerDay + c.hour * 3600 +
-                       c.minute * 60 + c.second + seconds;
+  std::int64_t total = days_from_civil(c.year, c.month, c.day) * kSecondsPerDay +
+                       std::int64_t{c.hour} * 3600 + std::int64_t{c.minute} * 60 + c.second +
+                       seconds;
   std::int64_t days = total / kSecondsPerDay;
   std::int64_t rest = total % kSecondsPerDay;
   if (rest < 0) {

@@ -167,6 +167,7 @@ Result<PgTable> introspect(PgConnection& connection, const std::string& table) {
 std::vector<std::string> tracked_table_names(PgConnection& connection) {
   auto result = connection.exec("SELECT name FROM tandem.tracked_tables ORDER BY name");
   std::vector<std::string> names;
+  names.reserve(static_cast<std::size_t>(result.rows()));
   for (int row = 0; row < result.rows(); ++row)
     names.emplace_back(result.text(row, 0));
   return names;

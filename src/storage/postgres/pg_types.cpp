@@ -191,7 +191,7 @@ std::string_view kind_name(const Value& value) {
   return "?";
 }
 
-Error internal(std::string message) {
+Error internal(const std::string& message) {
   return Error(ErrorCode::internal, message);
 }
 

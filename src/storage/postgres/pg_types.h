@@ -23,6 +23,7 @@
 namespace tandem::storage::postgres {
 
 // Oids of the builtin types the mapping knows by name (pg_type.dat; stable across versions).
+// NOLINTBEGIN(readability-identifier-naming): PostgreSQL's own type names.
 namespace pg_oid {
 inline constexpr std::uint32_t boolean = 16;
 inline constexpr std::uint32_t bytea = 17;
@@ -43,6 +44,7 @@ inline constexpr std::uint32_t numeric = 1700;
 inline constexpr std::uint32_t uuid = 2950;
 inline constexpr std::uint32_t jsonb = 3802;
 }  // namespace pg_oid
+// NOLINTEND(readability-identifier-naming)
 
 // A column's PostgreSQL type, as the catalog describes it (see docs/postgres-types.md for
 // the query). For a domain, give the base type's oid and category (pg_type.typbasetype) but

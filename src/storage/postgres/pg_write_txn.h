@@ -42,6 +42,7 @@ inline constexpr std::string_view kRowStampsMessage = "tandem-rows";
 // push applier does not take it for one mutation's refusal.
 class BatchFailed : public std::exception {
  public:
+  // NOLINTNEXTLINE(bugprone-throw-keyword-missing): the Error is kept, not thrown.
   explicit BatchFailed(Error cause) : m_cause(std::move(cause)) {}
   const Error& cause() const noexcept { return m_cause; }
   const char* what() const noexcept override { return "batched push failed"; }

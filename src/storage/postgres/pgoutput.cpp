@@ -291,7 +291,7 @@ PgOutputMessage read_pgoutput(Reader& in, char tag) {
                       static_cast<std::uint8_t>(tag)));
 }
 
-Error malformed(std::string message) {
+Error malformed(const std::string& message) {
   return Error(ErrorCode::malformed_message, message);
 }
 

@@ -274,6 +274,7 @@ void SqliteDatasource::writer_loop() {
 std::vector<PushResult> SqliteDatasource::apply_pushes(std::vector<PushJob>& jobs) {
   auto& connection = *m_writer_connection;
   std::vector<PushResult> results;
+  results.reserve(jobs.size());
   SqliteTransaction txn(connection);
   fold_external_changes(connection);
   SqliteWriteTxn write(connection);
