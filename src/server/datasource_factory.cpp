@@ -6,9 +6,13 @@
 
 #include "common/logging.h"
 #include "server/demo.h"
-#include "storage/mysql/mysql_datasource.h"
-#include "storage/postgres/pg_datasource.h"
 #include "storage/sqlite/sqlite_datasource.h"
+#ifdef TANDEM_WITH_MYSQL
+#include "storage/mysql/mysql_datasource.h"
+#endif
+#ifdef TANDEM_WITH_POSTGRES
+#include "storage/postgres/pg_datasource.h"
+#endif
 
 namespace tandem::server {
 namespace {
@@ -30,6 +34,7 @@ std::unique_ptr<storage::Datasource> open_sqlite(const config::Config& config,
   return datasource;
 }
 
+#ifdef TANDEM_WITH_POSTGRES
 std::unique_ptr<storage::Datasource> open_postgres(const config::Config& config,
                                                    sync::HlcClock& clock) {
   storage::postgres::PostgresOptions options;
@@ -45,7 +50,9 @@ std::unique_ptr<storage::Datasource> open_postgres(const config::Config& config,
   }
   return datasource;
 }
+#endif
 
+#ifdef TANDEM_WITH_MYSQL
 // Esink's MySQL mode (MYSQL_DATABASE and friends): a read-only source captured by triggers.
 std::unique_ptr<storage::Datasource> open_mysql(const config::Config& config,
                                                 sync::HlcClock& clock) {
@@ -60,6 +67,16 @@ std::unique_ptr<storage::Datasource> open_mysql(const config::Config& config,
   options.retention = config.retention;
   return std::make_unique<storage::mysql::MysqlDatasource>(options, clock);
 }
+#endif
+
+#if !defined(TANDEM_WITH_MYSQL) || !defined(TANDEM_WITH_POSTGRES)
+// A datasource this build was configured without.
+[[noreturn]] void not_built(std::string_view kind, std::string_view option) {
+  throw Error(ErrorCode::config_invalid,
+              fmt::format("this build of tandem has no {} datasource (configure with -D{}=ON)",
+                          kind, option));
+}
+#endif
 
 }  // namespace
 
@@ -68,9 +85,17 @@ std::unique_ptr<storage::Datasource> open_datasource(const config::Config& confi
   // As in Esink, MySQL wins when both MySQL and PostgreSQL are configured.
   std::unique_ptr<storage::Datasource> datasource;
   if (!config.mysql.database.empty()) {
+#ifdef TANDEM_WITH_MYSQL
     datasource = open_mysql(config, clock);
+#else
+    not_built("MySQL", "TANDEM_WITH_MYSQL");
+#endif
   } else if (!config.database_url.empty()) {
+#ifdef TANDEM_WITH_POSTGRES
     datasource = open_postgres(config, clock);
+#else
+    not_built("PostgreSQL", "TANDEM_WITH_POSTGRES");
+#endif
   } else {
     datasource = open_sqlite(config, clock);
   }

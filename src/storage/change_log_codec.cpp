@@ -77,6 +77,17 @@ std::vector<sync::Change> decode_log_entry(const LogEntry& entry) {
   return {std::move(removed), std::move(change)};
 }
 
+std::vector<sync::Change> decode_log_entries(std::size_t count,
+                                             const std::function<LogEntry(std::size_t)>& entry_at) {
+  std::vector<sync::Change> changes;
+  changes.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    for (auto& change : decode_log_entry(entry_at(i)))
+      changes.push_back(std::move(change));
+  }
+  return changes;
+}
+
 sync::Mutation mutation_of(const sync::Change& change) {
   sync::Mutation mutation;
   mutation.table = change.table;

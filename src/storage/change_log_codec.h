@@ -2,6 +2,7 @@
 // record for the log, and decoding entries back into Changes.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,6 +54,11 @@ struct LogEntry {
 // (a delete of the old key, then an insert of the new one). For an update, `old` keeps only
 // the columns that changed. Throws Error(internal) on a corrupt entry.
 std::vector<sync::Change> decode_log_entry(const LogEntry& entry);
+
+// The changes of `count` entries read from a log, entry i as `entry_at(i)` gives it (the
+// columns seq, tbl, op, pk, row, old, hlc, node, at_ms of a reader's result).
+std::vector<sync::Change> decode_log_entries(std::size_t count,
+                                             const std::function<LogEntry(std::size_t)>& entry_at);
 
 // The mutation that a logged change amounts to, for folding outside writes into the merge
 // metadata: insert -> all columns but the key; update -> the changed columns.

@@ -61,24 +61,19 @@ std::vector<sync::Change> read_changes(MysqlConnection& connection, std::uint64_
       "SELECT seq, tbl, op, pk, row_data, old_data, hlc, node, at_ms FROM tandem_changes "
       "WHERE seq > ? ORDER BY seq LIMIT ?",
       {Value(static_cast<std::int64_t>(after_seq)), Value(static_cast<std::int64_t>(limit))});
-  std::vector<sync::Change> changes;
-  changes.reserve(result.rows());
-  for (std::size_t row = 0; row < result.rows(); ++row) {
+  return decode_log_entries(result.rows(), [&](std::size_t row) {
     std::optional<std::string_view> old;
     if (!result.is_null(row, 5)) old = result.text(row, 5);
-    LogEntry entry{static_cast<std::uint64_t>(result.integer(row, 0)),
-                   result.text(row, 1),
-                   result.text(row, 2),
-                   result.text(row, 3),
-                   result.text(row, 4),
-                   old,
-                   result.text(row, 6),
-                   result.text(row, 7),
-                   result.integer(row, 8)};
-    for (auto& change : decode_log_entry(entry))
-      changes.push_back(std::move(change));
-  }
-  return changes;
+    return LogEntry{static_cast<std::uint64_t>(result.integer(row, 0)),
+                    result.text(row, 1),
+                    result.text(row, 2),
+                    result.text(row, 3),
+                    result.text(row, 4),
+                    old,
+                    result.text(row, 6),
+                    result.text(row, 7),
+                    result.integer(row, 8)};
+  });
 }
 
 }  // namespace tandem::storage::mysql

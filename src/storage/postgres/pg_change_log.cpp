@@ -59,22 +59,18 @@ std::vector<sync::Change> read_changes(PgConnection& connection, std::uint64_t a
       "SELECT seq, tbl, op, pk, row_data, old_data, hlc, node, at_ms FROM tandem.changes "
       "WHERE seq > $1::bigint ORDER BY seq LIMIT $2::bigint",
       {std::to_string(after_seq), std::to_string(limit)});
-  std::vector<sync::Change> changes;
-  changes.reserve(static_cast<std::size_t>(result.rows()));
-  for (int row = 0; row < result.rows(); ++row) {
-    LogEntry entry{static_cast<std::uint64_t>(result.integer(row, 0)),
-                   result.text(row, 1),
-                   result.text(row, 2),
-                   result.text(row, 3),
-                   result.text(row, 4),
-                   result.optional_text(row, 5),
-                   result.text(row, 6),
-                   result.text(row, 7),
-                   result.integer(row, 8)};
-    for (auto& change : decode_log_entry(entry))
-      changes.push_back(std::move(change));
-  }
-  return changes;
+  return decode_log_entries(static_cast<std::size_t>(result.rows()), [&](std::size_t index) {
+    auto row = static_cast<int>(index);
+    return LogEntry{static_cast<std::uint64_t>(result.integer(row, 0)),
+                    result.text(row, 1),
+                    result.text(row, 2),
+                    result.text(row, 3),
+                    result.text(row, 4),
+                    result.optional_text(row, 5),
+                    result.text(row, 6),
+                    result.text(row, 7),
+                    result.integer(row, 8)};
+  });
 }
 
 }  // namespace tandem::storage::postgres
