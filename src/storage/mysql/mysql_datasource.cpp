@@ -10,6 +10,7 @@
 #include "storage/mysql/mysql_change_log.h"
 #include "storage/mysql/mysql_rows.h"
 #include "storage/push_applier.h"
+#include "storage/tracked_tables.h"
 
 namespace tandem::storage::mysql {
 namespace {
@@ -102,17 +103,9 @@ std::optional<MysqlTable> MysqlDatasource::table_copy(std::string_view name) con
 }
 
 MysqlDatasource::TableMap MysqlDatasource::read_tables(MysqlConnection& connection) {
-  TableMap tables;
-  for (const auto& name : tracked_table_names(connection)) {
-    auto table = introspect(connection, name);
-    if (!table) {
-      log::warn("tracked table is unusable; it is skipped until fixed",
-                {{"table", name}, {"reason", std::string(table.error().message())}});
-      continue;
-    }
-    tables.emplace(name, std::move(*table));
-  }
-  return tables;
+  return usable_tables<MysqlTable>(tracked_table_names(connection), [&](const std::string& name) {
+    return introspect(connection, name);
+  });
 }
 
 void MysqlDatasource::set_tables(TableMap tables) {

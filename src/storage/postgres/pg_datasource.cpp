@@ -12,6 +12,7 @@
 #include "storage/postgres/pg_rows.h"
 #include "storage/postgres/pg_write_txn.h"
 #include "storage/push_applier.h"
+#include "storage/tracked_tables.h"
 
 namespace tandem::storage::postgres {
 
@@ -145,17 +146,9 @@ const PgTable* PostgresDatasource::find_table(std::string_view name) const {
 }
 
 PostgresDatasource::TableMap PostgresDatasource::read_tables(PgConnection& connection) {
-  TableMap tables;
-  for (const auto& name : tracked_table_names(connection)) {
-    auto table = introspect(connection, name);
-    if (!table) {
-      log::warn("tracked table is unusable; it is skipped until fixed",
-                {{"table", name}, {"reason", std::string(table.error().message())}});
-      continue;
-    }
-    tables.emplace(name, std::move(*table));
-  }
-  return tables;
+  return usable_tables<PgTable>(tracked_table_names(connection), [&](const std::string& name) {
+    return introspect(connection, name);
+  });
 }
 
 void PostgresDatasource::commit_tables(PgTransaction& txn, TableMap tables) {
