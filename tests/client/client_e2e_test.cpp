@@ -24,6 +24,26 @@ void next_millisecond() {
   }
 }
 
+// tandem_sync_options carries its size, so that fields added later leave applications built
+// against an older header working: the library reads only the fields the caller knows.
+TEST_F(ClientEndToEnd, SyncOptionsAreTakenByTheSizeTheApplicationWasBuiltWith) {
+  tandem_db* db = nullptr;
+  ASSERT_EQ(tandem_open(replica_path("sized").c_str(), &db), TANDEM_OK);
+  auto token = ServerProcess::token("alice", auth::Role::user);
+  tandem_sync_options options;
+  tandem_sync_options_init(&options);
+  EXPECT_EQ(options.size, sizeof(tandem_sync_options));
+  tandem_sync_options unset{};
+  EXPECT_EQ(tandem_start_sync(db, url().c_str(), token.c_str(), &unset), TANDEM_BAD_REQUEST)
+      << "options not set up by tandem_sync_options_init";
+  EXPECT_NE(std::string(tandem_last_error()).find("tandem_sync_options_init"), std::string::npos);
+  options.timeout_ms = 5000;
+  EXPECT_EQ(tandem_start_sync(db, url().c_str(), token.c_str(), &options), TANDEM_OK);
+  EXPECT_EQ(tandem_wait_synced(db, 0, 10000), TANDEM_OK);
+  EXPECT_EQ(tandem_stop_sync(db), TANDEM_OK);
+  tandem_close(db);
+}
+
 TEST_F(ClientEndToEnd, LocalWriteIsVisibleAtOnceAndReachesOtherReplicas) {
   auto a = replica("a", "root", auth::Role::admin);
   auto b = replica("b", "root2", auth::Role::admin);
