@@ -17,6 +17,7 @@
 
 #include "common/result.h"
 #include "common/table_schema.h"
+#include "storage/log_head.h"
 #include "sync/change.h"
 #include "sync/hlc.h"
 #include "sync/mutation.h"
@@ -130,6 +131,9 @@ class TableAdministration {
       std::string_view table, std::function<void(std::uint64_t, std::uint64_t)> progress) = 0;
 };
 
+// The policy every backend shares is written here once, in non-virtual functions (as
+// LiteCore's DataFile does): the log head, which entries a reader may see, the health
+// report. A backend implements the pure virtual primitives and publishes its log head.
 class Datasource : public TableAdministration {
  public:
   ~Datasource() override = default;
@@ -149,7 +153,7 @@ class Datasource : public TableAdministration {
   virtual void submit(PushRequest request, std::function<void(PushResult)> done) = 0;
 
   // Position of the newest change that can be read (0 when empty).
-  virtual std::uint64_t head_seq() = 0;
+  std::uint64_t head_seq() const { return m_head.current(); }
 
   // --- May block: change log ------------------------------------------------------------
   // Brings the log up to date with what other programs committed before the call (while
@@ -159,12 +163,14 @@ class Datasource : public TableAdministration {
   virtual void catch_up() = 0;
   // The oldest position a client may resume from; older checkpoints need a new snapshot.
   virtual std::uint64_t horizon_seq() = 0;
-  // Changes with seq > after_seq, in seq order, at most `limit`.
-  virtual std::vector<sync::Change> read_changes(std::uint64_t after_seq, std::size_t limit) = 0;
+  // Changes with seq > after_seq up to head_seq(), in seq order, at most `limit`. Entries
+  // past the head are never returned: they may belong to a transaction not published yet.
+  std::vector<sync::Change> read_changes(std::uint64_t after_seq, std::size_t limit);
   // Blocks until a change after `after_seq` can be read, or the timeout passes. Returns
-  // head_seq(). Called by the one publisher thread per datasource.
+  // head_seq(). Called by the one publisher thread per datasource. A backend that must
+  // look for other programs' writes while it waits (SQLite) overrides it.
   virtual std::uint64_t wait_for_changes(std::uint64_t after_seq,
-                                         std::chrono::milliseconds timeout) = 0;
+                                         std::chrono::milliseconds timeout);
 
   // --- May block: reads -----------------------------------------------------------------
   virtual SnapshotPage read_snapshot(const SnapshotRequest& request) = 0;
@@ -179,13 +185,30 @@ class Datasource : public TableAdministration {
   virtual Result<std::vector<Row>> lookup_rows(std::string_view table, std::string_view column,
                                                const Value& value, std::size_t limit) = 0;
 
-  virtual DatasourceHealth health() = 0;
+  // Whether the database answers, the log's extent and the capture's state. Never throws:
+  // an unreachable database is reported, with the reason as the detail.
+  DatasourceHealth health();
 
   // Largest clock in durable state, so a restarted server's clock never goes backwards.
   virtual sync::Hlc max_clock() = 0;
 
   // Stops background threads; pending submits complete first. Idempotent.
   virtual void close() = 0;
+
+ protected:
+  // The thread that commits log entries publishes the new head after each commit.
+  LogHead& log_head() { return m_head; }
+
+  // Log entries with after_seq < seq <= head, in seq order, at most `limit` (a backend may
+  // return entries past `head`: they are dropped).
+  virtual std::vector<sync::Change> read_log(std::uint64_t after_seq, std::uint64_t head,
+                                             std::size_t limit) = 0;
+  // Asks the database something (throws Error when it cannot answer) and describes the
+  // capture for health(): e.g. "capture: trigger", the replication slot's lag.
+  virtual std::string probe_and_describe() = 0;
+
+ private:
+  LogHead m_head;
 };
 
 }  // namespace tandem::storage

@@ -55,6 +55,16 @@ class WriteTxn {
   virtual void release_savepoint() = 0;
 };
 
+// The value a stored row gets in `column` when `state` is written at `key`: its part of the
+// key, the merged value, or nullptr when the merge has none (left to the column's default).
+inline const Value* stored_value(const ColumnSchema& column, const std::vector<Value>& key,
+                                 const sync::RowState& state) {
+  if (column.primary_key_position > 0)
+    return &key.at(static_cast<std::size_t>(column.primary_key_position - 1));
+  auto it = state.values.find(column.name);
+  return it == state.values.end() ? nullptr : &it->second;
+}
+
 // The savepoint around one mutation: released when the mutation is kept, rolled back when
 // it is refused, and rolled back on the way out when an exception leaves the mutation
 // (the whole transaction then rolls back too).

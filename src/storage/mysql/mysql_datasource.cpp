@@ -72,12 +72,12 @@ MysqlDatasource::MysqlDatasource(MysqlSourceOptions options, sync::HlcClock& clo
   m_clock.advance_to(max_clock());
   // Events written while Tandem was down are logged before anyone reads.
   move_events_now(writer);
-  m_head.publish(m_last_seq);
+  log_head().publish(m_last_seq);
   log::info("mysql datasource ready", {{"database", m_options.connect.database},
                                        {"server", writer.server_version()},
                                        {"events_table", m_options.events_table},
                                        {"tables", m_tables.size()},
-                                       {"head_seq", m_head.current()}});
+                                       {"head_seq", head_seq()}});
   m_writer = std::thread([this] { writer_loop(); });
 }
 
@@ -234,7 +234,7 @@ Result<HardResetReport> MysqlDatasource::hard_reset(
       auto seq = append_changes(connection, lock_capture(connection), records);
       txn.commit();
       m_last_seq = seq;
-      m_head.publish(seq);
+      log_head().publish(seq);
     });
   };
   return log_table_in_chunks(copy->schema, total, read_page, log_rows, progress);
@@ -346,7 +346,7 @@ void MysqlDatasource::move_events_now(MysqlConnection& connection) {
   auto outcome = move_events(connection, lookup, m_clock, m_last_seq, options);
   m_last_seq = outcome.last_seq;
   // Published after the commit: readers are never told about entries they cannot see.
-  m_head.publish(m_last_seq);
+  log_head().publish(m_last_seq);
 }
 
 void MysqlDatasource::prune_log(MysqlConnection& connection) {
@@ -367,28 +367,16 @@ void MysqlDatasource::prune_log(MysqlConnection& connection) {
   log::info("change log pruned", {{"horizon_seq", seq}});
 }
 
-std::uint64_t MysqlDatasource::head_seq() {
-  return m_head.current();
-}
-
 std::uint64_t MysqlDatasource::horizon_seq() {
   auto value =
       with_reader([](MysqlConnection& reader) { return read_meta(reader, "horizon_seq"); });
   return value ? std::stoull(*value) : 0;
 }
 
-std::vector<sync::Change> MysqlDatasource::read_changes(std::uint64_t after_seq,
-                                                        std::size_t limit) {
-  auto head = head_seq();
-  auto changes = with_reader(
+std::vector<sync::Change> MysqlDatasource::read_log(std::uint64_t after_seq, std::uint64_t,
+                                                    std::size_t limit) {
+  return with_reader(
       [&](MysqlConnection& reader) { return mysql::read_changes(reader, after_seq, limit); });
-  LogHead::drop_unpublished(changes, head);
-  return changes;
-}
-
-std::uint64_t MysqlDatasource::wait_for_changes(std::uint64_t after_seq,
-                                                std::chrono::milliseconds timeout) {
-  return m_head.wait_after(after_seq, std::chrono::steady_clock::now() + timeout);
 }
 
 namespace {
@@ -477,28 +465,13 @@ Result<std::vector<Row>> MysqlDatasource::lookup_rows(std::string_view table,
   });
 }
 
-DatasourceHealth MysqlDatasource::health() {
-  DatasourceHealth health;
-  health.head_seq = head_seq();
-  {
-    std::shared_lock lock(m_schema_mutex);
-    health.tracked_tables = m_tables.size();
-  }
-  try {
-    auto [pending, horizon] = with_reader([&](MysqlConnection& reader) {
-      auto count =
-          reader.exec(fmt::format("SELECT COUNT(*) FROM {}", quote_name(m_options.events_table)));
-      return std::make_pair(count, read_meta(reader, "horizon_seq"));
-    });
-    health.reachable = true;
-    health.oldest_seq = horizon ? std::stoull(*horizon) + 1 : 1;
-    health.detail =
-        fmt::format("capture: triggers into `{}` polled every {} ms; {} pending",
-                    m_options.events_table, m_options.poll_interval.count(), pending.integer(0, 0));
-  } catch (const Error& error) {
-    health.detail = std::string(error.message());
-  }
-  return health;
+std::string MysqlDatasource::probe_and_describe() {
+  auto pending = with_reader([&](MysqlConnection& reader) {
+    return reader.exec(fmt::format("SELECT COUNT(*) FROM {}", quote_name(m_options.events_table)))
+        .integer(0, 0);
+  });
+  return fmt::format("capture: triggers into `{}` polled every {} ms; {} pending",
+                     m_options.events_table, m_options.poll_interval.count(), pending);
 }
 
 sync::Hlc MysqlDatasource::max_clock() {

@@ -26,7 +26,6 @@
 
 #include "storage/connection_pool.h"
 #include "storage/datasource.h"
-#include "storage/log_head.h"
 #include "storage/mysql/mysql_capture.h"
 #include "storage/mysql/mysql_connection.h"
 #include "storage/mysql/mysql_schema.h"
@@ -68,17 +67,12 @@ class MysqlDatasource final : public Datasource {
   void submit(PushRequest request, std::function<void(PushResult)> done) override;
 
   void catch_up() override;
-  std::uint64_t head_seq() override;
   std::uint64_t horizon_seq() override;
-  std::vector<sync::Change> read_changes(std::uint64_t after_seq, std::size_t limit) override;
-  std::uint64_t wait_for_changes(std::uint64_t after_seq,
-                                 std::chrono::milliseconds timeout) override;
 
   SnapshotPage read_snapshot(const SnapshotRequest& request) override;
   std::uint64_t count_rows(const SnapshotRequest& request) override;
   Result<std::vector<Row>> lookup_rows(std::string_view table, std::string_view column,
                                        const Value& value, std::size_t limit) override;
-  DatasourceHealth health() override;
   sync::Hlc max_clock() override;
   void close() override;
 
@@ -90,6 +84,11 @@ class MysqlDatasource final : public Datasource {
   // The message of the `forbidden` refusal of pushes.
   static constexpr std::string_view kReadOnlyMessage =
       "the MySQL source is read-only; write to MySQL directly";
+
+ protected:
+  std::vector<sync::Change> read_log(std::uint64_t after_seq, std::uint64_t head,
+                                     std::size_t limit) override;
+  std::string probe_and_describe() override;
 
  private:
   void writer_loop();
@@ -123,7 +122,6 @@ class MysqlDatasource final : public Datasource {
   mutable std::shared_mutex m_schema_mutex;
   TableMap m_tables;
 
-  LogHead m_head;
   std::uint64_t m_last_seq = 0;  // writer thread only
   std::chrono::steady_clock::time_point m_last_prune{};
 };

@@ -76,7 +76,7 @@ PostgresDatasource::PostgresDatasource(PostgresOptions options, sync::HlcClock& 
     commit_tables(txn, std::move(tables));
   }
   m_last_seq = read_last_seq(writer);
-  m_head.publish(m_last_seq);
+  log_head().publish(m_last_seq);
   m_clock.advance_to(max_clock());
   if (m_options.capture == CaptureMode::logical) {
     if (!m_tables.empty()) start_logical_capture();
@@ -85,12 +85,12 @@ PostgresDatasource::PostgresDatasource(PostgresOptions options, sync::HlcClock& 
     PgTransaction txn(writer);
     move_capture(writer);
     txn.commit();
-    m_head.publish(m_last_seq);
+    log_head().publish(m_last_seq);
   }
   log::info("postgres datasource ready",
             {{"capture", std::string(capture_mode_name(m_options.capture))},
              {"tables", m_tables.size()},
-             {"head_seq", m_head.current()}});
+             {"head_seq", head_seq()}});
   m_writer = std::thread([this] { writer_loop(); });
 }
 
@@ -105,7 +105,7 @@ void PostgresDatasource::start_logical_capture() {
         std::shared_lock lock(m_schema_mutex);
         return find_table(name);
       },
-      m_clock, [this](std::uint64_t seq) { m_head.publish(seq); });
+      m_clock, [this](std::uint64_t seq) { log_head().publish(seq); });
   capture->start();
   std::lock_guard lock(m_logical_mutex);
   m_logical = std::move(capture);
@@ -304,7 +304,7 @@ void PostgresDatasource::append_owned_by_capture(std::vector<CapturedChange> cha
     auto last = append_changes(connection, m_last_seq, records);
     txn.commit();
     m_last_seq = last;
-    m_head.publish(last);
+    log_head().publish(last);
   });
 }
 
@@ -335,7 +335,7 @@ void PostgresDatasource::writer_loop() {
       PgTransaction txn(connection);
       move_capture(connection);
       txn.commit();
-      m_head.publish(m_last_seq);
+      log_head().publish(m_last_seq);
     }
     if (std::chrono::steady_clock::now() - m_last_prune > std::chrono::minutes(1)) {
       m_last_prune = std::chrono::steady_clock::now();
@@ -391,7 +391,7 @@ std::vector<PushResult> PostgresDatasource::apply_in_transaction(std::vector<Pus
     write.flush();
     if (m_options.capture == CaptureMode::trigger) move_capture(connection);
     txn.commit();
-    if (m_options.capture == CaptureMode::trigger) m_head.publish(m_last_seq);
+    if (m_options.capture == CaptureMode::trigger) log_head().publish(m_last_seq);
     return results;
   } catch (...) {
     m_last_seq = last_seq;
@@ -426,30 +426,16 @@ void PostgresDatasource::prune_log(PgConnection& connection) {
   }
 }
 
-std::uint64_t PostgresDatasource::head_seq() {
-  return m_head.current();
-}
-
 std::uint64_t PostgresDatasource::horizon_seq() {
   auto reader = m_readers.lease();
   auto value = read_meta(*reader, "horizon_seq");
   return value ? std::stoull(*value) : 0;
 }
 
-std::vector<sync::Change> PostgresDatasource::read_changes(std::uint64_t after_seq,
-                                                           std::size_t limit) {
-  auto head = head_seq();
+std::vector<sync::Change> PostgresDatasource::read_log(std::uint64_t after_seq, std::uint64_t,
+                                                       std::size_t limit) {
   auto reader = m_readers.lease();
-  auto changes = postgres::read_changes(*reader, after_seq, limit);
-  // Entries past the published head may belong to a capture transaction that is not
-  // acknowledged to readers yet; they are delivered with the next head.
-  LogHead::drop_unpublished(changes, head);
-  return changes;
-}
-
-std::uint64_t PostgresDatasource::wait_for_changes(std::uint64_t after_seq,
-                                                   std::chrono::milliseconds timeout) {
-  return m_head.wait_after(after_seq, std::chrono::steady_clock::now() + timeout);
+  return postgres::read_changes(*reader, after_seq, limit);
 }
 
 namespace {
@@ -548,26 +534,13 @@ Result<std::vector<Row>> PostgresDatasource::lookup_rows(std::string_view table_
   return rows;
 }
 
-DatasourceHealth PostgresDatasource::health() {
-  DatasourceHealth health;
-  health.head_seq = head_seq();
-  {
-    std::shared_lock lock(m_schema_mutex);
-    health.tracked_tables = m_tables.size();
-  }
-  try {
-    auto reader = m_readers.lease();
-    reader->exec("SELECT 1");
-    health.reachable = true;
-    auto horizon = read_meta(*reader, "horizon_seq");
-    health.oldest_seq = horizon ? std::stoull(*horizon) + 1 : 1;
-    health.detail = fmt::format("capture: {}", capture_mode_name(m_options.capture));
-    std::lock_guard lock(m_logical_mutex);
-    if (m_logical) health.detail += "; " + m_logical->describe(*reader);
-  } catch (const Error& error) {
-    health.detail = std::string(error.message());
-  }
-  return health;
+std::string PostgresDatasource::probe_and_describe() {
+  auto reader = m_readers.lease();
+  reader->exec("SELECT 1");
+  auto detail = fmt::format("capture: {}", capture_mode_name(m_options.capture));
+  std::lock_guard lock(m_logical_mutex);
+  if (m_logical) detail += "; " + m_logical->describe(*reader);
+  return detail;
 }
 
 sync::Hlc PostgresDatasource::max_clock() {
@@ -587,7 +560,7 @@ void PostgresDatasource::catch_up() {
     PgTransaction txn(connection);
     move_capture(connection);
     txn.commit();
-    m_head.publish(m_last_seq);
+    log_head().publish(m_last_seq);
   });
 }
 

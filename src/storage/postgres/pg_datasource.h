@@ -22,7 +22,6 @@
 #include "storage/connection_pool.h"
 #include "storage/datasource.h"
 #include "storage/group_commit.h"
-#include "storage/log_head.h"
 #include "storage/postgres/pg_capture.h"
 #include "storage/postgres/pg_connection.h"
 #include "storage/postgres/pg_schema.h"
@@ -64,17 +63,12 @@ class PostgresDatasource final : public Datasource {
   void submit(PushRequest request, std::function<void(PushResult)> done) override;
 
   void catch_up() override;
-  std::uint64_t head_seq() override;
   std::uint64_t horizon_seq() override;
-  std::vector<sync::Change> read_changes(std::uint64_t after_seq, std::size_t limit) override;
-  std::uint64_t wait_for_changes(std::uint64_t after_seq,
-                                 std::chrono::milliseconds timeout) override;
 
   SnapshotPage read_snapshot(const SnapshotRequest& request) override;
   std::uint64_t count_rows(const SnapshotRequest& request) override;
   Result<std::vector<Row>> lookup_rows(std::string_view table, std::string_view column,
                                        const Value& value, std::size_t limit) override;
-  DatasourceHealth health() override;
   sync::Hlc max_clock() override;
   void close() override;
 
@@ -83,6 +77,11 @@ class PostgresDatasource final : public Datasource {
   // Runs SQL on the writer connection outside Tandem's capture context, like any other
   // program (demo set-up, tests).
   void execute(const std::string& sql);
+
+ protected:
+  std::vector<sync::Change> read_log(std::uint64_t after_seq, std::uint64_t head,
+                                     std::size_t limit) override;
+  std::string probe_and_describe() override;
 
  private:
   template <typename Fn>
@@ -129,7 +128,6 @@ class PostgresDatasource final : public Datasource {
   // track, untrack or reload, which are admin operations).
   std::list<TableMap> m_retired_tables;
 
-  LogHead m_head;
   std::uint64_t m_last_seq = 0;  // trigger mode: the writer's own counter (writer thread only)
   std::chrono::steady_clock::time_point m_last_prune{};
 

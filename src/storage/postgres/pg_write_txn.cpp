@@ -63,14 +63,8 @@ std::pair<std::vector<std::string>, Params> insert_values(const PgTable& table,
   std::vector<std::string> columns;
   Params params;
   for (const auto& column : table.schema.columns) {
-    const Value* value = nullptr;
-    if (column.primary_key_position > 0) {
-      value = &key[static_cast<std::size_t>(column.primary_key_position - 1)];
-    } else if (auto it = state.values.find(column.name); it != state.values.end()) {
-      value = &it->second;
-    } else {
-      continue;
-    }
+    const Value* value = stored_value(column, key, state);
+    if (!value) continue;
     columns.push_back(column.name);
     params.push_back(to_param(table, column.name, *value));
   }

@@ -188,8 +188,16 @@ std::int64_t SqliteConnection::changes() const {
   return sqlite3_changes64(m_db);
 }
 
+void SqliteConnection::reset_statements() {
+  for (sqlite3_stmt* statement = sqlite3_next_stmt(m_db, nullptr); statement;
+       statement = sqlite3_next_stmt(m_db, statement)) {
+    if (sqlite3_stmt_busy(statement)) sqlite3_reset(statement);
+  }
+}
+
 SqliteTransaction::SqliteTransaction(SqliteConnection& connection, bool immediate)
     : m_connection(connection) {
+  m_connection.reset_statements();
   m_connection.exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN");
 }
 

@@ -55,6 +55,10 @@ class SqliteConnection {
   SqliteConnection& operator=(const SqliteConnection&) = delete;
 
   void exec(std::string_view sql);
+  // Resets every statement still stepping. A statement left on a row keeps its read
+  // snapshot after its transaction ends; in WAL mode the next BEGIN IMMEDIATE then fails at
+  // once (SQLITE_BUSY_SNAPSHOT) if another program wrote in between, busy timeout or not.
+  void reset_statements();
   // A prepared statement, cached by SQL text for the connection's lifetime. Reset before use.
   SqliteStatement& cached(const std::string& sql);
   // A one-off prepared statement.

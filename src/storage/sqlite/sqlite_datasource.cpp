@@ -372,7 +372,7 @@ void SqliteDatasource::refresh_head(SqliteConnection& connection) {
   std::uint64_t horizon_value = horizon.step() ? std::stoull(horizon.column_text(0)) : 0;
   horizon.reset();
   m_horizon.store(horizon_value, std::memory_order_release);
-  m_head.publish(value);
+  log_head().publish(value);
 }
 
 void SqliteDatasource::prune_log(SqliteConnection& connection) {
@@ -384,24 +384,21 @@ void SqliteDatasource::prune_log(SqliteConnection& connection) {
       "SELECT max(seq) FROM tandem_changes WHERE at_ms < ?1 AND seq <= ?2 AND hlc IS NOT NULL");
   last.bind_int(1, cutoff);
   last.bind_int(2, static_cast<std::int64_t>(head));
-  if (!last.step() || last.column_is_null(0)) return;
-  auto through = last.column_int(0);
+  std::optional<std::int64_t> through;
+  if (last.step() && !last.column_is_null(0)) through = last.column_int(0);
   last.reset();
+  if (!through) return;
   auto& remove = connection.cached("DELETE FROM tandem_changes WHERE seq <= ?1");
-  remove.bind_int(1, through);
+  remove.bind_int(1, *through);
   remove.run();
   auto& horizon = connection.cached(
       "INSERT INTO tandem_meta(key, value) VALUES ('horizon_seq', ?1) "
       "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
-  horizon.bind_text(1, std::to_string(through));
+  horizon.bind_text(1, std::to_string(*through));
   horizon.run();
   txn.commit();
   refresh_head(connection);
-  log::info("change log pruned", {{"through_seq", through}});
-}
-
-std::uint64_t SqliteDatasource::head_seq() {
-  return m_head.current();
+  log::info("change log pruned", {{"through_seq", *through}});
 }
 
 std::uint64_t SqliteDatasource::horizon_seq() {
@@ -413,14 +410,14 @@ std::uint64_t SqliteDatasource::wait_for_changes(std::uint64_t after_seq,
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     auto slice = std::min(deadline, std::chrono::steady_clock::now() + m_options.poll_interval);
-    if (auto head = m_head.wait_after(after_seq, slice); head > after_seq) return head;
+    if (auto head = log_head().wait_after(after_seq, slice); head > after_seq) return head;
     // Another program may have written the file: data_version changes when another
     // connection commits. Its changes are unstamped until the writer folds them.
     auto& version = m_poll_connection->cached("PRAGMA data_version");
     version.step();
     auto current = version.column_int(0);
     version.reset();
-    if (current != m_last_data_version) {
+    if (current != m_last_data_version || m_fold_failed.exchange(false)) {
       m_last_data_version = current;
       auto& unstamped =
           m_poll_connection->cached("SELECT 1 FROM tandem_changes WHERE hlc IS NULL LIMIT 1");
@@ -429,10 +426,15 @@ std::uint64_t SqliteDatasource::wait_for_changes(std::uint64_t after_seq,
       try {
         if (has_unstamped) {
           m_queue.post([this](SqliteConnection& connection) {
-            SqliteTransaction txn(connection);
-            fold_external_changes(connection);
-            txn.commit();
-            refresh_head(connection);
+            try {
+              SqliteTransaction txn(connection);
+              fold_external_changes(connection);
+              txn.commit();
+              refresh_head(connection);
+            } catch (const Error&) {
+              m_fold_failed = true;  // the next poll tries again
+              throw;
+            }
           });
         } else if (latest_seq(*m_poll_connection) > head_seq()) {
           // Stamped entries another process logged (`tandem tables reset` on the file).
@@ -469,11 +471,9 @@ SqliteDatasource::ReaderLease SqliteDatasource::lease_reader() {
   return ReaderLease(*this, std::move(reader));
 }
 
-std::vector<sync::Change> SqliteDatasource::read_changes(std::uint64_t after_seq,
-                                                         std::size_t limit) {
-  auto head = head_seq();
+std::vector<sync::Change> SqliteDatasource::read_log(std::uint64_t after_seq, std::uint64_t head,
+                                                     std::size_t limit) {
   std::vector<sync::Change> changes;
-  if (head <= after_seq) return changes;
   auto reader = lease_reader();
   auto& statement = reader->cached(
       "SELECT seq, tbl, op, pk, row, old, hlc, node, at_ms FROM tandem_changes "
@@ -609,21 +609,10 @@ Result<std::vector<Row>> SqliteDatasource::lookup_rows(std::string_view table,
   return rows;
 }
 
-DatasourceHealth SqliteDatasource::health() {
-  DatasourceHealth report;
-  try {
-    auto reader = lease_reader();
-    reader->cached("SELECT 1").step();
-    report.reachable = true;
-    report.detail = m_options.path;
-  } catch (const Error& error) {
-    report.detail = std::string(error.message());
-  }
-  report.head_seq = head_seq();
-  report.oldest_seq = horizon_seq() + 1;
-  std::shared_lock lock(m_schema_mutex);
-  report.tracked_tables = m_tables.size();
-  return report;
+std::string SqliteDatasource::probe_and_describe() {
+  auto reader = lease_reader();
+  reader->cached("SELECT 1").step();
+  return m_options.path;
 }
 
 sync::Hlc SqliteDatasource::max_clock() {

@@ -18,7 +18,6 @@
 
 #include "storage/datasource.h"
 #include "storage/group_commit.h"
-#include "storage/log_head.h"
 #include "storage/sqlite/sqlite_connection.h"
 #include "storage/writer_queue.h"
 #include "sync/hlc.h"
@@ -54,9 +53,8 @@ class SqliteDatasource final : public Datasource {
   void submit(PushRequest request, std::function<void(PushResult)> done) override;
 
   void catch_up() override;
-  std::uint64_t head_seq() override;
   std::uint64_t horizon_seq() override;
-  std::vector<sync::Change> read_changes(std::uint64_t after_seq, std::size_t limit) override;
+  // Also looks for other programs' commits to the file (data_version) while it waits.
   std::uint64_t wait_for_changes(std::uint64_t after_seq,
                                  std::chrono::milliseconds timeout) override;
 
@@ -64,7 +62,6 @@ class SqliteDatasource final : public Datasource {
   std::uint64_t count_rows(const SnapshotRequest& request) override;
   Result<std::vector<Row>> lookup_rows(std::string_view table, std::string_view column,
                                        const Value& value, std::size_t limit) override;
-  DatasourceHealth health() override;
   sync::Hlc max_clock() override;
   void close() override;
 
@@ -77,6 +74,11 @@ class SqliteDatasource final : public Datasource {
   // Runs SQL on the writer connection (outside Tandem's capture context, like any other
   // program writing the file). For the demo set-up and tests.
   void execute(const std::string& sql);
+
+ protected:
+  std::vector<sync::Change> read_log(std::uint64_t after_seq, std::uint64_t head,
+                                     std::size_t limit) override;
+  std::string probe_and_describe() override;
 
  private:
   void writer_loop();
@@ -114,11 +116,12 @@ class SqliteDatasource final : public Datasource {
   mutable std::shared_mutex m_schema_mutex;
   TableMap m_tables;
 
-  LogHead m_head;
   std::atomic<std::uint64_t> m_horizon{0};
 
   std::unique_ptr<SqliteConnection> m_poll_connection;  // used by wait_for_changes only
   std::int64_t m_last_data_version = -1;
+  // Set by the writer when folding other programs' writes failed (the file was busy).
+  std::atomic<bool> m_fold_failed{false};
   std::chrono::steady_clock::time_point m_last_prune{};
 };
 

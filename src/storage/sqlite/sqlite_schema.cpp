@@ -77,7 +77,9 @@ Result<TableSchema> introspect_columns(SqliteConnection& connection, const std::
   if (!exists.step()) {
     return Error(ErrorCode::not_found, fmt::format("no table named '{}' in the database", table));
   }
-  if (exists.column_text(0) != "table") {
+  auto type = exists.column_text(0);
+  exists.reset();
+  if (type != "table") {
     return Error(ErrorCode::bad_request,
                  fmt::format("'{}' is a view; only tables can be tracked", table));
   }

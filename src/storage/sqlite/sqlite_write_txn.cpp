@@ -131,14 +131,8 @@ void SqliteWriteTxn::write_row(const TableSchema& table, const std::vector<Value
     std::string columns;
     std::string params;
     for (const auto& column : table.columns) {
-      const Value* value = nullptr;
-      if (column.primary_key_position > 0) {
-        value = &key[static_cast<std::size_t>(column.primary_key_position - 1)];
-      } else if (auto it = state.values.find(column.name); it != state.values.end()) {
-        value = &it->second;
-      } else {
-        continue;  // left to the column's default
-      }
+      const Value* value = stored_value(column, key, state);
+      if (!value) continue;  // left to the column's default
       if (!columns.empty()) {
         columns += ", ";
         params += ", ";

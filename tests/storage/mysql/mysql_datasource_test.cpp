@@ -294,38 +294,6 @@ TEST_F(MysqlSource, ConcurrentWritersArriveExactlyOnceInCommitOrderPerWriter) {
   EXPECT_TRUE(source->read_changes(changes.back().seq, 10).empty());
 }
 
-TEST_F(MysqlSource, SnapshotPaginatesOnThePrimaryKeyAndCounts) {
-  sql("CREATE TABLE items (a INT, b VARCHAR(5), owner VARCHAR(10), PRIMARY KEY (a, b))");
-  std::string values;
-  for (int i = 0; i < 25; ++i)
-    values += (i ? "," : "") + std::string("(") + std::to_string(i / 3) + ", 'k" +
-              std::to_string(i % 3) + "', '" + (i % 2 ? "ann" : "bob") + "')";
-  sql("INSERT INTO items VALUES " + values);
-  auto source = open();
-  auto table = source->track("items");
-  ASSERT_TRUE(table);
-  SnapshotRequest request;
-  request.table = &*table;
-  request.limit = 10;
-  EXPECT_EQ(source->count_rows(request), 25u);
-  std::vector<Row> rows;
-  for (;;) {
-    auto page = source->read_snapshot(request);
-    rows.insert(rows.end(), page.rows.begin(), page.rows.end());
-    if (page.done) break;
-    request.after_key = table->key_of(page.rows.back());
-  }
-  ASSERT_EQ(rows.size(), 25u);
-  for (std::size_t i = 1; i < rows.size(); ++i)
-    EXPECT_LT(table->key_of(rows[i - 1]), table->key_of(rows[i]));
-  request.after_key.reset();
-  request.filter_column = "owner";
-  request.filter_value = "ann";
-  EXPECT_EQ(source->count_rows(request), 12u);
-  request.limit = 100;
-  EXPECT_EQ(source->read_snapshot(request).rows.size(), 12u);
-}
-
 TEST_F(MysqlSource, LookupRowsBindsTheValue) {
   sql("CREATE TABLE auth (id INT PRIMARY KEY, token VARCHAR(64)); "
       "INSERT INTO auth VALUES (1, 'secret-1'), (2, 'secret-2'), (0, 'zero')");
@@ -399,26 +367,6 @@ TEST_F(MysqlSource, ReloadPicksUpAnAddedColumnAndUntrackDropsTheTriggers) {
   EXPECT_EQ(query("SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE "
                   "EVENT_OBJECT_SCHEMA = DATABASE()")[0][0],
             "0");
-}
-
-TEST_F(MysqlSource, HardResetLogsExistingRowsAtTheZeroStamp) {
-  sql("CREATE TABLE items (id INT PRIMARY KEY); INSERT INTO items VALUES (1), (2), (3)");
-  auto source = open();
-  ASSERT_TRUE(source->track("items"));
-  std::uint64_t last_total = 0;
-  auto report =
-      source->hard_reset("items", [&](std::uint64_t, std::uint64_t total) { last_total = total; });
-  ASSERT_TRUE(report);
-  EXPECT_EQ(report->rows, 3u);
-  EXPECT_EQ(last_total, 3u);
-  auto changes = collect(*source, 3);
-  ASSERT_EQ(changes.size(), 3u);
-  EXPECT_EQ(changes[0].stamp.hlc, sync::Hlc{});
-  EXPECT_EQ(source->hard_reset("nothere", {}).error().code(), ErrorCode::not_found);
-  auto health = source->health();
-  EXPECT_TRUE(health.reachable);
-  EXPECT_EQ(health.tracked_tables, 1u);
-  EXPECT_EQ(health.head_seq, 3u);
 }
 
 TEST_F(MysqlSource, PollLatencyIsAboutHalfThePollInterval) {
