@@ -15,10 +15,7 @@
 
 namespace tandem::bench {
 
-pid_t ChildProcess::spawn(std::vector<std::string> argv, const std::string& log_path,
-                          bool as_postgres) {
-  if (as_postgres && ::geteuid() == 0)
-    argv.insert(argv.begin(), {"/usr/sbin/runuser", "-u", "postgres", "--"});
+pid_t ChildProcess::spawn(std::vector<std::string> argv, const std::string& log_path) {
   // Built before fork: the child of a threaded process only calls async-signal-safe
   // functions until exec.
   std::vector<char*> args;
@@ -53,8 +50,8 @@ bool ChildProcess::wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
 }
 
 ChildProcess::Outcome ChildProcess::run(std::vector<std::string> argv, const std::string& log_path,
-                                        std::chrono::seconds timeout, bool as_postgres) {
-  pid_t pid = spawn(std::move(argv), log_path, as_postgres);
+                                        std::chrono::seconds timeout) {
+  pid_t pid = spawn(std::move(argv), log_path);
   Outcome outcome;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   int status = 0;

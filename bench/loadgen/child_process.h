@@ -1,6 +1,7 @@
-// Child processes of the load generator (PostgreSQL's programs, pgbench, `tandem serve`),
-// and the watchdog that bounds a whole run: when its deadline passes it stops every child
-// still registered and exits, so a benchmark can never hang.
+// Child processes of the load generator (pgbench; PostgreSQL and `tandem serve` are started
+// by the launchers of tests/support), and the watchdog that bounds a whole run: when its
+// deadline passes it runs every cleanup still registered (stopping children, removing their
+// directories) and exits, so a benchmark can never hang.
 #pragma once
 
 #include <sys/types.h>
@@ -8,16 +9,15 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tandem::bench {
 
 class ChildProcess {
  public:
-  // Starts argv (as the `postgres` user when `as_postgres` and we are root), stdout and
-  // stderr into `log_path`, working directory /tmp.
-  static pid_t spawn(std::vector<std::string> argv, const std::string& log_path,
-                     bool as_postgres = false);
+  // Starts argv, stdout and stderr into `log_path`, working directory /tmp.
+  static pid_t spawn(std::vector<std::string> argv, const std::string& log_path);
 
   struct Outcome {
     int status = -1;  // exit status; -1 when killed or timed out
@@ -25,7 +25,7 @@ class ChildProcess {
   };
   // Runs argv to completion (killed after `timeout`) and returns its output.
   static Outcome run(std::vector<std::string> argv, const std::string& log_path,
-                     std::chrono::seconds timeout, bool as_postgres = false);
+                     std::chrono::seconds timeout);
 
   // Waits up to `timeout` for `pid` to exit; true when it did (reaped).
   static bool wait_exit(pid_t pid, std::chrono::milliseconds timeout);
@@ -38,6 +38,21 @@ class Watchdog {
   static void arm(std::chrono::seconds limit);
   static int add_cleanup(std::function<void()> cleanup);
   static void remove_cleanup(int id);
+};
+
+// A cleanup registered with the watchdog for the lifetime of this object. It runs on the
+// watchdog's thread, so it captures what it needs (a pid, a path) or calls what is safe to
+// call while the scenario's thread still uses the object.
+class WatchdogCleanup {
+ public:
+  explicit WatchdogCleanup(std::function<void()> cleanup)
+      : m_id(Watchdog::add_cleanup(std::move(cleanup))) {}
+  ~WatchdogCleanup() { Watchdog::remove_cleanup(m_id); }
+  WatchdogCleanup(const WatchdogCleanup&) = delete;
+  WatchdogCleanup& operator=(const WatchdogCleanup&) = delete;
+
+ private:
+  int m_id;
 };
 
 }  // namespace tandem::bench

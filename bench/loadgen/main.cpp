@@ -14,8 +14,8 @@
 #include <iostream>
 #include <thread>
 
+#include "loadgen/bench_cluster.h"
 #include "loadgen/child_process.h"
-#include "loadgen/pg_cluster.h"
 #include "loadgen/scenarios.h"
 
 namespace tandem::bench {
@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
   std::cout << "tandem_loadgen " << scenario << ": server " << common.tandem_binary
             << ", server threads " << common.server_threads << ", load generator threads "
             << common.loadgen_threads << ", capture " << common.capture << "; PostgreSQL "
-            << PgCluster::settings_summary() << std::endl;
+            << tandem::testing::PostgresCluster::settings_summary(cluster_options()) << std::endl;
   int status = 0;
   try {
     if (scenario == "fanout") status = run_fanout(common, fanout, report);

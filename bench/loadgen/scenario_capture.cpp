@@ -5,21 +5,20 @@
 #include <iostream>
 #include <thread>
 
-#include "loadgen/pg_cluster.h"
+#include "loadgen/bench_cluster.h"
+#include "loadgen/bench_server.h"
 #include "loadgen/scenarios.h"
-#include "loadgen/tandem_server.h"
 
 namespace tandem::bench {
 
 int run_capture(const CommonOptions& common, const CaptureOptions& options, Report& report) {
-  PgCluster cluster;
-  cluster.exec(
-      "CREATE TABLE cap_tracked (id bigint PRIMARY KEY, a int NOT NULL, b text NOT NULL);"
-      "CREATE TABLE cap_plain (id bigint PRIMARY KEY, a int NOT NULL, b text NOT NULL);"
-      "CREATE SEQUENCE cap_seq");
-  TandemServer server(common.tandem_binary,
-                      {"--database-url", cluster.url(), "--capture", common.capture, "--track",
-                       "cap_tracked", "--threads", std::to_string(common.server_threads)});
+  BenchCluster cluster;
+  exec_sql(cluster,
+           "CREATE TABLE cap_tracked (id bigint PRIMARY KEY, a int NOT NULL, b text NOT NULL);"
+           "CREATE TABLE cap_plain (id bigint PRIMARY KEY, a int NOT NULL, b text NOT NULL);"
+           "CREATE SEQUENCE cap_seq");
+  BenchServer server(common, {"--database-url", cluster.url(), "--capture", common.capture,
+                              "--track", "cap_tracked"});
   auto script = [](const std::string& table) {
     return "INSERT INTO " + table +
            " (id, a, b) VALUES (nextval('cap_seq'), 1, 'a short text payload');";
@@ -28,19 +27,19 @@ int run_capture(const CommonOptions& common, const CaptureOptions& options, Repo
   double tracked_sum = 0;
   double catch_up_max = 0;
   for (int round = 0; round < options.rounds; ++round) {
-    plain_sum += cluster.pgbench(script("cap_plain"), options.clients, 2, options.seconds);
+    plain_sum += pgbench(cluster, script("cap_plain"), options.clients, 2, options.seconds);
     const auto server_before = process_cpu_seconds(server.pid());
     const auto start = now_us();
-    tracked_sum += cluster.pgbench(script("cap_tracked"), options.clients, 2, options.seconds);
+    tracked_sum += pgbench(cluster, script("cap_tracked"), options.clients, 2, options.seconds);
     const auto pgbench_end = now_us();
     // Every tracked row must reach the change log; how long that takes after the load
     // stops is the capture's backlog.
-    auto rows = std::stoll(cluster.query_value("SELECT count(*) FROM cap_tracked"));
+    auto rows = std::stoll(query_value(cluster, "SELECT count(*) FROM cap_tracked"));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
     std::int64_t logged = 0;
     while (std::chrono::steady_clock::now() < deadline) {
       logged = std::stoll(
-          cluster.query_value("SELECT count(*) FROM tandem.changes WHERE tbl = 'cap_tracked'"));
+          query_value(cluster, "SELECT count(*) FROM tandem.changes WHERE tbl = 'cap_tracked'"));
       if (logged >= rows) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }

@@ -5,16 +5,13 @@
 #include <sqlite3.h>
 
 #include <atomic>
-#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <thread>
 
-#include "loadgen/child_process.h"
+#include "loadgen/bench_server.h"
 #include "loadgen/scenarios.h"
-#include "loadgen/tandem_server.h"
 #include "loadgen/ws_pool.h"
 
 namespace tandem::bench {
@@ -75,15 +72,9 @@ int run_connections(const CommonOptions& common, const ConnectionsOptions& optio
                     Report& report) {
   // Per connection: one socket on each side, plus headroom.
   const auto limit = raise_fd_limit(static_cast<std::uint64_t>(options.connections) + 1024);
-  std::random_device random;
-  auto data_dir =
-      (std::filesystem::temp_directory_path() / ("tandem-bench-conn-" + std::to_string(random())))
-          .string();
-  std::filesystem::create_directories(data_dir);
-  const int remove_dir = Watchdog::add_cleanup([data_dir] {
-    std::error_code ignored;
-    std::filesystem::remove_all(data_dir, ignored);
-  });
+  const testing::TempDir dir;
+  const auto remove_dir = remove_on_timeout(dir);
+  const auto data_dir = dir.path().string();
   {
     sqlite3* db = nullptr;
     sqlite3_open((data_dir + "/tandem.db").c_str(), &db);
@@ -93,9 +84,7 @@ int run_connections(const CommonOptions& common, const ConnectionsOptions& optio
   }
   int status = 0;
   {
-    TandemServer server(common.tandem_binary,
-                        {"--track", "notes", "--threads", std::to_string(common.server_threads)},
-                        data_dir);
+    BenchServer server(common, {"--track", "notes"}, data_dir);
     // Without CAP_SYS_RESOURCE the hard limit cannot be raised (a container): both processes
     // then stay under it, and the report says how many were wanted.
     auto count = static_cast<std::size_t>(options.connections);
@@ -104,7 +93,7 @@ int run_connections(const CommonOptions& common, const ConnectionsOptions& optio
       std::cerr << "connections: the fd limit is " << limit << " and cannot be raised here; "
                 << "opening " << count << " of the " << options.connections << " wanted\n";
     }
-    IdleHandler handler(count + 1, TandemServer::token("idle"));
+    IdleHandler handler(count + 1, testing::ServerProcess::token("idle"));
     WsPool pool(common.loadgen_threads);
     // One session first: the baseline includes everything a first session initializes.
     pool.connect(count, source_address(count), server.port(), handler);
@@ -178,9 +167,6 @@ int run_connections(const CommonOptions& common, const ConnectionsOptions& optio
     }
     pool.stop();
   }
-  std::error_code ignored;
-  std::filesystem::remove_all(data_dir, ignored);
-  Watchdog::remove_cleanup(remove_dir);
   return status;
 }
 

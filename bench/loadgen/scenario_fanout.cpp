@@ -15,9 +15,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "loadgen/pg_cluster.h"
+#include "loadgen/bench_cluster.h"
+#include "loadgen/bench_server.h"
 #include "loadgen/scenarios.h"
-#include "loadgen/tandem_server.h"
 #include "loadgen/ws_pool.h"
 
 namespace tandem::bench {
@@ -193,9 +193,9 @@ class Writer {
 
 // LISTEN/NOTIFY round trip on the same cluster: time from sending NOTIFY (autocommit) until
 // the listening connection has the notification.
-Percentiles notify_round_trip(const PgCluster& cluster, int round_trips) {
-  PGconn* listener = PQconnectdb(cluster.conninfo().c_str());
-  PGconn* notifier = PQconnectdb(cluster.conninfo().c_str());
+Percentiles notify_round_trip(const BenchCluster& cluster, int round_trips) {
+  PGconn* listener = PQconnectdb(cluster.url().c_str());
+  PGconn* notifier = PQconnectdb(cluster.url().c_str());
   if (PQstatus(listener) != CONNECTION_OK || PQstatus(notifier) != CONNECTION_OK)
     throw std::runtime_error("cannot connect for LISTEN/NOTIFY");
   PQclear(PQexec(listener, "LISTEN tandem_bench"));
@@ -220,12 +220,12 @@ Percentiles notify_round_trip(const PgCluster& cluster, int round_trips) {
   return percentiles(samples);
 }
 
-int run_one(const CommonOptions& common, const FanoutOptions& options, PgCluster& cluster,
+int run_one(const CommonOptions& common, const FanoutOptions& options, BenchCluster& cluster,
             int subscribers, std::int64_t first_id, Report& report) {
-  TandemServer server(common.tandem_binary,
-                      {"--database-url", cluster.url(), "--capture", common.capture, "--track",
-                       "fan_rows", "--threads", std::to_string(common.server_threads)});
-  FanoutHandler handler(static_cast<std::size_t>(subscribers), TandemServer::token("reader"));
+  BenchServer server(common, {"--database-url", cluster.url(), "--capture", common.capture,
+                              "--track", "fan_rows"});
+  FanoutHandler handler(static_cast<std::size_t>(subscribers),
+                        testing::ServerProcess::token("reader"));
   WsPool pool(common.loadgen_threads);
   // The first subscriber takes the snapshot (of an empty table) and learns the position;
   // the others start from it, so that N snapshots do not dominate the set-up.
@@ -268,7 +268,7 @@ int run_one(const CommonOptions& common, const FanoutOptions& options, PgCluster
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // sessions go live
 
-  Writer writer(cluster.conninfo(), first_id);
+  Writer writer(cluster.url(), first_id);
   std::atomic<bool> stop{false};
   const auto run_start = now_us();
   const auto window_from = run_start + static_cast<std::int64_t>(options.warmup_seconds * 1e6);
@@ -376,8 +376,9 @@ int run_one(const CommonOptions& common, const FanoutOptions& options, PgCluster
 }  // namespace
 
 int run_fanout(const CommonOptions& common, const FanoutOptions& options, Report& report) {
-  PgCluster cluster;
-  cluster.exec(
+  BenchCluster cluster;
+  exec_sql(
+      cluster,
       "CREATE TABLE fan_rows (id bigint PRIMARY KEY, sent_us bigint NOT NULL,"
       " payload text NOT NULL DEFAULT 'fan-out payload: sixty-four bytes of text to look real..')");
   auto ceiling = notify_round_trip(cluster, options.ceiling_round_trips);

@@ -5,17 +5,14 @@
 #include <sqlite3.h>
 
 #include <atomic>
-#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <thread>
 
-#include "loadgen/child_process.h"
-#include "loadgen/pg_cluster.h"
+#include "loadgen/bench_cluster.h"
+#include "loadgen/bench_server.h"
 #include "loadgen/scenarios.h"
-#include "loadgen/tandem_server.h"
 #include "loadgen/ws_pool.h"
 
 namespace tandem::bench {
@@ -41,7 +38,7 @@ class IngestHandler final : public WsHandler {
  public:
   IngestHandler(std::size_t clients, int batch) : m_pushers(clients), m_batch(batch) {
     for (std::size_t i = 0; i < clients; ++i)
-      m_tokens.push_back(TandemServer::token("user" + std::to_string(i)));
+      m_tokens.push_back(testing::ServerProcess::token("user" + std::to_string(i)));
   }
 
   Pusher& at(std::size_t index) { return m_pushers[index]; }
@@ -195,33 +192,26 @@ double sqlite_ceiling(const std::string& dir, int batch, int seconds) {
 
 int run_backend(const CommonOptions& common, const IngestOptions& options,
                 const std::string& backend, Report& report) {
-  std::unique_ptr<PgCluster> cluster;
-  std::random_device random;
-  auto data_dir =
-      (std::filesystem::temp_directory_path() / ("tandem-bench-ingest-" + std::to_string(random())))
-          .string();
-  std::filesystem::create_directories(data_dir);
-  const int remove_dir = Watchdog::add_cleanup([data_dir] {
-    std::error_code ignored;
-    std::filesystem::remove_all(data_dir, ignored);
-  });
-  std::vector<std::string> args = {"--track", "ingest_rows", "--threads",
-                                   std::to_string(common.server_threads)};
+  std::unique_ptr<BenchCluster> cluster;
+  const testing::TempDir dir;
+  const auto remove_dir = remove_on_timeout(dir);
+  const auto data_dir = dir.path().string();
+  std::vector<std::string> args = {"--track", "ingest_rows"};
   double ceiling = 0;
   std::string ceiling_what;
   if (backend == "postgres") {
-    cluster = std::make_unique<PgCluster>();
-    cluster->exec(kIngestTable);
-    cluster->exec(
-        "CREATE TABLE ceiling_rows (id text PRIMARY KEY, owner_id text NOT NULL, a bigint,"
-        " b text, c double precision); CREATE SEQUENCE ceiling_seq");
+    cluster = std::make_unique<BenchCluster>();
+    exec_sql(*cluster, kIngestTable);
+    exec_sql(*cluster,
+             "CREATE TABLE ceiling_rows (id text PRIMARY KEY, owner_id text NOT NULL, a bigint,"
+             " b text, c double precision); CREATE SEQUENCE ceiling_seq");
     // pgbench: the same rows, `batch` per INSERT statement, on as many connections as
     // there are clients.
     std::string script =
         "INSERT INTO ceiling_rows SELECT 'c' || nextval('ceiling_seq'), 'user0', g, '" +
         std::string(kText) + "', 1.5 FROM generate_series(1, " + std::to_string(options.batch) +
         ") g;";
-    double tps = cluster->pgbench(script, options.clients, 2, options.ceiling_seconds);
+    double tps = pgbench(*cluster, script, options.clients, 2, options.ceiling_seconds);
     ceiling = tps * options.batch;
     ceiling_what = "pgbench batched INSERT";
     args.insert(args.end(), {"--database-url", cluster->url(), "--capture", common.capture});
@@ -241,7 +231,7 @@ int run_backend(const CommonOptions& common, const IngestOptions& options,
 
   int status = 0;
   {
-    TandemServer server(common.tandem_binary, args, data_dir);
+    BenchServer server(common, args, data_dir);
     IngestHandler handler(static_cast<std::size_t>(options.clients), options.batch);
     WsPool pool(common.loadgen_threads);
     const auto start = now_us();
@@ -293,7 +283,7 @@ int run_backend(const CommonOptions& common, const IngestOptions& options,
     // What the database holds must match what was acknowledged.
     std::int64_t stored =
         backend == "postgres"
-            ? std::stoll(cluster->query_value("SELECT count(*) FROM ingest_rows"))
+            ? std::stoll(query_value(*cluster, "SELECT count(*) FROM ingest_rows"))
             : sqlite_count(data_dir + "/tandem.db", "SELECT count(*) FROM ingest_rows");
     const double window = static_cast<double>(measured_to - measured_from) / 1e6;
     auto latency = percentiles(latencies);
@@ -322,9 +312,6 @@ int run_backend(const CommonOptions& common, const IngestOptions& options,
       status = 1;
     }
   }
-  std::error_code ignored;
-  std::filesystem::remove_all(data_dir, ignored);
-  Watchdog::remove_cleanup(remove_dir);
   return status;
 }
 

@@ -13,9 +13,9 @@
 #include <random>
 #include <thread>
 
-#include "loadgen/pg_cluster.h"
+#include "loadgen/bench_cluster.h"
+#include "loadgen/bench_server.h"
 #include "loadgen/scenarios.h"
-#include "loadgen/tandem_server.h"
 
 namespace tandem::bench {
 namespace {
@@ -26,8 +26,8 @@ struct CopyResult {
   std::int64_t lines = 0;
 };
 
-CopyResult copy_out(const PgCluster& cluster) {
-  PGconn* conn = PQconnectdb(cluster.conninfo().c_str());
+CopyResult copy_out(const BenchCluster& cluster) {
+  PGconn* conn = PQconnectdb(cluster.url().c_str());
   if (PQstatus(conn) != CONNECTION_OK) throw std::runtime_error("COPY: cannot connect");
   CopyResult result;
   const auto start = now_us();
@@ -61,16 +61,17 @@ int count_callback(void* context, const char* row_json) {
 
 int run_initial_sync(const CommonOptions& common, const InitialSyncOptions& options,
                      Report& report) {
-  PgCluster cluster;
+  BenchCluster cluster;
   const auto load_start = now_us();
-  cluster.exec(
+  exec_sql(
+      cluster,
       "CREATE TABLE sync_rows (id bigint PRIMARY KEY, quantity int NOT NULL, name text NOT NULL,"
       " price double precision NOT NULL, updated_at timestamptz NOT NULL);"
       "INSERT INTO sync_rows SELECT g, g % 1000, 'item ' || md5(g::text), g * 0.25,"
       " timestamptz '2026-01-01 00:00:00+00' + g * interval '1 second'"
       " FROM generate_series(1, " +
-      std::to_string(options.rows) + ") g");
-  cluster.exec("VACUUM ANALYZE sync_rows");
+          std::to_string(options.rows) + ") g");
+  exec_sql(cluster, "VACUUM ANALYZE sync_rows");
   std::cout << "initial-sync: loaded " << options.rows << " rows in "
             << static_cast<double>(now_us() - load_start) / 1e6 << " s" << std::endl;
   copy_out(cluster);  // warms the cache as the sync below will find it
@@ -81,9 +82,8 @@ int run_initial_sync(const CommonOptions& common, const InitialSyncOptions& opti
               {"rows_per_s", static_cast<double>(copy.lines) / copy.seconds},
               {"mib", static_cast<double>(copy.bytes) / (1 << 20)}});
 
-  TandemServer server(common.tandem_binary,
-                      {"--database-url", cluster.url(), "--capture", common.capture, "--track",
-                       "sync_rows", "--threads", std::to_string(common.server_threads)});
+  BenchServer server(common, {"--database-url", cluster.url(), "--capture", common.capture,
+                              "--track", "sync_rows"});
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   const auto baseline = process_memory(server.pid());
   std::atomic<bool> sampling{true};
@@ -103,7 +103,7 @@ int run_initial_sync(const CommonOptions& common, const InitialSyncOptions& opti
   tandem_db* db = nullptr;
   if (tandem_open((replica_dir / "replica.db").c_str(), &db) != TANDEM_OK)
     throw std::runtime_error(std::string("tandem_open: ") + tandem_last_error());
-  const auto token = TandemServer::token("reader");
+  const auto token = testing::ServerProcess::token("reader");
   const auto url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/sync";
   const auto self_before = self_cpu_seconds();
   const auto server_before = process_cpu_seconds(server.pid());

@@ -9,7 +9,7 @@
 //     [--sockets 100] [--rows 5000] [--batch 100] [--processes 1] [--rate 0] [--time-limit 300]
 //
 // It starts its own throwaway PostgreSQL 15 cluster (the settings of bench/loadgen's
-// PgCluster: fsync and synchronous_commit on) and `tandem esink` configured by Esink's
+// cluster_options(): fsync and synchronous_commit on) and `tandem esink` configured by Esink's
 // environment variables, spreads the sockets over --processes receiver processes (forks of
 // this script), and stops everything it started on exit, error, SIGINT/SIGTERM or time limit.
 // Every row holds `sent_us`, PostgreSQL's clock_timestamp() (wall clock, microseconds) while
@@ -132,7 +132,8 @@ function freePort() {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const pgBin = '/usr/lib/postgresql/15/bin';
-// As bench/loadgen/pg_cluster.cpp (kSettings): everything but the port and socket directory.
+// As bench/loadgen's cluster_options() (PostgresCluster::settings_summary in
+// tests/support/postgres_cluster.cpp): everything but the port and socket directory.
 const pgSettings = '-c listen_addresses=127.0.0.1 -c wal_level=logical -c max_wal_senders=10' +
   ' -c max_replication_slots=10 -c max_connections=300 -c shared_buffers=256MB';
 

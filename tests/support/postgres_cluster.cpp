@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace tandem::testing {
 
@@ -85,6 +87,18 @@ void give_to_postgres(const std::filesystem::path& path) {
     throw std::runtime_error("cannot give " + path.string() + " to the postgres user");
 }
 
+// Everything but the port and the socket directory.
+std::string server_settings(const PostgresCluster::Options& options) {
+  std::string settings = "-c listen_addresses=127.0.0.1";
+  if (!options.durable) settings += " -c fsync=off -c full_page_writes=off";
+  settings += std::string(" -c wal_level=") +
+              (options.logical_replication ? "logical" : "replica") +
+              " -c max_wal_senders=10 -c max_replication_slots=10 -c max_connections=" +
+              std::to_string(options.max_connections);
+  if (!options.shared_buffers.empty()) settings += " -c shared_buffers=" + options.shared_buffers;
+  return settings;
+}
+
 }  // namespace
 
 std::filesystem::path postgres_bin_dir() {
@@ -134,16 +148,17 @@ PostgresCluster::~PostgresCluster() {
     stop();
   } catch (...) {
   }
+  // Backends still exiting after an immediate stop may write a file while it is removed.
   std::error_code ignored;
-  std::filesystem::remove_all(m_root, ignored);
+  for (int attempt = 0; attempt < 20 && std::filesystem::exists(m_root, ignored); ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::filesystem::remove_all(m_root, ignored);
+  }
 }
 
 void PostgresCluster::start() {
-  std::string settings =
-      "-p " + std::to_string(m_port) + " -k " + (m_root / "socket").string() +
-      " -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off" +
-      " -c wal_level=" + (m_options.logical_replication ? "logical" : "replica") +
-      " -c max_wal_senders=10 -c max_replication_slots=10 -c max_connections=200";
+  std::string settings = "-p " + std::to_string(m_port) + " -k " + (m_root / "socket").string() +
+                         " " + server_settings(m_options);
   auto result = run(
       {(postgres_bin_dir() / "pg_ctl").string(), "-w", "-t", "60", "-D", (m_root / "data").string(),
        "-l", (m_root / "logs" / "server.log").string(), "-o", settings, "start"},
@@ -154,6 +169,11 @@ void PostgresCluster::start() {
     server_log << in.rdbuf();
     throw std::runtime_error("pg_ctl start failed: " + result.output + server_log.str());
   }
+}
+
+std::string PostgresCluster::settings_summary(const Options& options) {
+  return server_settings(options) +
+         (options.durable ? " (fsync and synchronous_commit on: PostgreSQL defaults)" : "");
 }
 
 void PostgresCluster::stop() {

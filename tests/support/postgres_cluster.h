@@ -1,6 +1,7 @@
-// A throwaway PostgreSQL 15 cluster for one test: initdb in a temporary directory, started
-// on a free loopback port with wal_level=logical, stopped and removed on destruction.
-// PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user.
+// A throwaway PostgreSQL 15 cluster for one test (or one benchmark run: bench/loadgen):
+// initdb in a temporary directory, started on a free loopback port with wal_level=logical,
+// stopped and removed on destruction. PostgreSQL refuses to run as root, so as root the
+// server runs as the `postgres` user.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,12 @@ class PostgresCluster {
  public:
   struct Options {
     bool logical_replication = true;  // wal_level=logical (else replica)
+    // Durable commits: fsync, full_page_writes and synchronous_commit left at PostgreSQL's
+    // defaults (on), as benchmark figures need. Not durable (the default): fsync=off and
+    // full_page_writes=off, faster and enough for a test.
+    bool durable = false;
+    int max_connections = 200;
+    std::string shared_buffers;  // e.g. "256MB"; empty: PostgreSQL's default
   };
 
   PostgresCluster() : PostgresCluster(Options{}) {}
@@ -23,6 +30,8 @@ class PostgresCluster {
   PostgresCluster& operator=(const PostgresCluster&) = delete;
 
   std::uint16_t port() const { return m_port; }
+  // The directory holding data/, socket/ and logs/ (server.log among them).
+  const std::filesystem::path& root() const { return m_root; }
   // postgres://postgres@127.0.0.1:PORT/DATABASE
   std::string url(const std::string& database = "postgres") const;
 
@@ -40,6 +49,10 @@ class PostgresCluster {
   // without a goodbye. start() brings it back on the same port and data directory.
   void stop_immediately();
   void start();
+
+  // The server settings `options` give (what a cluster runs with beyond its port and socket
+  // directory), as a report prints them.
+  static std::string settings_summary(const Options& options);
 
  private:
   void stop();

@@ -21,7 +21,12 @@
 namespace tandem::testing {
 namespace {
 
-std::string binary_path() {
+std::string binary_path(const ServerLaunch& launch) {
+  if (!launch.binary.empty()) {
+    if (!std::filesystem::exists(launch.binary))
+      throw std::runtime_error("no tandem binary at " + launch.binary);
+    return launch.binary;
+  }
   const char* path = std::getenv("TANDEM_BINARY");
   if (!path) throw std::runtime_error("TANDEM_BINARY is not set (ctest sets it)");
   return path;
@@ -30,7 +35,7 @@ std::string binary_path() {
 }  // namespace
 
 ServerProcess::ServerProcess(std::string data_dir, std::vector<std::string> extra_args)
-    : ServerProcess(std::move(data_dir), ServerLaunch{"serve", std::move(extra_args), {}}) {}
+    : ServerProcess(std::move(data_dir), ServerLaunch("serve", std::move(extra_args))) {}
 
 ServerProcess::ServerProcess(std::string data_dir, ServerLaunch how)
     : m_data_dir(std::move(data_dir)), m_launch(std::move(how)) {
@@ -47,10 +52,13 @@ void ServerProcess::restart() {
 void ServerProcess::launch(std::uint16_t port) {
   auto port_file = m_data_dir + "/port";
   std::filesystem::remove(port_file);
-  std::vector<std::string> args = {
-      binary_path(),        m_launch.command, "--address", "127.0.0.1",  "--port",
-      std::to_string(port), "--port-file",    port_file,   "--data-dir", m_data_dir,
-      "--jwt-secret",       kTestSecret,      "--threads", "2"};
+  auto binary = binary_path(m_launch);
+  auto threads = std::to_string(m_launch.threads);
+  std::vector<std::string> args = {binary,        m_launch.command, "--address",
+                                   "127.0.0.1",   "--port",         std::to_string(port),
+                                   "--port-file", port_file,        "--data-dir",
+                                   m_data_dir,    "--jwt-secret",   kTestSecret,
+                                   "--threads",   threads};
   args.insert(args.end(), m_launch.args.begin(), m_launch.args.end());
   // Prepared before fork: the child of a threaded test may not allocate before exec.
   std::vector<char*> argv;
@@ -68,7 +76,9 @@ void ServerProcess::launch(std::uint16_t port) {
   for (auto& entry : env_entries)
     envp.push_back(entry.data());
   envp.push_back(nullptr);
+  m_exit_status = -1;
   m_pid = ::fork();
+  if (m_pid < 0) throw std::runtime_error("fork failed");
   if (m_pid == 0) {
     int log = ::open(m_log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     ::dup2(log, STDERR_FILENO);
@@ -98,27 +108,41 @@ ServerProcess::~ServerProcess() {
 void ServerProcess::kill9() {
   if (m_pid <= 0) return;
   ::kill(m_pid, SIGKILL);
-  ::waitpid(m_pid, nullptr, 0);
-  m_pid = -1;
-}
-
-int ServerProcess::terminate() {
-  if (m_pid <= 0) return -1;
-  ::kill(m_pid, SIGTERM);
   int status = 0;
   ::waitpid(m_pid, &status, 0);
-  m_pid = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  reaped(status);
+}
+
+int ServerProcess::terminate(std::chrono::milliseconds grace) {
+  if (m_pid <= 0) return -1;
+  ::kill(m_pid, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  int status = 0;
+  while (::waitpid(m_pid, &status, WNOHANG) != m_pid) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(m_pid, SIGKILL);
+      ::waitpid(m_pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  reaped(status);
+  return m_exit_status;
 }
 
 bool ServerProcess::running() {
   if (m_pid <= 0) return false;
   int status = 0;
   if (::waitpid(m_pid, &status, WNOHANG) == m_pid) {
-    m_pid = -1;
+    reaped(status);
     return false;
   }
   return true;
+}
+
+void ServerProcess::reaped(int wait_status) {
+  m_pid = -1;
+  m_exit_status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
 }
 
 std::string ServerProcess::log() const {
@@ -126,6 +150,11 @@ std::string ServerProcess::log() const {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+std::string ServerProcess::log_tail(std::size_t bytes) const {
+  auto all = log();
+  return all.size() > bytes ? all.substr(all.size() - bytes) : all;
 }
 
 std::string ServerProcess::token(const std::string& subject, auth::Role role,
