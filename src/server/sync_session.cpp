@@ -112,6 +112,9 @@ void SyncSession::handle_hello(protocol::Hello& hello) {
   arm_token_deadline();
   // Pushes are accepted from now on; what the session sends waits for the welcome, which
   // needs the log's horizon: a database read, made on the work pool, never on this thread.
+  // The hub's tables serve the acks made meantime (an ack echoes a row only of a table the
+  // session knows); start() replaces them with the subscription's.
+  apply_catalog(*m_context.hub.catalog());
   m_phase = Phase::starting;
   m_context.pool.post([self = shared_from_this(), checkpoint = std::move(hello.checkpoint)] {
     self->start(checkpoint);
@@ -144,6 +147,13 @@ void SyncSession::start(const std::optional<protocol::Checkpoint>& checkpoint) {
   for (auto& frame : m_held_frames)
     send_frame(std::move(frame));
   m_held_frames.clear();
+  if (m_shutdown_requested) {
+    // The server began stopping while the welcome was prepared: the welcome and the held
+    // acks went out, and the session ends once its pushes are acked.
+    m_phase = Phase::closing;
+    close_if_shut_down();
+    return;
+  }
   // snapshot_begin follows from the work pool, with the row count (a blocking query).
   schedule_pump();
 }
@@ -606,18 +616,23 @@ void SyncSession::on_push_done(storage::PushResult result) {
     send(ack);
     m_context.metrics.pushes_acked++;
   }
-  if (m_shutdown_requested && m_pending_pushes == 0 && m_connection) {
-    m_connection->close(1001, "server shutting down");
-  }
+  close_if_shut_down();
 }
 
 void SyncSession::on_shutdown() {
   std::lock_guard lock(m_mutex);
   m_shutdown_requested = true;
-  if (m_phase != Phase::closed) m_phase = Phase::closing;
-  // Acks for pushes already submitted still go out: their writes are committed or about to
-  // be, and a client that gets its ack will not resend them.
-  if (m_pending_pushes == 0 && m_connection) m_connection->close(1001, "server shutting down");
+  // While starting, start() sends the welcome and the acks held for it, then closes.
+  if (m_phase != Phase::closed && m_phase != Phase::starting) m_phase = Phase::closing;
+  close_if_shut_down();
+}
+
+void SyncSession::close_if_shut_down() {
+  // Acks for pushes already submitted still go out first: their writes are committed or
+  // about to be, and a client that gets its ack will not resend them.
+  if (m_shutdown_requested && m_pending_pushes == 0 && m_phase != Phase::starting && m_connection) {
+    m_connection->close(1001, "server shutting down");
+  }
 }
 
 void SyncSession::on_close(const net::CloseInfo&) {

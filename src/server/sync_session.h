@@ -82,6 +82,8 @@ class SyncSession final : public net::WebSocketHandler,
   std::vector<protocol::TableInfo> apply_catalog(const Catalog& catalog);
   void handle_push(protocol::Push& push);
   void on_push_done(storage::PushResult result);
+  // Closes with 1001 once the server is stopping and no push waits for its ack (lock held).
+  void close_if_shut_down();
 
   // Decides how the session starts from the client's checkpoint (lock held).
   bool plan_start(const std::optional<protocol::Checkpoint>& checkpoint, std::uint64_t head,
