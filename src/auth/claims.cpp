@@ -138,14 +138,51 @@ Result<std::string> subject(const json& payload) {
   return sub->get<std::string>();
 }
 
-Result<Role> role(const json& payload, const std::string& role_claim) {
+// "user" when absent; "admin"; or a custom role: a lower-case name a rules file may give
+// permissions to. A name that differs from "admin" only in case is refused rather than
+// taken for another role: it is a mistake, and no one should learn of it from a denial.
+Result<std::string> role(const json& payload, const std::string& role_claim) {
   auto value = payload.find(role_claim);
-  if (value == payload.end() || *value == "user") return Role::user;
-  if (*value == "admin") return Role::admin;
+  if (value == payload.end()) return std::string("user");
+  if (value->is_string()) {
+    const auto& name = value->get_ref<const std::string&>();
+    if (is_valid_role_name(name)) return name;
+  }
   return unauthenticated(
-      fmt::format("token {} claim {} is not a role (expected \"user\" or "
-                  "\"admin\")",
+      fmt::format("token {} claim {} is not a role (expected \"user\", \"admin\" or a custom role: "
+                  "lower-case letters, digits, '_' and '-')",
                   role_claim, quote_json(*value)));
+}
+
+// The claims rules may read: strings, numbers, booleans (as 0/1) and lists of those.
+std::optional<ClaimValue> claim_value(const json& value) {
+  auto scalar = [](const json& item) -> std::optional<Value> {
+    if (item.is_string()) return Value(item.get<std::string>());
+    if (item.is_boolean()) return Value(std::int64_t{item.get<bool>() ? 1 : 0});
+    if (item.is_number_integer()) return Value(item.get<std::int64_t>());
+    if (item.is_number_float()) return Value(item.get<double>());
+    return std::nullopt;
+  };
+  if (!value.is_array()) {
+    auto item = scalar(value);
+    if (!item) return std::nullopt;
+    return ClaimValue{{std::move(*item)}, false};
+  }
+  ClaimValue list{{}, true};
+  for (const auto& element : value) {
+    auto item = scalar(element);
+    if (!item) return std::nullopt;
+    list.items.push_back(std::move(*item));
+  }
+  return list;
+}
+
+std::map<std::string, ClaimValue, std::less<>> claim_values(const json& payload) {
+  std::map<std::string, ClaimValue, std::less<>> values;
+  for (const auto& [name, value] : payload.items()) {
+    if (auto claim = claim_value(value)) values.emplace(name, std::move(*claim));
+  }
+  return values;
 }
 
 Result<std::optional<std::string>> tenant(const json& payload, const std::string& tenant_claim) {
@@ -195,7 +232,14 @@ Result<Claims> check_claims(const json& payload, const ClaimRules& rules,
     return unauthenticated(
         "token has no exp claim; the server requires tokens that expire (auth.require_exp)");
   }
-  return Claims{std::move(*sub), *bearer_role, std::move(*bearer_tenant), *expires_at};
+  Claims claims;
+  claims.subject = std::move(*sub);
+  claims.role = *bearer_role == "admin" ? Role::admin : Role::user;
+  claims.role_name = std::move(*bearer_role);
+  claims.tenant = std::move(*bearer_tenant);
+  claims.expires_at = *expires_at;
+  claims.values = claim_values(payload);
+  return claims;
 }
 
 }  // namespace tandem::auth::detail

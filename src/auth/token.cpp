@@ -139,6 +139,13 @@ class JwtMinter final : public TokenMinter {
 
 }  // namespace
 
+bool is_valid_role_name(std::string_view name) noexcept {
+  if (name.empty() || name.size() > 63 || name.front() < 'a' || name.front() > 'z') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
 std::string_view role_name(Role role) noexcept {
   switch (role) {
     case Role::user:

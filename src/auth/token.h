@@ -11,25 +11,44 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "auth/jwt_options.h"
 #include "common/result.h"
+#include "common/value.h"
 
 namespace tandem::auth {
 
 enum class Role { user, admin };
 std::string_view role_name(Role role) noexcept;
+// A role a token may carry: 1 to 63 of a-z, 0-9, '_' and '-', starting with a letter.
+bool is_valid_role_name(std::string_view name) noexcept;
+
+// A claim permission rules may read: a string, a number or a boolean (as an integer 0/1), or
+// a list of those.
+struct ClaimValue {
+  std::vector<Value> items;  // one item unless is_list
+  bool is_list = false;
+  friend bool operator==(const ClaimValue&, const ClaimValue&) = default;
+};
 
 // What a verified token says about its bearer.
 struct Claims {
   std::string subject;                     // `sub`: the user id; never empty
-  Role role = Role::user;                  // from the role claim; absent -> user
+  Role role = Role::user;                  // admin: the role claim says "admin"; else user
   std::optional<std::string> tenant;       // from the tenant claim, if present
   std::optional<std::int64_t> expires_at;  // `exp`, seconds since the epoch
+  // The role claim as written: "user" when absent, "admin", or a custom role (a rules file
+  // gives it permissions; without one it is a user).
+  std::string role_name = "user";
+  // Every claim of the token that is a string, number, boolean or list of those, by name
+  // (sub, the role and tenant claims included): what permission rules compare columns with.
+  std::map<std::string, ClaimValue, std::less<>> values;
 };
 
 // Verifies tokens. Immutable after creation: `verify` is thread-safe.

@@ -826,15 +826,36 @@ TEST(TokenVerifier, ReadsRoleFromRoleClaim) {
   EXPECT_EQ(verify_hs256(claims)->role, Role::user);
 }
 
-TEST(TokenVerifier, RefusesUnknownRole) {
+// A custom role is a user to everything but a rules file that names it; only "admin" is
+// an admin. A near miss of a role name is refused, not taken for a custom role.
+TEST(TokenVerifier, AcceptsCustomRolesAsUsersAndRefusesMalformedOnes) {
   json claims = valid_claims();
-  claims["role"] = "superuser";
-  EXPECT_TRUE(
-      unauthenticated(verify_hs256(claims), "token role claim \"superuser\" is not a role"));
+  claims["role"] = "editor";
+  auto editor = verify_hs256(claims);
+  ASSERT_TRUE(editor.ok()) << editor.error().message();
+  EXPECT_EQ(editor->role, Role::user);
+  EXPECT_EQ(editor->role_name, "editor");
   claims["role"] = "Admin";
+  EXPECT_TRUE(unauthenticated(verify_hs256(claims), "token role claim \"Admin\" is not a role"));
+  claims["role"] = "team lead";
   EXPECT_TRUE(unauthenticated(verify_hs256(claims), "is not a role"));
   claims["role"] = true;
   EXPECT_TRUE(unauthenticated(verify_hs256(claims), "token role claim true is not a role"));
+}
+
+TEST(TokenVerifier, KeepsEveryScalarOrListClaimForTheRules) {
+  json claims = valid_claims();
+  claims["groups"] = {"red", "blue"};
+  claims["level"] = 3;
+  claims["beta"] = true;
+  claims["profile"] = {{"nested", "objects are not rule values"}};
+  auto result = verify_hs256(claims);
+  ASSERT_TRUE(result.ok()) << result.error().message();
+  EXPECT_EQ(result->values.at("groups"), (ClaimValue{{"red", "blue"}, true}));
+  EXPECT_EQ(result->values.at("level"), (ClaimValue{{3}, false}));
+  EXPECT_EQ(result->values.at("beta"), (ClaimValue{{1}, false}));
+  EXPECT_EQ(result->values.at("sub"), (ClaimValue{{result->subject}, false}));
+  EXPECT_FALSE(result->values.contains("profile"));
 }
 
 TEST(TokenVerifier, ReadsRoleAndTenantFromConfiguredClaims) {

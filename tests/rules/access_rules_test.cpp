@@ -26,10 +26,16 @@ TableSchema past_orders(const std::string& owner = "owner_id",
 }
 
 auth::Claims user(std::string id) {
-  return auth::Claims{std::move(id), auth::Role::user, {}, {}};
+  auth::Claims claims;
+  claims.subject = std::move(id);
+  return claims;
 }
 auth::Claims admin() {
-  return auth::Claims{"root", auth::Role::admin, {}, {}};
+  auth::Claims claims;
+  claims.subject = "root";
+  claims.role = auth::Role::admin;
+  claims.role_name = "admin";
+  return claims;
 }
 
 sync::Mutation insert(Row values) {
