@@ -11,6 +11,7 @@ void ChangePublisher::start() {
   std::lock_guard lock(m_publish_mutex);
   refresh_catalog_locked();
   m_published = m_datasource.head_seq();
+  if (m_observer) m_observer->starting(m_datasource);
   m_hub.publish(m_published, m_published, {});
   m_thread = std::thread([this] { run(); });
 }
@@ -46,6 +47,7 @@ void ChangePublisher::run() {
         // gaps (sequence numbers of rolled-back transactions are never used).
         std::uint64_t last = changes.empty() ? head : changes.back().seq;
         if (changes.size() < kBatch) last = std::max(last, head);
+        if (m_observer) m_observer->before_publish(changes);
         m_hub.publish(m_published, last, std::move(changes));
         m_published = last;
       }

@@ -17,10 +17,21 @@
 
 namespace tandem::server {
 
+// What must see the log in step with the hub (the membership index): told when publishing
+// starts and given every batch before the hub publishes it. Called on the publisher's
+// threads (start() and its own), never concurrently.
+class PublishObserver {
+ public:
+  virtual ~PublishObserver() = default;
+  // Publishing starts at the log's head: read what the log does not replay (may block).
+  virtual void starting(storage::Datasource& datasource) = 0;
+  virtual void before_publish(const std::vector<sync::Change>& changes) = 0;
+};
+
 class ChangePublisher {
  public:
-  ChangePublisher(storage::Datasource& datasource, Hub& hub)
-      : m_datasource(datasource), m_hub(hub) {}
+  ChangePublisher(storage::Datasource& datasource, Hub& hub, PublishObserver* observer = nullptr)
+      : m_datasource(datasource), m_hub(hub), m_observer(observer) {}
   ~ChangePublisher() { stop(); }
 
   void start();
@@ -38,6 +49,7 @@ class ChangePublisher {
 
   storage::Datasource& m_datasource;
   Hub& m_hub;
+  PublishObserver* m_observer;
   std::thread m_thread;
   // Orders catalog reads with batches: a catalog read after a batch's changes were read
   // is published before that batch.

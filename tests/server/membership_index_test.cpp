@@ -1,0 +1,73 @@
+// The membership index: what the rules' membership tables hold, in memory, in step with the
+// change stream.
+#include "server/membership_index.h"
+
+#include <gtest/gtest.h>
+
+#include "storage/sqlite/sqlite_datasource.h"
+#include "support/temp_dir.h"
+
+namespace tandem::server {
+namespace {
+
+using sync::Op;
+
+const RowFilter::Membership kListMembers{"list_members", "list_id", "user_id", Value{}};
+
+RowFilter::Membership of(Value member) {
+  auto membership = kListMembers;
+  membership.member = std::move(member);
+  return membership;
+}
+
+sync::Change change(Op op, Row row, Row old = {}) {
+  sync::Change change;
+  change.table = "list_members";
+  change.op = op;
+  change.row = std::move(row);
+  change.old = std::move(old);
+  return change;
+}
+
+TEST(MembershipIndex, StartsFromTheTablesRowsThenFollowsTheirChanges) {
+  testing::TempDir dir;
+  sync::HlcClock clock;
+  storage::sqlite::SqliteOptions options;
+  options.path = dir.file("tandem.db");
+  storage::sqlite::SqliteDatasource source(options, clock);
+  source.execute(
+      "CREATE TABLE list_members (id TEXT PRIMARY KEY, list_id TEXT, user_id TEXT);"
+      "INSERT INTO list_members VALUES ('m1', 'groceries', 'alice'), ('m2', 'work', 'bob'),"
+      "('m3', 'work', 'alice'), ('m4', NULL, 'carol');");
+  ASSERT_TRUE(source.track("list_members").ok());
+  MembershipIndex index({kListMembers});
+  index.starting(source);
+  EXPECT_TRUE(index.contains(of("alice"), "groceries"));
+  EXPECT_TRUE(index.contains(of("alice"), "work"));
+  EXPECT_FALSE(index.contains(of("bob"), "groceries"));
+  EXPECT_EQ(index.keys(kListMembers, "alice"), (std::vector<Value>{"groceries", "work"}));
+  EXPECT_TRUE(index.keys(kListMembers, "carol").empty()) << "a NULL key is no group";
+
+  index.before_publish(
+      {change(Op::insert, {{"id", "m5"}, {"list_id", "groceries"}, {"user_id", "bob"}}),
+       change(Op::remove, {{"id", "m3"}, {"list_id", "work"}, {"user_id", "alice"}}),
+       change(Op::update, {{"id", "m2"}, {"list_id", "home"}, {"user_id", "bob"}},
+              {{"list_id", "work"}})});
+  EXPECT_TRUE(index.contains(of("bob"), "groceries"));
+  EXPECT_FALSE(index.contains(of("alice"), "work"));
+  EXPECT_FALSE(index.contains(of("bob"), "work")) << "moved to another list";
+  EXPECT_TRUE(index.contains(of("bob"), "home"));
+  EXPECT_FALSE(index.contains(of(Value{}), "home"));
+  source.close();
+}
+
+TEST(MembershipIndex, ValuesCompareExactly) {
+  MembershipIndex index({kListMembers});
+  index.before_publish({change(Op::insert, {{"list_id", 7}, {"user_id", "Alice"}})});
+  EXPECT_FALSE(index.contains(of("alice"), 7)) << "no collation";
+  EXPECT_FALSE(index.contains(of("Alice"), "7")) << "text never equals 7";
+  EXPECT_TRUE(index.contains(of("Alice"), 7));
+}
+
+}  // namespace
+}  // namespace tandem::server
