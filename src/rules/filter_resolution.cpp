@@ -127,8 +127,10 @@ Value value_for_column(const Value& value, ColumnType type) {
       if (value.kind() == Value::Kind::text) return owner_value(value.as_text(), type);
       return numeric(value) ? value : Value{};
     case ColumnType::real:
-    case ColumnType::numeric:
       return numeric(value) ? value : Value{};
+    case ColumnType::numeric:
+      // Decimals read back as their exact text ("7.50"): a rule compares them as that text.
+      return value.kind() == Value::Kind::text ? value : Value{};
     case ColumnType::boolean:
       return value.kind() == Value::Kind::integer ? value : Value{};
     case ColumnType::text:

@@ -31,7 +31,8 @@ Value resolve_operand(const Operand& operand, const auth::Claims& reader, Column
 
 // A claim's or a constant's value as a column of `type` holds it: text that is an integer's
 // canonical decimal form becomes that integer for an integer column, an integer becomes its
-// decimal text for a text column, a uuid column takes only canonical uuid text; anything the
+// decimal text for a text column, a uuid column takes only canonical uuid text, a decimal
+// (numeric) column only text, as its values read back ("7.50"); anything the
 // column cannot hold is NULL (it equals no row's value).
 Value value_for_column(const Value& value, ColumnType type);
 

@@ -255,10 +255,8 @@ void SyncSession::begin_snapshot() {
       auto view = m_tables.find(name);
       if (view == m_tables.end()) continue;
       storage::SnapshotRequest request;
-      if (auto filter = m_context.rules.read_filter(*m_claims, view->second.schema)) {
-        request.filter_column = filter->first;
-        request.filter_value = filter->second;
-      }
+      if (auto filter = m_context.rules.read_filter(*m_claims, view->second.schema))
+        request.filter = RowFilter::compare(filter->first, RowFilter::Op::eq, filter->second);
       requests.emplace_back(view->second.schema, std::move(request));
     }
   }
@@ -306,10 +304,8 @@ bool SyncSession::pump_snapshot_page() {
     }
     table_name = view->first;
     schema = view->second.schema;
-    if (auto filter = m_context.rules.read_filter(*m_claims, schema)) {
-      request.filter_column = filter->first;
-      request.filter_value = filter->second;
-    }
+    if (auto filter = m_context.rules.read_filter(*m_claims, schema))
+      request.filter = RowFilter::compare(filter->first, RowFilter::Op::eq, filter->second);
     request.after_key = m_snapshot.after;
     request.limit = m_context.config.snapshot_batch_rows;
     seq = m_snapshot.seq;

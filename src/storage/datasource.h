@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/row_filter.h"
 #include "common/table_schema.h"
 #include "storage/log_head.h"
 #include "sync/change.h"
@@ -78,9 +79,12 @@ struct PushResult {
 
 struct SnapshotRequest {
   const TableSchema* table = nullptr;
-  // When set, only rows whose `filter_column` equals `filter_value` (a private table).
-  std::optional<std::string> filter_column;
-  Value filter_value;
+  // The rows the reader may see: exactly those `passes(filter, row, memberships)` accepts
+  // for the row as the snapshot reads it back (common/row_filter.h), decided by the database
+  // with every value bound, never spliced. A column the table lacks reads as NULL. Reading
+  // throws Error(invalid_identifier) when a membership names an invalid table or column, and
+  // Error(not_found) when its table does not exist.
+  RowFilter filter = RowFilter::always();
   std::optional<std::vector<Value>> after_key;  // resume strictly after this primary key
   std::size_t limit = 500;
 };

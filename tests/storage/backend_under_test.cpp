@@ -38,6 +38,7 @@ class SqliteBackend final : public BackendUnderTest {
             "sqlite_schema"};
   }
   std::string blob_type() const override { return "BLOB"; }
+  std::string case_insensitive_text_type() override { return "VARCHAR(20) COLLATE NOCASE"; }
   // SQLite checks the capture triggers, which name the column, unless told not to.
   std::string drop_column_sql(const std::string& table, const std::string& column) const override {
     return "PRAGMA legacy_alter_table = ON; ALTER TABLE " + table + " DROP COLUMN " + column;
@@ -65,6 +66,12 @@ class PostgresBackend final : public BackendUnderTest {
     return {"tandem_changes", "tandem_clients", "pg_authid", "pg_class", "pg_statistic"};
   }
   std::string blob_type() const override { return "bytea"; }
+  std::string case_insensitive_text_type() override {
+    outside(
+        "CREATE COLLATION IF NOT EXISTS case_insensitive "
+        "(provider = icu, locale = 'und-u-ks-level2', deterministic = false)");
+    return "VARCHAR(20) COLLATE case_insensitive";
+  }
 
  private:
   PostgresCluster m_cluster;
@@ -93,6 +100,10 @@ class MysqlBackend final : public BackendUnderTest {
     return {"tandem_changes", "tandem_meta", "pub_events"};
   }
   std::string blob_type() const override { return "BLOB"; }
+  // Also PAD SPACE: 'ann ' equals 'ann'.
+  std::string case_insensitive_text_type() override {
+    return "VARCHAR(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci";
+  }
 
  private:
   static MariadbServer& server() { return MariadbServer::shared(); }

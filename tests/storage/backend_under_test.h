@@ -26,6 +26,9 @@ class BackendUnderTest {
   virtual std::vector<std::string> reserved_table_names() const = 0;
   // How the engine spells a binary column type.
   virtual std::string blob_type() const = 0;
+  // A text column type whose collation ignores case (creating the collation if the engine
+  // needs one): where a comparison that is not exact would let "ALICE" equal "alice".
+  virtual std::string case_insensitive_text_type() = 0;
   // SQL that drops a column of a tracked table, as docs/admin-api.md tells users to.
   virtual std::string drop_column_sql(const std::string& table, const std::string& column) const {
     return "ALTER TABLE " + table + " DROP COLUMN " + column;

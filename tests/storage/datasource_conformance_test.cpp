@@ -7,12 +7,17 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <future>
+#include <limits>
+#include <map>
 #include <memory>
+#include <random>
 #include <set>
 
 #include "storage/backend_under_test.h"
 #include "storage/push_applier.h"
+#include "storage/snapshot_filter_testing.h"
 
 namespace tandem::storage {
 namespace {
@@ -85,6 +90,31 @@ class DatasourceConformance : public ::testing::TestWithParam<std::string> {
       if (candidate.name == table) return candidate;
     }
     return std::nullopt;
+  }
+
+  std::vector<std::int64_t> ids(const TableSchema& table, const RowFilter& filter) {
+    return testing::snapshot_ids(*source, table, filter);
+  }
+
+  // The error code a filtered snapshot and count fail with (ok when they do not).
+  ErrorCode refusal(const TableSchema& table, const RowFilter& filter) {
+    SnapshotRequest request;
+    request.table = &table;
+    request.filter = filter;
+    ErrorCode read = ErrorCode::ok;
+    ErrorCode counted = ErrorCode::ok;
+    try {
+      source->read_snapshot(request);
+    } catch (const Error& error) {
+      read = error.code();
+    }
+    try {
+      source->count_rows(request);
+    } catch (const Error& error) {
+      counted = error.code();
+    }
+    EXPECT_EQ(read, counted) << testing::describe(filter);
+    return read;
   }
 
   std::vector<Row> rows(const std::string& table) {
@@ -235,8 +265,7 @@ TEST_P(DatasourceConformance, SnapshotPagesResumeAfterTheLastKeyFilterByOwnerAnd
     EXPECT_LT(table->key_of(seen[i - 1]), table->key_of(seen[i])) << "in key order, once each";
 
   request.after_key.reset();
-  request.filter_column = "owner_id";
-  request.filter_value = Value("ann");
+  request.filter = RowFilter::compare("owner_id", RowFilter::Op::eq, Value("ann"));
   request.limit = 100;
   EXPECT_EQ(source->count_rows(request), 12u);
   auto owned = source->read_snapshot(request);
@@ -244,6 +273,206 @@ TEST_P(DatasourceConformance, SnapshotPagesResumeAfterTheLastKeyFilterByOwnerAnd
   ASSERT_EQ(owned.rows.size(), 12u);
   for (const auto& row : owned.rows)
     EXPECT_EQ(row.at("owner_id"), Value("ann"));
+}
+
+// --- Snapshot filters (common/row_filter.h): the database decides, as evaluate() would ------
+
+// A differential test: random filters over integers, reals, text in a case-insensitive
+// collation, dates and timestamps, with NULLs, case and trailing-space variants, numeric
+// strings, 7 against 7.0 and integers beyond 2^53; every snapshot (paged) and count must hold
+// exactly the rows evaluate() passes in memory.
+TEST_P(DatasourceConformance, AFilteredSnapshotHoldsExactlyTheRowsTheFilterPassesInMemory) {
+  auto text = backend->case_insensitive_text_type();
+  outside(fmt::format(
+      "CREATE TABLE people (id INTEGER PRIMARY KEY, n BIGINT, r DOUBLE PRECISION, s {}, d DATE, "
+      "ts TIMESTAMP(6) NULL)",
+      text));
+  outside(
+      "INSERT INTO people VALUES "
+      "(1, 7, 7.0, 'Ann', '2024-01-02', '2024-01-02 03:04:05'), "
+      "(2, -3, -2.5, 'ann', '0999-12-31', '2024-01-02 03:04:05.5'), "
+      "(3, 0, 0.5, 'ann ', NULL, '2024-01-02 03:04:05.123456'), "
+      "(4, NULL, NULL, NULL, NULL, NULL), "
+      "(5, 7, 7.5, '7', '2024-12-31', '1999-12-31 23:59:59.999999'), "
+      "(6, 12, -0.0, '-3', '1970-01-01', NULL), "
+      "(7, 100, 1e10, 'ANN', '2024-01-02', '2024-01-02 03:04:05.5'), "
+      "(8, -7, 7.000001, '', NULL, '2030-06-15 12:00:00'), "
+      "(9, 3, NULL, 'b', '2000-02-29', '2024-01-02 03:04:06'), "
+      "(10, NULL, 3.0, 'Émile', NULL, NULL), "
+      "(11, 9007199254740993, 9007199254740992.0, 'émile', '2024-01-02', NULL), "
+      "(12, 2, 2.0, '7.0', NULL, NULL)");
+  outside(fmt::format(
+      "CREATE TABLE members (id INTEGER PRIMARY KEY, member VARCHAR(20), n_key BIGINT, s_key {})",
+      text));
+  outside(
+      "INSERT INTO members VALUES (1, 'ann', 7, 'Ann'), (2, 'ann', -3, 'ann '), "
+      "(3, 'ANN', 0, 'ann'), (4, 'bob', 12, '7'), (5, 'ann', NULL, NULL), (6, 'bob', 100, 'ANN'), "
+      "(7, NULL, 3, 'b'), (8, 'ann ', 2, 'émile')");
+  auto people = source->track("people");
+  ASSERT_TRUE(people.ok()) << people.error().message();
+  ASSERT_TRUE(source->track("members").ok());
+  auto all = rows("people");
+  ASSERT_EQ(all.size(), 12u);
+  testing::RowsMembership lookup({{"members", rows("members")}});
+
+  testing::RowFilterSpace space;
+  space.columns = {"id", "n", "r", "s", "d", "ts", "missing"};
+  for (const auto& column : space.columns) {
+    std::vector<Value> held;
+    for (const auto& row : all) {
+      if (auto it = row.find(column); it != row.end()) held.push_back(it->second);
+    }
+    space.column_values.push_back(std::move(held));
+  }
+  auto nan = std::numeric_limits<double>::quiet_NaN();
+  auto infinity = std::numeric_limits<double>::infinity();
+  space.values = {Value{},
+                  7,
+                  -3,
+                  0,
+                  2,
+                  12,
+                  Value(std::int64_t{9007199254740992}),
+                  Value(std::int64_t{9007199254740993}),
+                  Value(std::numeric_limits<std::int64_t>::max()),
+                  Value(std::numeric_limits<std::int64_t>::min()),
+                  7.0,
+                  7.5,
+                  -2.5,
+                  -0.0,
+                  2.0,
+                  1e10,
+                  9007199254740992.0,
+                  infinity,
+                  -infinity,
+                  nan,
+                  "Ann",
+                  "ann",
+                  "ann ",
+                  "ANN",
+                  "7",
+                  "7.0",
+                  "-3",
+                  "",
+                  "b",
+                  "émile",
+                  "Émile",
+                  std::string("ann\0x", 5),
+                  "x' OR '1'='1",
+                  "2024-01-02",
+                  "2024-01-02T03:04:05.5",
+                  "NaN",
+                  Blob{'A', 'n', 'n'}};
+  space.memberships = {{"members", "n_key", "member", Value{}},
+                       {"members", "s_key", "member", Value{}},
+                       {"members", "missing", "member", Value{}}};
+  space.members = {"ann", "ANN", "ann ", "bob", 7, Value{}};
+
+  constexpr std::uint32_t kSeed = 15015;
+  std::mt19937 random(kSeed);
+  int failures = 0;
+  for (int i = 0; i < 300 && failures < 10; ++i) {
+    auto filter = testing::random_row_filter(random, space);
+    auto expected = testing::passing_ids(all, filter, &lookup);
+    auto found = ids(*people, filter);
+    if (found != expected) ++failures;
+    EXPECT_EQ(found, expected) << "seed " << kSeed << ", filter #" << i << ": "
+                               << testing::describe(filter);
+  }
+}
+
+// The owner filter as the rules make it: a text id equals only itself (not ALICE, not
+// 'alice ' in a collation that ignores case and trailing spaces, not a longer id cut to the
+// column's length), and a number never equals text ('7' is not 7, 7.0 is).
+TEST_P(DatasourceConformance, TheOwnerFilterComparesExactlyWhateverTheColumnsCollationOrType) {
+  outside(
+      fmt::format("CREATE TABLE notes (id INTEGER PRIMARY KEY, owner_id {}, owner_no INTEGER, code "
+                  "VARCHAR(10))",
+                  backend->case_insensitive_text_type()));
+  outside(
+      "INSERT INTO notes VALUES (1, 'alice', 7, 'bob_is_ver'), (2, 'ALICE', 70, '7'), "
+      "(3, 'alice ', NULL, '7.0'), (4, 'Alice', -7, '07'), (5, 'alice', 7, NULL)");
+  auto notes = source->track("notes");
+  ASSERT_TRUE(notes.ok()) << notes.error().message();
+  auto owner = [](const std::string& column, Value value) {
+    return RowFilter::compare(column, RowFilter::Op::eq, std::move(value));
+  };
+  using Ids = std::vector<std::int64_t>;
+  EXPECT_EQ(ids(*notes, owner("owner_id", "alice")), (Ids{1, 5}));
+  EXPECT_EQ(ids(*notes, owner("owner_id", "ALICE")), (Ids{2}));
+  EXPECT_EQ(ids(*notes, owner("owner_id", "alice ")), (Ids{3}));
+  EXPECT_EQ(ids(*notes, owner("owner_id", "alicE")), (Ids{}));
+  EXPECT_EQ(ids(*notes, owner("owner_no", 7)), (Ids{1, 5}));
+  EXPECT_EQ(ids(*notes, owner("owner_no", 7.0)), (Ids{1, 5})) << "numbers compare as numbers";
+  EXPECT_EQ(ids(*notes, owner("owner_no", "7")), (Ids{})) << "text never equals a number";
+  EXPECT_EQ(ids(*notes, owner("owner_no", "07")), (Ids{}));
+  EXPECT_EQ(ids(*notes, owner("code", 7)), (Ids{}));
+  EXPECT_EQ(ids(*notes, owner("code", "7")), (Ids{2}));
+  EXPECT_EQ(ids(*notes, owner("code", "bob_is_very_long")), (Ids{})) << "never cut to 10";
+  EXPECT_EQ(ids(*notes, owner("code", Value{})), (Ids{})) << "NULL equals nothing";
+  EXPECT_EQ(ids(*notes, owner("missing", "alice")), (Ids{})) << "a missing column is NULL";
+  EXPECT_EQ(ids(*notes, RowFilter::negation(owner("code", "7"))), (Ids{1, 3, 4}))
+      << "not equal is unknown, not true, for NULL";
+}
+
+TEST_P(DatasourceConformance, AValueInAFilterIsBoundNeverSpliced) {
+  outside("CREATE TABLE notes (id INTEGER PRIMARY KEY, owner_id VARCHAR(40), code VARCHAR(10))");
+  outside(
+      "INSERT INTO notes VALUES (1, 'alice', '7'), (2, 'bob', '07'), (3, 'carol', '7.0'), "
+      "(4, 'dave', 'b')");
+  outside("CREATE TABLE members (id INTEGER PRIMARY KEY, member VARCHAR(40), owner VARCHAR(40))");
+  outside("INSERT INTO members VALUES (1, 'x', 'alice')");
+  auto notes = source->track("notes");
+  ASSERT_TRUE(notes.ok()) << notes.error().message();
+  using Ids = std::vector<std::int64_t>;
+  auto eq = [](const std::string& column, Value value) {
+    return RowFilter::compare(column, RowFilter::Op::eq, std::move(value));
+  };
+  EXPECT_EQ(ids(*notes, eq("owner_id", "x' OR '1'='1")), (Ids{}));
+  EXPECT_EQ(ids(*notes, eq("owner_id", "x') OR (1=1) --")), (Ids{}));
+  EXPECT_EQ(ids(*notes, eq("owner_id", "'; DROP TABLE notes; --")), (Ids{}));
+  EXPECT_EQ(ids(*notes, eq("owner_id", "x\" OR \"1\"=\"1")), (Ids{}));
+  EXPECT_EQ(ids(*notes, eq("owner_id", "$1")), (Ids{}));
+  EXPECT_EQ(ids(*notes, eq("owner_id", "?")), (Ids{}));
+  EXPECT_EQ(ids(*notes, RowFilter::in_values("owner_id", {"' OR 1=1 --", "bob"})), (Ids{2}));
+  // A NUL inside a value is part of it: it is neither an end nor ignored.
+  EXPECT_EQ(ids(*notes, eq("code", std::string("7\0' OR '1'='1", 13))), (Ids{}));
+  EXPECT_EQ(ids(*notes, eq("code", std::string("7\0", 2))), (Ids{}));
+  EXPECT_EQ(ids(*notes, RowFilter::compare("code", RowFilter::Op::lt, std::string("7\0", 2))),
+            (Ids{1, 2}));
+  auto membership = [](Value member) {
+    return RowFilter::in_membership("owner_id", {"members", "owner", "member", std::move(member)});
+  };
+  EXPECT_EQ(ids(*notes, membership("x")), (Ids{1}));
+  EXPECT_EQ(ids(*notes, membership("x' OR '1'='1")), (Ids{}));
+  EXPECT_EQ(rows("notes").size(), 4u) << "the table is still there";
+}
+
+TEST_P(DatasourceConformance, AnInvalidIdentifierInAMembershipIsRefused) {
+  outside("CREATE TABLE notes (id INTEGER PRIMARY KEY, owner_id VARCHAR(40))");
+  outside("INSERT INTO notes VALUES (1, 'alice')");
+  outside("CREATE TABLE members (id INTEGER PRIMARY KEY, member VARCHAR(40), owner VARCHAR(40))");
+  outside("INSERT INTO members VALUES (1, 'x', 'alice')");
+  auto notes = source->track("notes");
+  ASSERT_TRUE(notes.ok()) << notes.error().message();
+  auto membership = [](std::string table, std::string key, std::string member) {
+    return RowFilter::in_membership("owner_id",
+                                    {std::move(table), std::move(key), std::move(member), "x"});
+  };
+  for (const auto& filter :
+       {membership("members; DROP TABLE notes", "owner", "member"),
+        membership("members", "owner) OR (1=1", "member"),
+        membership("members", "owner", "member\" OR \"1\"=\"1"), membership("members", "owner", ""),
+        membership("tandem_changes", "seq", "tbl"),
+        RowFilter::negation(
+            RowFilter::any_of({RowFilter::always(), membership("members", "own`er", "m")}))}) {
+    EXPECT_EQ(refusal(*notes, filter), ErrorCode::invalid_identifier) << testing::describe(filter);
+  }
+  EXPECT_EQ(refusal(*notes, membership("nowhere", "owner", "member")), ErrorCode::not_found);
+  EXPECT_EQ(ids(*notes, membership("members", "owner", "member")), (std::vector<std::int64_t>{1}));
+  EXPECT_EQ(ids(*notes, membership("members", "missing", "member")), (std::vector<std::int64_t>{}))
+      << "a key column the table lacks is NULL";
+  EXPECT_EQ(rows("notes").size(), 1u);
 }
 
 TEST_P(DatasourceConformance, ReloadShowsAnAddedColumnInLaterChangesAndForgetsADroppedOne) {

@@ -20,6 +20,8 @@ constexpr const char* kSessionSetup =
     "ZERO', "
     "autocommit = 1";
 
+constexpr std::size_t kMaxCachedStatements = 256;
+
 std::string shorten(std::string_view sql) {
   constexpr std::size_t kMax = 200;
   if (sql.size() <= kMax) return std::string(sql);
@@ -181,6 +183,14 @@ MysqlResult MysqlConnection::exec(std::string_view sql) {
 
 MYSQL_STMT* MysqlConnection::prepare(const std::string& sql) {
   if (auto it = m_statements.find(sql); it != m_statements.end()) return it->second;
+  // Snapshot filters make the texts many (one per rule and reader shape), and the server
+  // caps prepared statements (max_prepared_stmt_count): past a bound the cache starts over.
+  // No statement is in use here: query() finishes with one before it returns.
+  if (m_statements.size() >= kMaxCachedStatements) {
+    for (auto& [text, statement] : m_statements)
+      mysql_stmt_close(statement);
+    m_statements.clear();
+  }
   MYSQL_STMT* statement = mysql_stmt_init(m_mysql);
   if (!statement) fail(sql);
   if (mysql_stmt_prepare(statement, sql.data(), sql.size()) != 0) {
@@ -208,6 +218,7 @@ MysqlResult MysqlConnection::query(const std::string& sql, const Params& params)
   std::vector<double> reals(params.size());
   std::vector<unsigned long> lengths(params.size());
   std::vector<my_bool> nulls(params.size());
+  std::uint8_t empty_blob = 0;
   for (std::size_t i = 0; i < params.size(); ++i) {
     MYSQL_BIND& bind = binds[i];
     std::memset(&bind, 0, sizeof(bind));
@@ -237,7 +248,9 @@ MysqlResult MysqlConnection::query(const std::string& sql, const Params& params)
         break;
       case Value::Kind::blob:
         bind.buffer_type = MYSQL_TYPE_BLOB;
-        bind.buffer = const_cast<std::uint8_t*>(value.as_blob().data());
+        // An empty vector's data() may be null, which the connector sends as NULL.
+        bind.buffer = value.as_blob().empty() ? static_cast<void*>(&empty_blob)
+                                              : const_cast<std::uint8_t*>(value.as_blob().data());
         lengths[i] = value.as_blob().size();
         bind.buffer_length = lengths[i];
         bind.length = &lengths[i];

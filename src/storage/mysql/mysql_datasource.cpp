@@ -8,6 +8,7 @@
 #include "common/logging.h"
 #include "storage/hard_reset.h"
 #include "storage/mysql/mysql_change_log.h"
+#include "storage/mysql/mysql_filter_sql.h"
 #include "storage/mysql/mysql_rows.h"
 #include "storage/push_applier.h"
 #include "storage/tracked_tables.h"
@@ -379,30 +380,14 @@ std::vector<sync::Change> MysqlDatasource::read_log(std::uint64_t after_seq, std
       [&](MysqlConnection& reader) { return mysql::read_changes(reader, after_seq, limit); });
 }
 
-namespace {
-
-// A snapshot's owner filter, the value bound twice: the column equals it exactly, as
-// rules::owns compares in memory. MySQL's default collations ignore case and trailing
-// spaces; the binary comparison does not, and the typed one keeps the column's index.
-std::string filter_condition(const std::string& column) {
-  return fmt::format("{0} = ? AND CAST({0} AS BINARY) = CAST(? AS BINARY)", quote_name(column));
-}
-
-}  // namespace
-
 std::uint64_t MysqlDatasource::count_rows(const SnapshotRequest& request) {
   auto table = table_copy(request.table->name);
   if (!table) return 0;
-  Params params;
-  auto sql = fmt::format("SELECT COUNT(*) FROM {}", quote_name(table->schema.name));
-  if (request.filter_column) {
-    auto value = comparable(table->kind_of(*request.filter_column), request.filter_value);
-    if (!value) return 0;
-    params.push_back(*value);
-    params.push_back(*value);
-    sql += " WHERE " + filter_condition(*request.filter_column);
-  }
   return with_reader([&](MysqlConnection& reader) {
+    Params params;
+    auto sql = fmt::format("SELECT COUNT(*) FROM {} AS t", quote_name(table->schema.name));
+    if (request.filter.kind() != RowFilter::Kind::always)
+      sql += " WHERE " + mysql_filter_sql(request.filter, *table, reader, params);
     return static_cast<std::uint64_t>(reader.query(sql, params).integer(0, 0));
   });
 }
@@ -410,29 +395,26 @@ std::uint64_t MysqlDatasource::count_rows(const SnapshotRequest& request) {
 SnapshotPage MysqlDatasource::read_snapshot(const SnapshotRequest& request) {
   auto table = table_copy(request.table->name);
   if (!table) return SnapshotPage{{}, true};
-  Params params;
-  std::string where;
-  if (request.filter_column) {
-    auto value = comparable(table->kind_of(*request.filter_column), request.filter_value);
-    if (!value) return SnapshotPage{{}, true};
-    params.push_back(*value);
-    params.push_back(*value);
-    where += " WHERE " + filter_condition(*request.filter_column);
-  }
-  const auto& key = table->schema.primary_key;
-  if (request.after_key) {
-    std::string markers;
-    for (std::size_t i = 0; i < key.size(); ++i) {
-      params.push_back(param_for(table->kind_of(key[i]), request.after_key->at(i)));
-      markers += i == 0 ? "?" : ", ?";
+  auto result = with_reader([&](MysqlConnection& reader) {
+    Params params;
+    std::string where;
+    if (request.filter.kind() != RowFilter::Kind::always)
+      where += " WHERE " + mysql_filter_sql(request.filter, *table, reader, params);
+    const auto& key = table->schema.primary_key;
+    if (request.after_key) {
+      std::string markers;
+      for (std::size_t i = 0; i < key.size(); ++i) {
+        params.push_back(param_for(table->kind_of(key[i]), request.after_key->at(i)));
+        markers += i == 0 ? "?" : ", ?";
+      }
+      where += fmt::format("{} ({}) > ({})", where.empty() ? " WHERE" : " AND",
+                           key_list(table->schema), markers);
     }
-    where += fmt::format("{} ({}) > ({})", where.empty() ? " WHERE" : " AND",
-                         key_list(table->schema), markers);
-  }
-  auto sql = fmt::format("SELECT {} FROM {}{} ORDER BY {} LIMIT {}", row_json_sql(*table, ""),
-                         quote_name(table->schema.name), where, key_list(table->schema),
-                         request.limit + 1);
-  auto result = with_reader([&](MysqlConnection& reader) { return reader.query(sql, params); });
+    auto sql = fmt::format("SELECT {} FROM {} AS t{} ORDER BY {} LIMIT {}",
+                           row_json_sql(*table, ""), quote_name(table->schema.name), where,
+                           key_list(table->schema), request.limit + 1);
+    return reader.query(sql, params);
+  });
   SnapshotPage page;
   page.done = result.rows() <= request.limit;
   for (std::size_t row = 0; row < result.rows() && row < request.limit; ++row)

@@ -8,6 +8,7 @@
 #include "storage/hard_reset.h"
 #include "storage/postgres/pg_capture.h"
 #include "storage/postgres/pg_change_log.h"
+#include "storage/postgres/pg_filter_sql.h"
 #include "storage/postgres/pg_logical_capture.h"
 #include "storage/postgres/pg_rows.h"
 #include "storage/postgres/pg_write_txn.h"
@@ -438,18 +439,6 @@ std::vector<sync::Change> PostgresDatasource::read_log(std::uint64_t after_seq, 
   return postgres::read_changes(*reader, after_seq, limit);
 }
 
-namespace {
-
-// A snapshot's owner filter, with the value as $1: the column equals it exactly, as
-// rules::owns compares in memory. The text comparison in the "C" collation keeps a citext
-// or case-insensitive column from matching another case; the typed one keeps its index.
-std::string filter_condition(const PgTable& table, const std::string& column) {
-  return fmt::format("t.{0} = $1::{1} AND t.{0}::text = ($1::{1})::text COLLATE \"C\"",
-                     quote_identifier(column), table.type_of(column).name);
-}
-
-}  // namespace
-
 std::uint64_t PostgresDatasource::count_rows(const SnapshotRequest& request) {
   PgTable table;
   {
@@ -460,11 +449,9 @@ std::uint64_t PostgresDatasource::count_rows(const SnapshotRequest& request) {
   }
   Params params;
   auto sql = fmt::format("SELECT count(*) FROM {} AS t", quote_identifier(table.schema.name));
-  if (request.filter_column) {
-    params.push_back(to_param(table, *request.filter_column, request.filter_value));
-    sql += " WHERE " + filter_condition(table, *request.filter_column);
-  }
   auto reader = m_readers.lease();
+  if (request.filter.kind() != RowFilter::Kind::always)
+    sql += " WHERE " + pg_filter_sql(request.filter, table, *reader, params);
   return static_cast<std::uint64_t>(reader->exec(sql, params).integer(0, 0));
 }
 
@@ -478,10 +465,9 @@ SnapshotPage PostgresDatasource::read_snapshot(const SnapshotRequest& request) {
   }
   Params params;
   std::string where;
-  if (request.filter_column) {
-    params.push_back(to_param(table, *request.filter_column, request.filter_value));
-    where += " WHERE " + filter_condition(table, *request.filter_column);
-  }
+  auto reader = m_readers.lease();
+  if (request.filter.kind() != RowFilter::Kind::always)
+    where += " WHERE " + pg_filter_sql(request.filter, table, *reader, params);
   // Qualified by the table alias: the select list casts every column to text under its own
   // name, and an unqualified ORDER BY would sort by that text (10 before 9).
   std::string key_list;
@@ -502,7 +488,6 @@ SnapshotPage PostgresDatasource::read_snapshot(const SnapshotRequest& request) {
   auto sql =
       fmt::format("SELECT {} FROM {} AS t{} ORDER BY {} LIMIT {}", text_columns_sql(table, "t"),
                   quote_identifier(table.schema.name), where, key_list, request.limit + 1);
-  auto reader = m_readers.lease();
   auto result = reader->exec(sql, params);
   SnapshotPage page;
   int rows = result.rows();

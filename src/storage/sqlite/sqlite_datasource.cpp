@@ -9,6 +9,7 @@
 #include "storage/group_commit.h"
 #include "storage/hard_reset.h"
 #include "storage/push_applier.h"
+#include "storage/sqlite/sqlite_filter_sql.h"
 #include "storage/sqlite/sqlite_schema.h"
 #include "storage/sqlite/sqlite_write_txn.h"
 #include "sync/row_state_codec.h"
@@ -506,32 +507,34 @@ std::vector<sync::Change> SqliteDatasource::read_log(std::uint64_t after_seq, st
   return changes;
 }
 
-namespace {
-
-// A snapshot's owner filter, with the value bound as ?1: the column equals it exactly, as
-// rules::owns compares in memory. Without COLLATE BINARY a NOCASE column would let "ALICE"
-// read alice's rows; without the typeof check column affinity would let "7.0" read 7's.
-std::string filter_condition(const std::string& column) {
-  auto name = quote_identifier(column);
-  return fmt::format("{0} = ?1 COLLATE BINARY AND typeof({0}) = typeof(?1)", name);
-}
-
-}  // namespace
-
 std::uint64_t SqliteDatasource::count_rows(const SnapshotRequest& request) {
-  auto sql = fmt::format("SELECT count(*) FROM {}", quote_identifier(request.table->name));
-  if (request.filter_column) sql += " WHERE " + filter_condition(*request.filter_column);
   auto reader = lease_reader();
-  auto& statement = reader->cached(sql);
-  if (request.filter_column) statement.bind(1, request.filter_value);
+  auto sql = fmt::format("SELECT count(*) FROM {} AS t", quote_identifier(request.table->name));
+  if (request.filter.kind() == RowFilter::Kind::always) {
+    auto& statement = reader->cached(sql);
+    std::uint64_t count = 0;
+    if (statement.step()) count = static_cast<std::uint64_t>(statement.column_int(0));
+    statement.reset();
+    return count;
+  }
+  auto filter = sqlite_filter_sql(request.filter, *request.table, *reader, 1);
+  // Not cached: filters vary with rules and readers, and the cache is never trimmed.
+  auto statement = reader->prepare(sql + " WHERE " + filter.condition);
+  for (std::size_t i = 0; i < filter.params.size(); ++i)
+    statement->bind(static_cast<int>(i) + 1, filter.params[i]);
   std::uint64_t count = 0;
-  if (statement.step()) count = static_cast<std::uint64_t>(statement.column_int(0));
-  statement.reset();
+  if (statement->step()) count = static_cast<std::uint64_t>(statement->column_int(0));
+  statement->reset();
   return count;
 }
 
 SnapshotPage SqliteDatasource::read_snapshot(const SnapshotRequest& request) {
   const TableSchema& table = *request.table;
+  auto reader = lease_reader();
+  bool filtered = request.filter.kind() != RowFilter::Kind::always;
+  SqliteFilterSql filter;
+  if (filtered) filter = sqlite_filter_sql(request.filter, table, *reader, 1);
+  int first_key = static_cast<int>(filter.params.size()) + 1;
   std::string columns;
   for (const auto& column : table.columns) {
     if (!columns.empty()) columns += ", ";
@@ -545,25 +548,27 @@ SnapshotPage SqliteDatasource::read_snapshot(const SnapshotRequest& request) {
       key_params += ", ";
     }
     key_list += quote_identifier(table.primary_key[i]);
-    key_params += fmt::format("?{}", i + 2);
+    key_params += fmt::format("?{}", first_key + static_cast<int>(i));
   }
   std::vector<std::string> conditions;
-  if (request.filter_column) {
-    conditions.push_back(filter_condition(*request.filter_column));
-  }
+  if (filtered) conditions.push_back(filter.condition);
   if (request.after_key) conditions.push_back(fmt::format("({}) > ({})", key_list, key_params));
   std::string where;
   for (const auto& condition : conditions)
     where += (where.empty() ? " WHERE " : " AND ") + condition;
-  auto sql = fmt::format("SELECT {} FROM {}{} ORDER BY {} LIMIT {}", columns,
+  auto sql = fmt::format("SELECT {} FROM {} AS t{} ORDER BY {} LIMIT {}", columns,
                          quote_identifier(table.name), where, key_list, request.limit + 1);
 
-  auto reader = lease_reader();
-  auto& statement = reader->cached(sql);
-  if (request.filter_column) statement.bind(1, request.filter_value);
+  // Not cached when filtered: filters vary with rules and readers, and the cache is never
+  // trimmed.
+  std::unique_ptr<SqliteStatement> one_off;
+  if (filtered) one_off = reader->prepare(sql);
+  auto& statement = filtered ? *one_off : reader->cached(sql);
+  for (std::size_t i = 0; i < filter.params.size(); ++i)
+    statement.bind(static_cast<int>(i) + 1, filter.params[i]);
   if (request.after_key) {
     for (std::size_t i = 0; i < request.after_key->size(); ++i) {
-      statement.bind(static_cast<int>(i) + 2, (*request.after_key)[i]);
+      statement.bind(first_key + static_cast<int>(i), (*request.after_key)[i]);
     }
   }
   SnapshotPage page;

@@ -1,0 +1,214 @@
+#include "storage/snapshot_filter_testing.h"
+
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+namespace tandem::testing {
+namespace {
+
+template <typename T>
+const T& pick(std::mt19937& random, const std::vector<T>& items) {
+  return items[std::uniform_int_distribution<std::size_t>(0, items.size() - 1)(random)];
+}
+
+int roll(std::mt19937& random, int sides) {
+  return std::uniform_int_distribution<int>(0, sides - 1)(random);
+}
+
+Value random_value(std::mt19937& random, const RowFilterSpace& space, std::size_t column) {
+  // Half the time a value the column holds, so that equalities hit.
+  if (column < space.column_values.size() && !space.column_values[column].empty() &&
+      roll(random, 2) == 0) {
+    return pick(random, space.column_values[column]);
+  }
+  return pick(random, space.values);
+}
+
+RowFilter leaf(std::mt19937& random, const RowFilterSpace& space) {
+  auto column = static_cast<std::size_t>(roll(random, static_cast<int>(space.columns.size())));
+  const auto& name = space.columns[column];
+  switch (roll(random, 12)) {
+    case 0:
+      return roll(random, 2) == 0 ? RowFilter::always() : RowFilter::never();
+    case 1:
+    case 2:
+      return RowFilter::is_null(name, roll(random, 2) == 0);
+    case 3:
+    case 4: {
+      std::vector<Value> values;
+      for (int i = roll(random, 4); i > 0; --i)
+        values.push_back(random_value(random, space, column));
+      return RowFilter::in_values(name, std::move(values));
+    }
+    case 5:
+    case 6: {
+      auto membership = pick(random, space.memberships);
+      membership.member = pick(random, space.members);
+      return RowFilter::in_membership(name, std::move(membership));
+    }
+    default:
+      return RowFilter::compare(name, static_cast<RowFilter::Op>(roll(random, 6)),
+                                random_value(random, space, column));
+  }
+}
+
+RowFilter random_filter(std::mt19937& random, const RowFilterSpace& space, int depth) {
+  if (depth <= 0 || roll(random, 5) < 2) return leaf(random, space);
+  switch (roll(random, 3)) {
+    case 0:
+      return RowFilter::negation(random_filter(random, space, depth - 1));
+    default: {
+      std::vector<RowFilter> operands;
+      for (int i = 2 + roll(random, 2); i > 0; --i)
+        operands.push_back(random_filter(random, space, depth - 1));
+      // The factories fold one operand into itself; two or three stay a list.
+      return roll(random, 2) == 0 ? RowFilter::all_of(std::move(operands))
+                                  : RowFilter::any_of(std::move(operands));
+    }
+  }
+}
+
+std::string_view op_text(RowFilter::Op op) {
+  switch (op) {
+    case RowFilter::Op::eq:
+      return "=";
+    case RowFilter::Op::ne:
+      return "<>";
+    case RowFilter::Op::lt:
+      return "<";
+    case RowFilter::Op::le:
+      return "<=";
+    case RowFilter::Op::gt:
+      return ">";
+    case RowFilter::Op::ge:
+      return ">=";
+  }
+  return "?";
+}
+
+std::string join(const std::vector<RowFilter>& operands, std::string_view separator) {
+  std::string text;
+  for (const auto& operand : operands) {
+    if (!text.empty()) text += separator;
+    text += describe(operand);
+  }
+  return text;
+}
+
+}  // namespace
+
+RowFilter random_row_filter(std::mt19937& random, const RowFilterSpace& space, int max_depth) {
+  return random_filter(random, space, max_depth);
+}
+
+std::string describe(const Value& value) {
+  switch (value.kind()) {
+    case Value::Kind::null:
+      return "NULL";
+    case Value::Kind::integer:
+      return std::to_string(value.as_integer());
+    case Value::Kind::real:
+      return fmt::format("{}r", value.as_real());
+    case Value::Kind::text: {
+      std::string text = "'";
+      for (char c : value.as_text()) {
+        if (c == '\0') {
+          text += "\\0";
+        } else {
+          text += c;
+          if (c == '\'') text += '\'';
+        }
+      }
+      return text + "'";
+    }
+    case Value::Kind::blob: {
+      std::string text = "x'";
+      for (auto byte : value.as_blob())
+        text += fmt::format("{:02x}", byte);
+      return text + "'";
+    }
+  }
+  return "?";
+}
+
+std::string describe(const RowFilter& filter) {
+  switch (filter.kind()) {
+    case RowFilter::Kind::always:
+      return "TRUE";
+    case RowFilter::Kind::never:
+      return "FALSE";
+    case RowFilter::Kind::all_of:
+      return "(" + join(filter.operands(), " AND ") + ")";
+    case RowFilter::Kind::any_of:
+      return "(" + join(filter.operands(), " OR ") + ")";
+    case RowFilter::Kind::negation:
+      return "NOT " + describe(filter.operands().front());
+    case RowFilter::Kind::compare:
+      return fmt::format("{} {} {}", filter.column(), op_text(filter.op()),
+                         describe(filter.value()));
+    case RowFilter::Kind::is_null:
+      return filter.column() + (filter.expect_null() ? " IS NULL" : " IS NOT NULL");
+    case RowFilter::Kind::in_values: {
+      std::string values;
+      for (const auto& value : filter.values()) {
+        if (!values.empty()) values += ", ";
+        values += describe(value);
+      }
+      return fmt::format("{} IN ({})", filter.column(), values);
+    }
+    case RowFilter::Kind::in_membership: {
+      const auto& membership = filter.membership();
+      return fmt::format("{} IN (SELECT {} FROM {} WHERE {} = {})", filter.column(),
+                         membership.key_column, membership.table, membership.member_column,
+                         describe(membership.member));
+    }
+  }
+  return "?";
+}
+
+bool RowsMembership::contains(const RowFilter::Membership& membership, const Value& key) const {
+  auto table = m_tables.find(membership.table);
+  if (table == m_tables.end()) return false;
+  auto read = [](const Row& row, const std::string& column) {
+    auto it = row.find(column);
+    return it == row.end() ? Value{} : it->second;
+  };
+  for (const auto& row : table->second) {
+    if (compare_values(read(row, membership.member_column), RowFilter::Op::eq, membership.member) ==
+            Truth::yes &&
+        compare_values(read(row, membership.key_column), RowFilter::Op::eq, key) == Truth::yes) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<std::int64_t> snapshot_ids(storage::Datasource& source, const TableSchema& table,
+                                       const RowFilter& filter, std::size_t limit) {
+  storage::SnapshotRequest request;
+  request.table = &table;
+  request.filter = filter;
+  request.limit = limit;
+  std::vector<std::int64_t> found;
+  for (int pages = 0; pages < 1000; ++pages) {
+    auto page = source.read_snapshot(request);
+    for (const auto& row : page.rows)
+      found.push_back(row.at("id").as_integer());
+    if (page.done) break;
+    request.after_key = table.key_of(page.rows.back());
+  }
+  EXPECT_EQ(source.count_rows(request), found.size()) << describe(filter);
+  return found;
+}
+
+std::vector<std::int64_t> passing_ids(const std::vector<Row>& rows, const RowFilter& filter,
+                                      const MembershipLookup* memberships) {
+  std::vector<std::int64_t> ids;
+  for (const auto& row : rows) {
+    if (passes(filter, row, memberships)) ids.push_back(row.at("id").as_integer());
+  }
+  return ids;
+}
+
+}  // namespace tandem::testing
