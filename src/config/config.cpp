@@ -439,6 +439,15 @@ std::vector<OptionSpec> make_specs() {
                                c.rules.owner_column = v;
                                return ok_status();
                              }});
+  specs.push_back(OptionSpec{"rules.file",
+                             {"TANDEM_RULES"},
+                             "rules",
+                             "permission rules file (TOML, docs/permissions.md); without one a "
+                             "table with the owner column is private and others are public",
+                             [](Config& c, const std::string& v) -> Status {
+                               c.rules_file = v;
+                               return ok_status();
+                             }});
   specs.push_back(
       number<int>("sync.max_clock_drift_ms", {"TANDEM_MAX_CLOCK_DRIFT_MS"}, "max-clock-drift-ms",
                   "refuse client clocks further ahead than this", 0, 86'400'000,

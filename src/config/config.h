@@ -93,6 +93,8 @@ struct Config {
 
   // [rules]
   rules::RulesOptions rules;
+  // A permission rules file (docs/permissions.md); empty: the owner-column default.
+  std::string rules_file;
 
   // [sync]
   std::chrono::milliseconds max_clock_drift{60'000};

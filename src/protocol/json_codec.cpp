@@ -14,6 +14,18 @@
 namespace tandem::protocol {
 namespace {
 
+std::string_view access_name(TableAccess access) {
+  switch (access) {
+    case TableAccess::owner:
+      return "private";
+    case TableAccess::rules:
+      return "filtered";
+    case TableAccess::everyone:
+      break;
+  }
+  return "public";
+}
+
 using nlohmann::json;
 
 Error malformed(const std::string& message) {
@@ -275,11 +287,14 @@ Result<TableInfo> decode_table(const json& object) {
   }
   auto access = text_field(object, "access");
   if (!access) return access.error();
-  if (*access != "private" && *access != "public") {
-    return malformed("field 'access' must be 'private' or 'public'");
+  if (*access == "private") {
+    info.access = TableAccess::owner;
+  } else if (*access == "filtered") {
+    info.access = TableAccess::rules;
+  } else if (*access != "public") {
+    return malformed("field 'access' must be 'public', 'private' or 'filtered'");
   }
-  info.is_private = *access == "private";
-  if (info.is_private) {
+  if (info.access == TableAccess::owner) {
     auto owner = identifier_field(object, "owner_column", "column");
     if (!owner) return owner.error();
     info.owner_column = std::move(*owner);
@@ -514,9 +529,9 @@ json encode_table(const TableInfo& info) {
   json table = {{"name", info.schema.name},
                 {"primary_key", info.schema.primary_key},
                 {"columns", std::move(columns)},
-                {"access", info.is_private ? "private" : "public"},
+                {"access", access_name(info.access)},
                 {"writable", info.writable}};
-  if (info.is_private) table["owner_column"] = info.owner_column;
+  if (info.access == TableAccess::owner) table["owner_column"] = info.owner_column;
   return table;
 }
 

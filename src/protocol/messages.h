@@ -55,11 +55,15 @@ using ClientMessage = std::variant<Hello, Push, Ping>;
 
 // ---- server -> client ----------------------------------------------------------------
 
+// Which rows of a table a user reads (docs/protocol.md, "welcome"): every row ("public"),
+// their own by an owner column ("private"), or those permission rules let them ("filtered").
+enum class TableAccess { everyone, owner, rules };
+
 struct TableInfo {
   TableSchema schema;
-  bool is_private = false;
-  std::string owner_column;
-  bool writable = false;  // whether this user may write it
+  TableAccess access = TableAccess::everyone;
+  std::string owner_column;  // TableAccess::owner only
+  bool writable = false;     // whether this user may write it
 };
 
 struct Welcome {

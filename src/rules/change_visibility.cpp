@@ -11,6 +11,10 @@ bool passes_with(const RowFilter& filter, const Row& row, const MembershipLookup
 
 }  // namespace
 
+bool may_see(const ReadAccess& access, const Row& row, const MembershipLookup* memberships) {
+  return !access.sees_nothing() && passes_with(access.rows, row, memberships);
+}
+
 Row row_before(const sync::Change& change) {
   Row before = change.row;
   for (const auto& [column, value] : change.old)

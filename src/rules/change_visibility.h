@@ -17,6 +17,9 @@ namespace tandem::rules {
 Visibility change_visibility(const ReadAccess& access, const sync::Change& change,
                              const MembershipLookup* memberships);
 
+// Whether the reader may see `row` (a snapshot row, a row an ack echoes).
+bool may_see(const ReadAccess& access, const Row& row, const MembershipLookup* memberships);
+
 // The row an update replaced: the new row with the changed columns' old values.
 Row row_before(const sync::Change& change);
 

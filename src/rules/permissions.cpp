@@ -1,5 +1,7 @@
 #include "rules/permissions.h"
 
+#include <algorithm>
+
 #include "rules/access_rules.h"
 
 namespace tandem::rules {
@@ -49,6 +51,28 @@ ReadAccess Permissions::read_access(const auth::Claims& reader, const TableSchem
     return ReadAccess{};
   }
   return ReadAccess{std::move(*rows), select.columns};
+}
+
+bool Permissions::may_write(const auth::Claims& writer, const TableSchema& table) const {
+  if (is_admin(writer)) return true;
+  if (!m_rules) return table.column(m_options.owner_column) != nullptr;
+  auto roles = m_rules->tables.find(table.name);
+  if (roles == m_rules->tables.end()) return false;
+  auto role = roles->second.find(writer.role_name);
+  if (role == roles->second.end()) return false;
+  return role->second.insert || role->second.update || role->second.remove;
+}
+
+std::vector<RowFilter::Membership> Permissions::membership_tables() const {
+  std::vector<RowFilter::Membership> tables;
+  if (!m_rules) return tables;
+  for (const auto& [name, declared] : m_rules->memberships) {
+    RowFilter::Membership membership{declared.table, declared.key_column, declared.member_column,
+                                     Value{}};
+    if (std::find(tables.begin(), tables.end(), membership) == tables.end())
+      tables.push_back(std::move(membership));
+  }
+  return tables;
 }
 
 Row Permissions::visible_part(const Row& row, const ReadAccess& access, const TableSchema& table) {

@@ -61,6 +61,14 @@ class Permissions {
   ReadAccess read_access(const auth::Claims& reader, const TableSchema& table,
                          const SchemaLookup& schema_of, std::string* problem = nullptr) const;
 
+  // Whether `writer` may write `table` at all (some insert, update or delete permission):
+  // what the welcome tells a client so that it does not offer edits that will be refused.
+  bool may_write(const auth::Claims& writer, const TableSchema& table) const;
+
+  // The membership tables the rules declare (member left NULL): what the membership index
+  // keeps in memory.
+  std::vector<RowFilter::Membership> membership_tables() const;
+
   // `row` with only the columns `access` lets its reader see.
   static Row visible_part(const Row& row, const ReadAccess& access, const TableSchema& table);
 

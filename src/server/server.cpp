@@ -10,6 +10,8 @@
 #include "net/http_server.h"
 #include "protocol/codec.h"
 #include "rules/access_rules.h"
+#include "rules/permissions.h"
+#include "rules/rules_file.h"
 #include "server/admin_api.h"
 #include "server/change_publisher.h"
 #include "server/datasource_factory.h"
@@ -17,11 +19,28 @@
 #include "server/dev_secret.h"
 #include "server/esink_bridge.h"
 #include "server/hub.h"
+#include "server/membership_index.h"
 #include "server/metrics.h"
 #include "server/sync_session.h"
 #include "server/work_pool.h"
 
 namespace tandem::server {
+
+namespace {
+
+// The rules file's permissions, or the owner-column default; throws Error(config_invalid)
+// with the file's mistake.
+rules::Permissions load_permissions(const config::Config& config) {
+  if (config.rules_file.empty()) return rules::Permissions(config.rules);
+  auto rules = rules::read_rules_file(config.rules_file);
+  if (!rules) throw rules.error();
+  log::info("permission rules loaded", {{"file", config.rules_file},
+                                        {"tables", rules->tables.size()},
+                                        {"memberships", rules->memberships.size()}});
+  return rules::Permissions(config.rules, std::move(*rules));
+}
+
+}  // namespace
 
 struct Server::Impl {
   explicit Impl(config::Config c)
@@ -29,6 +48,8 @@ struct Server::Impl {
         clock(config.max_clock_drift),
         codec(protocol::make_json_codec()),
         rules(config.rules),
+        permissions(load_permissions(config)),
+        memberships(permissions.membership_tables()),
         hub(*codec),
         pool(2) {}
 
@@ -41,6 +62,8 @@ struct Server::Impl {
   sync::HlcClock clock;
   std::unique_ptr<protocol::Codec> codec;
   rules::AccessRules rules;
+  rules::Permissions permissions;
+  MembershipIndex memberships;
   std::shared_ptr<const auth::TokenVerifier> verifier;
   std::unique_ptr<storage::Datasource> datasource;
   Hub hub;
@@ -107,7 +130,8 @@ void Server::Impl::install_routes(net::Router& router) {
               "only; set esink.serve_sync (TANDEM_ESINK_SERVE_SYNC=1) to serve /sync with "
               "Tandem's rules\n");
         }
-        SyncContext context{*datasource, hub, *codec, verifier, rules, pool, metrics, config};
+        SyncContext context{*datasource, hub,          *codec, verifier, rules,
+                            permissions, &memberships, pool,   metrics,  config};
         return std::make_shared<SyncSession>(context);
       });
   if (config.esink.enabled) install_esink(router);
@@ -141,7 +165,7 @@ void Server::start() {
   impl.verifier = std::move(*verifier);
   impl.open_datasource();
   impl.datasource->catch_up();
-  impl.publisher = std::make_unique<ChangePublisher>(*impl.datasource, impl.hub);
+  impl.publisher = std::make_unique<ChangePublisher>(*impl.datasource, impl.hub, &impl.memberships);
   impl.publisher->start();
 
   net::ServerOptions options;

@@ -6,6 +6,7 @@
 #include <deque>
 
 #include "common/logging.h"
+#include "rules/change_visibility.h"
 #include "storage/push_applier.h"
 
 namespace tandem::server {
@@ -32,6 +33,11 @@ sync::Change row_before(const sync::Change& update) {
     leaving.row.insert_or_assign(column, value);
   leaving.old.clear();
   return leaving;
+}
+
+// The rules' view of the tracked tables (membership tables are looked up in it).
+rules::SchemaLookup catalog_lookup(const Catalog& catalog) {
+  return [&catalog](std::string_view table) { return catalog.find(table); };
 }
 
 }  // namespace
@@ -161,14 +167,40 @@ void SyncSession::start(const std::optional<protocol::Checkpoint>& checkpoint) {
 std::vector<protocol::TableInfo> SyncSession::apply_catalog(const Catalog& catalog) {
   std::vector<protocol::TableInfo> visible;
   m_tables.clear();
+  auto schema_of = catalog_lookup(catalog);
   for (const auto& [name, schema] : catalog.tables) {
-    auto rule = m_context.rules.rule_for(schema);
-    visible.push_back(protocol::TableInfo{schema, rule.is_private, rule.owner_column,
-                                          rule.is_private || m_claims->role == auth::Role::admin});
-    m_tables.emplace(name, TableView{schema, std::move(rule)});
+    std::string problem;
+    auto access = m_context.permissions.read_access(*m_claims, schema, schema_of, &problem);
+    if (!problem.empty()) {
+      log::warn("a permission rule hides every row", {{"table", name}, {"reason", problem}});
+    }
+    // Under a rules file, a table the user reads nothing of is not theirs to know about.
+    if (access.sees_nothing() && m_context.permissions.has_rules_file()) continue;
+    visible.push_back(table_info(schema, access));
+    m_tables.emplace(name, TableView{schema, std::move(access)});
   }
   m_catalog_version = catalog.version;
   return visible;
+}
+
+protocol::TableInfo SyncSession::table_info(const TableSchema& schema,
+                                            const rules::ReadAccess& access) const {
+  protocol::TableInfo info;
+  info.schema = schema;
+  if (access.columns) {
+    // Hidden columns are never named to the user, not even in the schema.
+    std::erase_if(info.schema.columns, [&](const ColumnSchema& column) {
+      return !access.sees_column(column.name, schema);
+    });
+  }
+  info.writable = m_context.permissions.may_write(*m_claims, schema);
+  if (m_context.permissions.has_rules_file()) {
+    if (access.rows.kind() != RowFilter::Kind::always) info.access = protocol::TableAccess::rules;
+  } else if (auto rule = m_context.rules.rule_for(schema); rule.is_private) {
+    info.access = protocol::TableAccess::owner;
+    info.owner_column = rule.owner_column;
+  }
+  return info;
 }
 
 void SyncSession::on_catalog(const CatalogPtr& catalog) {
@@ -255,8 +287,7 @@ void SyncSession::begin_snapshot() {
       auto view = m_tables.find(name);
       if (view == m_tables.end()) continue;
       storage::SnapshotRequest request;
-      if (auto filter = m_context.rules.read_filter(*m_claims, view->second.schema))
-        request.filter = RowFilter::compare(filter->first, RowFilter::Op::eq, filter->second);
+      request.filter = view->second.access.rows;
       requests.emplace_back(view->second.schema, std::move(request));
     }
   }
@@ -283,6 +314,7 @@ bool SyncSession::pump_snapshot_page() {
   }
   storage::SnapshotRequest request;
   TableSchema schema;  // a copy: the catalog may change while the page is read
+  rules::ReadAccess access;
   std::string table_name;
   std::uint64_t seq = 0;
   std::uint64_t catalog_version = 0;
@@ -304,8 +336,8 @@ bool SyncSession::pump_snapshot_page() {
     }
     table_name = view->first;
     schema = view->second.schema;
-    if (auto filter = m_context.rules.read_filter(*m_claims, schema))
-      request.filter = RowFilter::compare(filter->first, RowFilter::Op::eq, filter->second);
+    request.filter = view->second.access.rows;
+    access = view->second.access;
     request.after_key = m_snapshot.after;
     request.limit = m_context.config.snapshot_batch_rows;
     seq = m_snapshot.seq;
@@ -331,6 +363,10 @@ bool SyncSession::pump_snapshot_page() {
     checkpoint.snapshot->after = schema.key_of(page.rows.back());
   } else if (m_snapshot.after) {
     checkpoint.snapshot->after = *m_snapshot.after;
+  }
+  if (access.columns) {
+    for (auto& row : page.rows)
+      row = rules::Permissions::visible_part(row, access, schema);
   }
   if (!page.rows.empty() || page.done) {
     send(protocol::SnapshotRows{table_name, &page.rows, checkpoint});
@@ -454,8 +490,24 @@ std::size_t SyncSession::send_changes(const std::vector<const PublishedChange*>&
     std::optional<sync::Change> copy;
     const auto* shaped_change = shaped(*published, table->second.schema, copy);
     if (!shaped_change) continue;
+    // Judged on the whole change (a filter may read columns the user does not see), sent
+    // without the hidden columns.
+    const auto& access = table->second.access;
+    auto visibility = rules::change_visibility(access, *shaped_change, m_context.memberships);
+    if (visibility == rules::Visibility::hidden) continue;
+    if (access.columns) {
+      auto shown = rules::visible_change(*shaped_change, access, table->second.schema);
+      if (!shown && visibility == rules::Visibility::visible) continue;  // only hidden columns
+      if (!shown) {
+        shown = *shaped_change;
+        shown->row = rules::Permissions::visible_part(shown->row, access, table->second.schema);
+        shown->old.clear();
+      }
+      copy = std::move(shown);
+      shaped_change = &*copy;
+    }
     const auto& change = *shaped_change;
-    switch (m_context.rules.visibility(*m_claims, table->second.rule, change)) {
+    switch (visibility) {
       case rules::Visibility::hidden:
         continue;
       case rules::Visibility::visible:
@@ -564,13 +616,22 @@ void SyncSession::handle_push(protocol::Push& push) {
     request.mutations.push_back(
         storage::ClientMutation{pushed.client_seq, std::move(pushed.mutation)});
   }
-  request.authorize = [claims = *m_claims, &rules = m_context.rules](
+  // Both run on the writer, one mutation after the other: authorize_result judges the row
+  // the mutation authorize decided leaves, by the same action.
+  auto decided = std::make_shared<rules::WriteAction>(rules::WriteAction::insert);
+  auto catalog = m_context.hub.catalog();
+  request.authorize = [claims = *m_claims, &permissions = m_context.permissions,
+                       memberships = m_context.memberships, catalog, decided](
                           const TableSchema& table, const Row* existing, sync::Mutation& mutation) {
-    return rules.authorize_write(claims, table, existing, mutation);
+    *decided = rules::Permissions::write_action(existing, mutation);
+    return permissions.authorize_write(claims, table, existing, mutation, catalog_lookup(*catalog),
+                                       memberships);
   };
-  request.authorize_result = [claims = *m_claims, &rules = m_context.rules](
-                                 const TableSchema& table, const Row& merged, bool inherits) {
-    return rules.authorize_result(claims, table, merged, inherits);
+  request.authorize_result = [claims = *m_claims, &permissions = m_context.permissions,
+                              memberships = m_context.memberships, catalog,
+                              decided](const TableSchema& table, const Row& merged, bool inherits) {
+    return permissions.authorize_result(claims, table, *decided, merged, inherits,
+                                        catalog_lookup(*catalog), memberships);
   };
   m_context.metrics.mutations_received += request.mutations.size();
   ++m_pending_pushes;
@@ -601,10 +662,11 @@ void SyncSession::on_push_done(storage::PushResult result) {
       item.pk = std::move(outcome.pk);
       item.row_omitted = outcome.row_omitted;
       auto table = m_tables.find(item.table);
-      // The current row goes back only if this user may see it.
+      // The current row goes back only if this user may see it, and only what they may see.
       if (outcome.current_row && table != m_tables.end() &&
-          m_context.rules.can_read(*m_claims, table->second.schema, *outcome.current_row)) {
-        item.row = std::move(outcome.current_row);
+          rules::may_see(table->second.access, *outcome.current_row, m_context.memberships)) {
+        item.row = rules::Permissions::visible_part(*outcome.current_row, table->second.access,
+                                                    table->second.schema);
       }
       if (item.rejected) m_context.metrics.mutations_rejected++;
       ack.exceptions.push_back(std::move(item));

@@ -22,6 +22,7 @@
 #include "net/http_server.h"
 #include "protocol/codec.h"
 #include "rules/access_rules.h"
+#include "rules/permissions.h"
 #include "server/hub.h"
 #include "server/metrics.h"
 #include "server/work_pool.h"
@@ -34,7 +35,9 @@ struct SyncContext {
   Hub& hub;
   const protocol::Codec& codec;
   std::shared_ptr<const auth::TokenVerifier> verifier;
-  const rules::AccessRules& rules;
+  const rules::AccessRules& rules;  // the owner-column default, for the welcome's table info
+  const rules::Permissions& permissions;
+  const MembershipLookup* memberships;  // the rules' membership tables (membership_index.h)
   WorkPool& pool;
   Metrics& metrics;
   const config::Config& config;
@@ -63,7 +66,7 @@ class SyncSession final : public net::WebSocketHandler,
 
   struct TableView {
     TableSchema schema;
-    rules::TableRule rule;
+    rules::ReadAccess access;  // what this session's user reads of it
   };
 
   struct SnapshotState {
@@ -80,6 +83,8 @@ class SyncSession final : public net::WebSocketHandler,
   void start(const std::optional<protocol::Checkpoint>& checkpoint);
   // Makes `catalog` the session's tables (lock held); returns them as the user sees them.
   std::vector<protocol::TableInfo> apply_catalog(const Catalog& catalog);
+  // How the welcome and schema messages describe a table to this user (lock held).
+  protocol::TableInfo table_info(const TableSchema& schema, const rules::ReadAccess& access) const;
   void handle_push(protocol::Push& push);
   void on_push_done(storage::PushResult result);
   // Closes with 1001 once the server is stopping and no push waits for its ack (lock held).

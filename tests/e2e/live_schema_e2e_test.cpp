@@ -41,7 +41,7 @@ TEST_F(LiveSchema, TableAddedThroughTheApiReachesAConnectedClientSchemaFirst) {
                             [](const auto& table) { return table.schema.name == "menus"; });
   ASSERT_NE(menus, schema->tables.end());
   EXPECT_EQ(menus->schema.primary_key, std::vector<std::string>{"id"});
-  EXPECT_FALSE(menus->is_private);
+  EXPECT_EQ(menus->access, protocol::TableAccess::everyone);
   EXPECT_FALSE(menus->writable) << "a public table is read-only for users";
   EXPECT_EQ(alice->schemas().back()["tables"].size(), 3u) << "the whole list, not a diff";
 

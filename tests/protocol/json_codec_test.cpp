@@ -108,7 +108,7 @@ TEST_F(JsonCodecTest, ClientDecodesTheWelcomeTheServerEncodes) {
   table.schema.primary_key = {"id"};
   table.schema.columns = {{"id", ColumnType::text, "TEXT", true, false, 1},
                           {"qty", ColumnType::integer, "INTEGER", false, true, 0}};
-  table.is_private = true;
+  table.access = TableAccess::owner;
   table.owner_column = "owner_id";
   table.writable = true;
   welcome.tables.push_back(table);
@@ -120,7 +120,7 @@ TEST_F(JsonCodecTest, ClientDecodesTheWelcomeTheServerEncodes) {
   EXPECT_TRUE(back.snapshot);
   ASSERT_EQ(back.tables.size(), 1u);
   EXPECT_EQ(back.tables[0].schema, table.schema);
-  EXPECT_TRUE(back.tables[0].is_private);
+  EXPECT_EQ(back.tables[0].access, TableAccess::owner);
   EXPECT_EQ(back.tables[0].owner_column, "owner_id");
   EXPECT_TRUE(back.tables[0].writable);
 }
@@ -238,7 +238,7 @@ TableInfo orders_table() {
                          {"quantity", ColumnType::integer, "INTEGER", false, true, 0},
                          {"owner_id", ColumnType::text, "TEXT", false, false, 0}};
   info.schema.primary_key = {"id"};
-  info.is_private = true;
+  info.access = TableAccess::owner;
   info.owner_column = "owner_id";
   info.writable = true;
   return info;
@@ -266,11 +266,11 @@ TEST_F(JsonCodecTest, SchemaMessageRoundTripsThroughTheClientDecoder) {
   ASSERT_TRUE(decoded.ok()) << decoded.error().message();
   ASSERT_EQ(decoded->tables.size(), 2u);
   EXPECT_EQ(decoded->tables[0].schema, orders_table().schema);
-  EXPECT_TRUE(decoded->tables[0].is_private);
+  EXPECT_EQ(decoded->tables[0].access, TableAccess::owner);
   EXPECT_EQ(decoded->tables[0].owner_column, "owner_id");
   EXPECT_TRUE(decoded->tables[0].writable);
   EXPECT_EQ(decoded->tables[1].schema, products.schema) << "composite key order is kept";
-  EXPECT_FALSE(decoded->tables[1].is_private);
+  EXPECT_EQ(decoded->tables[1].access, TableAccess::everyone);
 }
 
 TEST_F(JsonCodecTest, SchemaDecoderRefusesWhatAClientCouldNotSafelyCreate) {

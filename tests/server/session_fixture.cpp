@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "common/thread_role.h"
+#include "rules/rules_file.h"
 #include "server/sync_session.h"
 #include "support/server_process.h"
 
@@ -368,7 +369,7 @@ void SessionClient::shutdown() {
 
 // --- SessionFixture ------------------------------------------------------------------------------
 
-SessionFixture::SessionFixture(SessionFixtureOptions options)
+SessionFixture::SessionFixture(SessionFixtureOptions options, const std::string& rules_toml)
     : m_config([&] {
         config::Config config;
         config.jwt.hs256_secret = kTestSecret;
@@ -380,6 +381,13 @@ SessionFixture::SessionFixture(SessionFixtureOptions options)
       m_clock(m_config.max_clock_drift),
       m_codec(protocol::make_json_codec()),
       m_rules(m_config.rules),
+      m_permissions([&] {
+        if (rules_toml.empty()) return rules::Permissions(m_config.rules);
+        auto parsed = rules::parse_rules(rules_toml);
+        if (!parsed) throw parsed.error();
+        return rules::Permissions(m_config.rules, std::move(*parsed));
+      }()),
+      m_memberships(m_permissions.membership_tables()),
       m_hub(*m_codec, options.ring_changes),
       m_pool(kPoolThreads) {
   auto verifier = auth::TokenVerifier::create(m_config.jwt);
@@ -389,7 +397,7 @@ SessionFixture::SessionFixture(SessionFixtureOptions options)
       storage::sqlite::SqliteOptions{.path = m_dir.file("tandem.db"), .synchronous_full = false},
       m_clock);
   m_datasource->catch_up();
-  m_publisher = std::make_unique<server::ChangePublisher>(*m_datasource, m_hub);
+  m_publisher = std::make_unique<server::ChangePublisher>(*m_datasource, m_hub, &m_memberships);
   m_publisher->start();
 }
 
@@ -405,13 +413,21 @@ SessionFixture::~SessionFixture() {
 SessionClient SessionFixture::connect(const std::string& user, auth::Role role,
                                       std::string client_id, std::chrono::seconds ttl) {
   if (client_id.empty()) client_id = user + "-device";
+  return open_session(ServerProcess::token(user, role, ttl), std::move(client_id));
+}
+
+SessionClient SessionFixture::connect_with_claims(const nlohmann::json& claims,
+                                                  std::string client_id) {
+  return open_session(ServerProcess::token_with_claims(claims.dump()), std::move(client_id));
+}
+
+SessionClient SessionFixture::open_session(std::string token, std::string client_id) {
   auto connection = std::make_shared<FakeConnection>(*m_codec, m_next_connection++);
   m_connections.push_back(connection);
-  server::SyncContext context{*m_datasource, m_hub,  *m_codec,  m_verifier,
-                              m_rules,       m_pool, m_metrics, m_config};
+  server::SyncContext context{*m_datasource, m_hub,          *m_codec, m_verifier, m_rules,
+                              m_permissions, &m_memberships, m_pool,   m_metrics,  m_config};
   connection->open(std::make_shared<server::SyncSession>(context));
-  return SessionClient(connection, *m_codec, ServerProcess::token(user, role, ttl),
-                       std::move(client_id));
+  return SessionClient(connection, *m_codec, std::move(token), std::move(client_id));
 }
 
 void SessionFixture::execute(const std::string& sql) {

@@ -25,8 +25,10 @@
 #include "net/http_server.h"
 #include "protocol/codec.h"
 #include "rules/access_rules.h"
+#include "rules/permissions.h"
 #include "server/change_publisher.h"
 #include "server/hub.h"
+#include "server/membership_index.h"
 #include "server/metrics.h"
 #include "server/work_pool.h"
 #include "storage/sqlite/sqlite_datasource.h"
@@ -231,7 +233,9 @@ struct SessionFixtureOptions {
 // does: connections (on_close for those still open), work pool, publisher, datasource.
 class SessionFixture {
  public:
-  explicit SessionFixture(SessionFixtureOptions options = {});
+  // `rules_toml`: a permission rules file's text (docs/permissions.md); empty: the
+  // owner-column default.
+  explicit SessionFixture(SessionFixtureOptions options = {}, const std::string& rules_toml = "");
   ~SessionFixture();
   SessionFixture(const SessionFixture&) = delete;
   SessionFixture& operator=(const SessionFixture&) = delete;
@@ -242,6 +246,9 @@ class SessionFixture {
   SessionClient connect(const std::string& user, auth::Role role = auth::Role::user,
                         std::string client_id = "",
                         std::chrono::seconds ttl = std::chrono::hours(24));
+  // The same with a token holding exactly `claims` (a custom role, custom claims); signed
+  // with the test secret. It needs `sub` and `exp`.
+  SessionClient connect_with_claims(const nlohmann::json& claims, std::string client_id);
 
   // Runs SQL as another program would (on the datasource's writer connection, outside
   // Tandem's write context): DDL before track(), or writes left for the publisher to find.
@@ -270,12 +277,15 @@ class SessionFixture {
 
  private:
   bool wait_published(std::uint64_t seq);
+  SessionClient open_session(std::string token, std::string client_id);
 
   config::Config m_config;
   TempDir m_dir;
   sync::HlcClock m_clock;
   std::unique_ptr<protocol::Codec> m_codec;
   rules::AccessRules m_rules;
+  rules::Permissions m_permissions;
+  server::MembershipIndex m_memberships;
   std::shared_ptr<const auth::TokenVerifier> m_verifier;
   std::unique_ptr<storage::sqlite::SqliteDatasource> m_datasource;
   server::Hub m_hub;

@@ -532,6 +532,116 @@ TEST(SyncSession, OnShutdownAnAckHeldForTheWelcomeStillGoesOut) {
       << "received: " << alice.frames().size() << " frames";
 }
 
+// --- Permission rules (docs/permissions.md) ------------------------------------------------------
+
+constexpr auto kSharedListRules = R"(
+[memberships.list_members]
+key = "list_id"
+member = "user_id"
+
+[tables.list_members.user]
+select.filter = { user_id = { _eq = { _claim = "sub" } } }
+
+[tables.items.user]
+select.filter = { list_id = { _in_membership = "list_members" } }
+select.columns = ["id", "list_id", "title"]
+insert.check = { list_id = { _in_membership = "list_members" } }
+insert.columns = ["id", "list_id", "title"]
+insert.presets = { created_by = { _claim = "sub" } }
+
+[tables.items.auditor]
+select.filter = { title = { _eq = "audit me" } }
+)";
+
+// Lists L1 (alice, bob) and L2 (bob); items in both, with a column users do not read; a
+// table (secrets) no rule names.
+std::unique_ptr<SessionFixture> shared_lists() {
+  auto server = std::make_unique<SessionFixture>(SessionFixtureOptions{}, kSharedListRules);
+  server->execute(
+      "CREATE TABLE list_members(id TEXT PRIMARY KEY, list_id TEXT, user_id TEXT);"
+      "CREATE TABLE items(id TEXT PRIMARY KEY, list_id TEXT, title TEXT, secret TEXT, "
+      "created_by TEXT);"
+      "CREATE TABLE secrets(id TEXT PRIMARY KEY, body TEXT)");
+  for (const auto* table : {"list_members", "items", "secrets"})
+    server->track(table);
+  server->write(
+      "INSERT INTO list_members VALUES ('m1', 'L1', 'alice'), ('m2', 'L1', 'bob'), "
+      "('m3', 'L2', 'bob');"
+      "INSERT INTO items VALUES ('i1', 'L1', 'milk', 's1', 'bob'), ('i2', 'L2', 'tools', 's2', "
+      "'bob'), ('i3', 'L1', 'audit me', 's3', 'bob');"
+      "INSERT INTO secrets VALUES ('k1', 'launch codes')");
+  return server;
+}
+
+TEST(SyncSessionRules, AMemberSeesTheRowsOfTheirListsOnlyAndNeverAHiddenColumnOrTable) {
+  auto server = shared_lists();
+  auto alice = server->connect("alice");
+  alice.hello();
+  auto start = alice.wait_for("snapshot_end");
+  ASSERT_TRUE(start);
+  const auto& tables = (*start)[0].json["tables"];
+  std::vector<std::string> names;
+  for (const auto& table : tables)
+    names.push_back(table["name"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"items", "list_members"})) << "no rule: not named";
+  EXPECT_EQ(snapshot_ids(*start, "items"), (std::vector<std::string>{"i1", "i3"}));
+  EXPECT_EQ(snapshot_ids(*start, "list_members"), (std::vector<std::string>{"m1"}));
+  EXPECT_FALSE(mentions(*start, "secret")) << "not in the schema, not in a row";
+  EXPECT_FALSE(mentions(*start, "created_by"));
+  EXPECT_FALSE(mentions(*start, "launch codes"));
+  EXPECT_FALSE(mentions(*start, "tools"));
+
+  auto seq = server->write(
+      "INSERT INTO items VALUES ('i4', 'L2', 'saw', 'x', 'bob'), ('i5', 'L1', 'eggs', 'y', "
+      "'bob')");
+  auto live = alice.wait_for_seq(seq);
+  ASSERT_TRUE(live);
+  auto changes = changes_in(*live);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0]["row"], (Json{{"id", "i5"}, {"list_id", "L1"}, {"title", "eggs"}}));
+  server->write("UPDATE items SET secret = 'z' WHERE id = 'i5'");
+  auto next = server->write("UPDATE items SET title = 'brown eggs' WHERE id = 'i5'");
+  auto after = alice.wait_for_seq(next);
+  ASSERT_TRUE(after);
+  auto later = changes_in(*after);
+  ASSERT_EQ(later.size(), 1u) << "an update of only a hidden column is not sent";
+  EXPECT_EQ(later[0]["seq"], next);
+  EXPECT_EQ(later[0]["row"], (Json{{"id", "i5"}, {"list_id", "L1"}, {"title", "brown eggs"}}));
+}
+
+TEST(SyncSessionRules, AnInsertIntoAListTheUserIsNotInIsRefusedAndPresetsAreTheServers) {
+  auto server = shared_lists();
+  auto admin = synced(*server, "root", auth::Role::admin);
+  auto alice = synced(*server, "alice");
+  alice.send(push({insert(1, "items", "i9", {{"list_id", "L2"}, {"title", "sneaky"}}),
+                   insert(2, "items", "i10", {{"list_id", "L1"}, {"title", "bread"}}),
+                   insert(3, "items", "i11", {{"list_id", "L1"}, {"secret", "mine"}})}));
+  auto ack = alice.wait_for("ack");
+  ASSERT_TRUE(ack);
+  const auto& exceptions = ack->back().json["exceptions"];
+  ASSERT_EQ(exceptions.size(), 2u) << ack->back().text;
+  EXPECT_EQ(exceptions[0]["client_seq"], 1);
+  EXPECT_EQ(exceptions[0]["code"], "forbidden");
+  EXPECT_EQ(exceptions[1]["client_seq"], 3);
+  EXPECT_EQ(exceptions[1]["code"], "forbidden") << "secret is not among the insert columns";
+  auto seen = admin.wait_for(change_to("items", "i10"));
+  ASSERT_TRUE(seen);
+  auto changes = changes_in(*seen);
+  EXPECT_EQ(changes.back()["row"]["created_by"], "alice") << "preset from the token";
+}
+
+TEST(SyncSessionRules, ACustomRoleReadsByItsOwnRule) {
+  auto server = shared_lists();
+  auto auditor = server->connect_with_claims(
+      {{"sub", "ann"}, {"role", "auditor"}, {"exp", std::time(nullptr) + 3600}}, "ann-laptop");
+  auditor.hello();
+  auto start = auditor.wait_for("snapshot_end");
+  ASSERT_TRUE(start);
+  EXPECT_EQ((*start)[0].json["role"], "user");
+  EXPECT_EQ(snapshot_ids(*start, "items"), (std::vector<std::string>{"i3"}));
+  EXPECT_TRUE(snapshot_ids(*start, "list_members").empty()) << "auditors have no rule there";
+}
+
 // --- Deadlines -----------------------------------------------------------------------------------
 
 TEST(SyncSession, AConnectionWithoutAValidHelloIsClosedAtItsDeadlineWith1008AndNoError) {
