@@ -35,6 +35,16 @@ sync::Change row_before(const sync::Change& update) {
   return leaving;
 }
 
+// For each column `filter` tests with `shift`'s membership: the rows of the shift's groups.
+void collect_membership_columns(const RowFilter& filter, const auto& shift,
+                                std::vector<RowFilter>& of_groups) {
+  if (filter.kind() == RowFilter::Kind::in_membership && filter.membership() == shift.membership) {
+    of_groups.push_back(RowFilter::in_values(filter.column(), shift.keys));
+  }
+  for (const auto& operand : filter.operands())
+    collect_membership_columns(operand, shift, of_groups);
+}
+
 // The rules' view of the tracked tables (membership tables are looked up in it).
 rules::SchemaLookup catalog_lookup(const Catalog& catalog) {
   return [&catalog](std::string_view table) { return catalog.find(table); };
@@ -382,6 +392,12 @@ bool SyncSession::pump_snapshot_page() {
 }
 
 bool SyncSession::pump_catch_up() {
+  bool shifting = false;
+  {
+    std::lock_guard lock(m_mutex);
+    shifting = m_membership_shift.has_value();
+  }
+  if (shifting) return send_membership_shift();
   std::uint64_t cursor;
   {
     std::lock_guard lock(m_mutex);
@@ -420,8 +436,98 @@ bool SyncSession::pump_catch_up() {
       if (change.change.seq > m_cursor) pending.push_back(&change);
     }
     send_changes(pending, batch->last_seq, batch.get());
+    if (m_membership_shift) break;  // its rows go out first
   }
   return true;
+}
+
+bool SyncSession::send_membership_shift() {
+  struct Affected {
+    TableSchema schema;
+    rules::ReadAccess access;
+    storage::SnapshotRequest request;
+  };
+  std::vector<Affected> affected;
+  MembershipShift shift;
+  std::uint64_t cursor = 0;
+  {
+    std::lock_guard lock(m_mutex);
+    if (!m_membership_shift) return true;
+    shift = std::move(*m_membership_shift);
+    m_membership_shift.reset();
+    cursor = m_cursor;
+    for (const auto& [name, view] : m_tables) {
+      // The rows of the groups that came or went, in every column filtered by the membership.
+      std::vector<RowFilter> of_groups;
+      collect_membership_columns(view.access.rows, shift, of_groups);
+      if (of_groups.empty()) continue;
+      storage::SnapshotRequest request;
+      request.filter = RowFilter::any_of(std::move(of_groups));
+      request.limit = m_context.config.snapshot_batch_rows;
+      affected.push_back(Affected{view.schema, view.access, std::move(request)});
+    }
+  }
+  for (auto& table : affected) {
+    table.request.table = &table.schema;
+    for (;;) {
+      auto page = m_context.datasource.read_snapshot(table.request);
+      std::vector<std::string> encoded;
+      for (const auto& row : page.rows) {
+        sync::Change change;
+        change.seq = shift.change.seq;
+        change.table = table.schema.name;
+        change.pk = table.schema.key_row(row);
+        change.stamp = shift.change.stamp;
+        change.committed_at_ms = shift.change.committed_at_ms;
+        bool visible = rules::may_see(table.access, row, m_context.memberships);
+        change.op = visible ? sync::Op::insert : sync::Op::remove;
+        change.row = rules::Permissions::visible_part(row, table.access, table.schema);
+        encoded.push_back(m_context.codec.encode_change(change));
+      }
+      std::lock_guard lock(m_mutex);
+      if (m_phase != Phase::catching_up || m_cursor != cursor) return false;
+      if (!encoded.empty()) {
+        std::vector<std::string_view> parts(encoded.begin(), encoded.end());
+        send_frame(m_context.codec.encode_changes_frame(parts, cursor - 1));
+        m_context.metrics.changes_delivered += parts.size();
+      }
+      if (page.done || page.rows.empty()) break;
+      table.request.after_key = table.schema.key_of(page.rows.back());
+    }
+  }
+  std::lock_guard lock(m_mutex);
+  if (m_phase != Phase::catching_up || m_cursor != cursor) return false;
+  send_frame(m_context.codec.encode_changes_frame({}, cursor));  // the shift is complete
+  m_checkpoint_sent = cursor;
+  return true;
+}
+
+std::optional<SyncSession::MembershipShift> SyncSession::membership_shift(
+    const sync::Change& change) const {
+  for (const auto& [name, view] : m_tables) {
+    for (const auto& membership : view.access.rows.memberships()) {
+      if (membership.table != change.table) continue;
+      // The groups the user is in by this row before and after the change.
+      auto key_of_member = [&](const Row& row) -> std::optional<Value> {
+        auto member = row.find(membership.member_column);
+        auto key = row.find(membership.key_column);
+        if (member == row.end() || key == row.end() || key->second.is_null()) return std::nullopt;
+        if (compare_values(member->second, RowFilter::Op::eq, membership.member) != Truth::yes)
+          return std::nullopt;
+        return key->second;
+      };
+      auto after = change.op == sync::Op::remove ? std::nullopt : key_of_member(change.row);
+      auto before = change.op == sync::Op::insert   ? std::nullopt
+                    : change.op == sync::Op::remove ? key_of_member(change.row)
+                                                    : key_of_member(rules::row_before(change));
+      if (before == after) continue;
+      MembershipShift shift{change, membership, {}};
+      if (before) shift.keys.push_back(*before);
+      if (after) shift.keys.push_back(*after);
+      return shift;
+    }
+  }
+  return std::nullopt;
 }
 
 void SyncSession::on_batch(const ChangeBatchPtr& batch) {
@@ -484,20 +590,20 @@ std::size_t SyncSession::send_changes(const std::vector<const PublishedChange*>&
     parts.clear();
     reencoded.clear();
   };
-  for (const auto* published : changes) {
+  auto add = [&](const PublishedChange* published) {
     auto table = m_tables.find(published->change.table);
-    if (table == m_tables.end()) continue;  // not tracked (any more)
+    if (table == m_tables.end()) return;  // not tracked (any more)
     std::optional<sync::Change> copy;
     const auto* shaped_change = shaped(*published, table->second.schema, copy);
-    if (!shaped_change) continue;
+    if (!shaped_change) return;
     // Judged on the whole change (a filter may read columns the user does not see), sent
     // without the hidden columns.
     const auto& access = table->second.access;
     auto visibility = rules::change_visibility(access, *shaped_change, m_context.memberships);
-    if (visibility == rules::Visibility::hidden) continue;
+    if (visibility == rules::Visibility::hidden) return;
     if (access.columns) {
       auto shown = rules::visible_change(*shaped_change, access, table->second.schema);
-      if (!shown && visibility == rules::Visibility::visible) continue;  // only hidden columns
+      if (!shown && visibility == rules::Visibility::visible) return;  // only hidden columns
       if (!shown) {
         shown = *shaped_change;
         shown->row = rules::Permissions::visible_part(shown->row, access, table->second.schema);
@@ -509,7 +615,7 @@ std::size_t SyncSession::send_changes(const std::vector<const PublishedChange*>&
     const auto& change = *shaped_change;
     switch (visibility) {
       case rules::Visibility::hidden:
-        continue;
+        return;
       case rules::Visibility::visible:
         if (copy) {
           as_published = false;
@@ -530,7 +636,23 @@ std::size_t SyncSession::send_changes(const std::vector<const PublishedChange*>&
         parts.emplace_back(reencoded.back());
         break;
     }
-    if (parts.size() >= kChangesPerFrame) flush(change.seq);
+  };
+  for (const auto* published : changes) {
+    add(published);
+    if (parts.size() >= kChangesPerFrame) flush(published->change.seq);
+    if (auto shift = membership_shift(published->change)) {
+      // The user's view of other tables changed here: the rows that enter or leave it go out
+      // before any later change (pump_catch_up), and the stream resumes after this one. The
+      // checkpoint stays before it until they are all out: a client that reconnects meanwhile
+      // replays this change, and with it the shift.
+      flush(published->change.seq - 1);
+      m_cursor = published->change.seq;
+      m_membership_shift = std::move(shift);
+      m_context.metrics.changes_delivered += sent;
+      if (m_phase == Phase::live) m_phase = Phase::catching_up;
+      schedule_pump();
+      return sent;
+    }
   }
   auto now = std::chrono::steady_clock::now();
   if (!parts.empty() || now - m_last_frame >= kCheckpointInterval) flush(last_seq);

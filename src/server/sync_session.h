@@ -69,6 +69,14 @@ class SyncSession final : public net::WebSocketHandler,
     rules::ReadAccess access;  // what this session's user reads of it
   };
 
+  // A membership row of this user came or went (at `change`): rows of the tables filtered by
+  // that membership enter or leave the user's view for these group keys.
+  struct MembershipShift {
+    sync::Change change;
+    RowFilter::Membership membership;  // as this user's filters name it
+    std::vector<Value> keys;
+  };
+
   struct SnapshotState {
     std::uint64_t seq = 0;
     std::vector<std::string> tables;  // visible tables, in name order
@@ -99,6 +107,11 @@ class SyncSession final : public net::WebSocketHandler,
   bool pump_snapshot_page();  // false: stop pumping for now
   void begin_snapshot();
   bool pump_catch_up();
+  // Whether `change` moves this user in or out of groups a filter of theirs reads (lock held).
+  std::optional<MembershipShift> membership_shift(const sync::Change& change) const;
+  // Sends the rows a pending membership shift makes enter (inserts) or leave (deletes) the
+  // user's view, page by page, at the shift's position (work pool). False: stop pumping.
+  bool send_membership_shift();
 
   // The change as this session's schema of its table shapes it: `published` itself, or a
   // copy without the columns dropped since it was published (lock held).
@@ -131,6 +144,7 @@ class SyncSession final : public net::WebSocketHandler,
   std::uint64_t m_checkpoint_sent = 0;  // the last checkpoint the client was given
   std::vector<std::shared_ptr<const std::string>> m_held_frames;  // while starting
   SnapshotState m_snapshot;
+  std::optional<MembershipShift> m_membership_shift;  // sent before the stream goes on
   bool m_pump_scheduled = false;
   bool m_waiting_for_drain = false;
   int m_pending_pushes = 0;

@@ -642,6 +642,71 @@ TEST(SyncSessionRules, ACustomRoleReadsByItsOwnRule) {
   EXPECT_TRUE(snapshot_ids(*start, "list_members").empty()) << "auditors have no rule there";
 }
 
+// A membership row changes what a member sees at once: the rows of a list they join enter
+// their replica, the rows of a list they leave leave it (docs/permissions.md).
+TEST(SyncSessionRules, JoiningAListWhileConnectedSendsItsRowsAndLeavingOneRemovesThem) {
+  auto server = shared_lists();
+  auto alice = synced(*server, "alice");
+  auto joined = server->write("INSERT INTO list_members VALUES ('m4', 'L2', 'alice')");
+  auto after_join = alice.wait_for_seq(joined);
+  ASSERT_TRUE(after_join);
+  auto entered = changes_in(*after_join);
+  std::vector<std::pair<std::string, std::string>> seen;
+  for (const auto& change : entered)
+    seen.emplace_back(change["table"], change["op"]);
+  EXPECT_EQ(seen, (std::vector<std::pair<std::string, std::string>>{{"list_members", "insert"},
+                                                                    {"items", "insert"}}));
+  EXPECT_EQ(entered.back()["row"], (Json{{"id", "i2"}, {"list_id", "L2"}, {"title", "tools"}}));
+  EXPECT_FALSE(mentions(*after_join, "s2")) << "never a hidden column";
+
+  auto left = server->write("DELETE FROM list_members WHERE id = 'm1'");
+  auto after_leave = alice.wait_for_seq(left);
+  ASSERT_TRUE(after_leave);
+  std::vector<std::string> removed;
+  for (const auto& change : changes_in(*after_leave)) {
+    if (change["table"] == "items" && change["op"] == "delete")
+      removed.push_back(change["pk"]["id"]);
+  }
+  EXPECT_EQ(removed, (std::vector<std::string>{"i1", "i3"}));
+  server->write("INSERT INTO items VALUES ('i6', 'L1', 'gone', 's', 'bob')");
+  auto later = server->write("INSERT INTO items VALUES ('i7', 'L2', 'still mine', 's', 'bob')");
+  auto next = alice.wait_for_seq(later);
+  ASSERT_TRUE(next);
+  EXPECT_FALSE(mentions(*next, "gone")) << "L1 is no longer alice's";
+  EXPECT_TRUE(mentions(*next, "still mine"));
+}
+
+TEST(SyncSessionRules, AMembershipRemovedWhileOfflineRemovesTheRowsAtTheNextConnect) {
+  auto server = shared_lists();
+  auto alice = synced(*server, "alice");
+  auto checkpoint = alice.last_checkpoint();
+  alice.drop();
+  auto left = server->write("DELETE FROM list_members WHERE id = 'm1'");
+  auto again = server->connect("alice");
+  again.hello(checkpoint);
+  auto caught_up = again.wait_for_seq(left);
+  ASSERT_TRUE(caught_up);
+  std::vector<std::string> removed;
+  for (const auto& change : changes_in(*caught_up)) {
+    if (change["table"] == "items" && change["op"] == "delete")
+      removed.push_back(change["pk"]["id"]);
+  }
+  EXPECT_EQ(removed, (std::vector<std::string>{"i1", "i3"}));
+}
+
+TEST(SyncSessionRules, AForgedMembershipIsRefusedByTheMembershipTablesOwnRules) {
+  auto server = shared_lists();
+  auto mallory = synced(*server, "mallory");
+  mallory.send(
+      push({insert(1, "list_members", "m9", {{"list_id", "L1"}, {"user_id", "mallory"}})}));
+  auto ack = mallory.wait_for("ack");
+  ASSERT_TRUE(ack);
+  const auto& exceptions = ack->back().json["exceptions"];
+  ASSERT_EQ(exceptions.size(), 1u);
+  EXPECT_EQ(exceptions[0]["code"], "forbidden");
+  EXPECT_FALSE(mentions(mallory.frames(), "milk"));
+}
+
 // --- Deadlines -----------------------------------------------------------------------------------
 
 TEST(SyncSession, AConnectionWithoutAValidHelloIsClosedAtItsDeadlineWith1008AndNoError) {
