@@ -15,6 +15,7 @@
 #include "auth/token.h"
 #include "common/row_filter.h"
 #include "common/table_schema.h"
+#include "rules/access_rules.h"
 #include "rules/filter_resolution.h"
 #include "rules/permission_rules.h"
 #include "rules/rules_options.h"
@@ -124,6 +125,7 @@ class Permissions {
                                           const TableSchema& table) const;
 
   RulesOptions m_options;
+  AccessRules m_owner_rules{m_options};  // the owner-column default's write decisions
   std::optional<RuleSet> m_rules;
 };
 

@@ -269,52 +269,15 @@ Status Permissions::authorize_result(const auth::Claims& writer, const TableSche
   return ok_status();
 }
 
-// The owner-column default, decision for decision AccessRules::authorize_write.
+// The owner-column default is AccessRules' (one implementation of it).
 Status Permissions::default_authorize_write(const auth::Claims& writer, const TableSchema& table,
                                             const Row* existing, sync::Mutation& mutation) const {
-  const auto& owner = m_options.owner_column;
-  const auto* owner_spec = table.column(owner);
-  if (!owner_spec) {
-    return Error(ErrorCode::forbidden,
-                 fmt::format("table '{}' is public: users may read it; only admins and the "
-                             "database write it",
-                             table.name));
-  }
-  auto type = owner_spec->type;
-  if (existing && !owns(*existing, owner, type, writer.subject)) return not_yours(table);
-  if (!existing && mutation.op != sync::Op::insert) return not_yours(table);
-  auto mine = owner_value(writer.subject, type);
-  if (mine.is_null()) {
-    return Error(ErrorCode::forbidden,
-                 fmt::format("your user id cannot be stored in '{}' (a {} column): you cannot "
-                             "write rows of '{}'",
-                             owner, column_type_name(type), table.name));
-  }
-  if (mutation.pk.contains(owner) && !owns(mutation.pk, owner, type, writer.subject))
-    return Error(ErrorCode::forbidden, fmt::format("'{}' must be your user id", owner));
-  auto given = mutation.values.find(owner);
-  if (given != mutation.values.end()) {
-    if (!(given->second == mine)) {
-      return Error(
-          ErrorCode::forbidden,
-          fmt::format("'{}' must be your user id: rows cannot be given to another user", owner));
-    }
-  } else if (mutation.op == sync::Op::insert && !table.is_primary_key(owner)) {
-    mutation.values.emplace(owner, std::move(mine));
-  }
-  return ok_status();
+  return m_owner_rules.authorize_write(writer, table, existing, mutation);
 }
 
-// The owner-column default, decision for decision AccessRules::authorize_result.
 Status Permissions::default_authorize_result(const auth::Claims& writer, const TableSchema& table,
                                              const Row& merged, bool inherits_others_values) const {
-  const auto* owner_spec = table.column(m_options.owner_column);
-  if (!owner_spec) return ok_status();  // public: authorize_write refused users already
-  if (inherits_others_values ||
-      !owns(merged, m_options.owner_column, owner_spec->type, writer.subject)) {
-    return not_yours(table);
-  }
-  return ok_status();
+  return m_owner_rules.authorize_result(writer, table, merged, inherits_others_values);
 }
 
 }  // namespace tandem::rules

@@ -667,6 +667,31 @@ TEST_P(WritableDatasourceConformance, AConstraintViolationRejectsOnlyThatMutatio
   EXPECT_EQ(rows("strict_items").size(), 1u);
 }
 
+// The refusal goes to the client that wrote: it names the constraint, never the values of
+// the row it collided with (a row that client may not be allowed to read).
+TEST_P(WritableDatasourceConformance, ARefusalByTheDatabaseNeverQuotesAnotherRowsValues) {
+  outside(
+      "CREATE TABLE accounts (id VARCHAR(40) PRIMARY KEY, email VARCHAR(60) UNIQUE, "
+      "score INTEGER CHECK (score >= 0))");
+  outside("INSERT INTO accounts VALUES ('someone-else', 'hidden@example.com', 5)");
+  ASSERT_TRUE(source->track("accounts").ok());
+  auto insert = [&](std::uint64_t seq, const std::string& id, Row values) {
+    auto item = mutation(seq, Op::insert, id, std::move(values));
+    item.mutation.table = "accounts";
+    return item;
+  };
+  auto result = push("c1", {insert(1, "mine", {{"email", "hidden@example.com"}}),
+                            insert(2, "also-mine", {{"email", "me@example.com"}, {"score", -1}})});
+  ASSERT_FALSE(result.error) << result.error->message();
+  ASSERT_EQ(result.exceptions.size(), 2u);
+  for (const auto& refusal : result.exceptions) {
+    EXPECT_EQ(refusal.code, ErrorCode::invalid_mutation);
+    EXPECT_EQ(refusal.message.find("hidden@example.com"), std::string::npos) << refusal.message;
+    EXPECT_EQ(refusal.message.find("someone-else"), std::string::npos) << refusal.message;
+    EXPECT_EQ(refusal.message.find("me@example.com"), std::string::npos) << refusal.message;
+  }
+}
+
 // Row r1 is written by another program; replica A deletes it offline; replica B of the same
 // user upserts it a second later (without the key among its values, as the SDK sends); A's
 // delete arrives last. The row stays with B's write, the columns written before the delete

@@ -80,18 +80,25 @@ void PgConnection::check(PGresult* result, std::string_view sql) const {
     return;
   std::string state;
   std::string message;
+  std::string detail;
   if (result) {
     if (const char* field = PQresultErrorField(result, PG_DIAG_SQLSTATE)) state = field;
     if (const char* field = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY)) message = field;
-    if (const char* detail = PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL))
-      message += fmt::format(" ({})", detail);
+    if (const char* field = PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL)) detail = field;
   }
   if (message.empty()) message = first_line(PQerrorMessage(m_connection));
   if (state.empty() && PQstatus(m_connection) != CONNECTION_OK) state = "08006";
   PQclear(result);
   auto code = code_for_sqlstate(state);
-  // Constraint and data errors are shown to clients: keep them about the data.
-  if (code == ErrorCode::invalid_mutation) throw PgError(code, message, state);
+  if (code == ErrorCode::invalid_mutation) {
+    // Constraint and data errors are shown to the client that wrote: the primary message
+    // only. The detail quotes rows ("Key (email)=(...) already exists", "Failing row
+    // contains (...)"), possibly rows or columns that client may not read; the log keeps it.
+    if (!detail.empty())
+      log::info("the database refused a write", {{"error", message}, {"detail", detail}});
+    throw PgError(code, message, state);
+  }
+  if (!detail.empty()) message += fmt::format(" ({})", detail);
   throw PgError(code,
                 fmt::format("PostgreSQL: {} [{}] in: {}", message, state,
                             sql.substr(0, std::min<std::size_t>(sql.size(), 200))),
