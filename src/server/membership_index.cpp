@@ -83,7 +83,7 @@ void MembershipIndex::add(Groups& groups, const Row& row) {
   auto member = row.find(groups.declaration.member_column);
   if (key == row.end() || member == row.end() || key->second.is_null() || member->second.is_null())
     return;
-  groups.keys_by_member[member->second].insert(key->second);
+  ++groups.keys_by_member[member->second][key->second];
 }
 
 void MembershipIndex::remove(Groups& groups, const Row& row) {
@@ -92,7 +92,9 @@ void MembershipIndex::remove(Groups& groups, const Row& row) {
   if (key == row.end() || member == row.end()) return;
   auto found = groups.keys_by_member.find(member->second);
   if (found == groups.keys_by_member.end()) return;
-  found->second.erase(key->second);
+  auto count = found->second.find(key->second);
+  if (count == found->second.end()) return;
+  if (--count->second == 0) found->second.erase(count);
   if (found->second.empty()) groups.keys_by_member.erase(found);
 }
 
@@ -119,7 +121,10 @@ std::vector<Value> MembershipIndex::keys(const Declaration& declaration,
   if (!groups) return {};
   auto found = groups->keys_by_member.find(member);
   if (found == groups->keys_by_member.end()) return {};
-  return {found->second.begin(), found->second.end()};
+  std::vector<Value> keys;
+  for (const auto& [key, count] : found->second)
+    keys.push_back(key);
+  return keys;
 }
 
 }  // namespace tandem::server

@@ -44,7 +44,9 @@ class MembershipIndex final : public MembershipLookup, public PublishObserver {
  private:
   struct Groups {
     Declaration declaration;
-    std::map<Value, std::set<Value>> keys_by_member;  // exact values, as rows hold them
+    // member -> key -> how many rows say so (a member may be listed twice in one group, and
+    // stays a member until the last of those rows goes). Exact values, as rows hold them.
+    std::map<Value, std::map<Value, int>> keys_by_member;
   };
 
   void add(Groups& groups, const Row& row);

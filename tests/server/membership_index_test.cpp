@@ -61,6 +61,16 @@ TEST(MembershipIndex, StartsFromTheTablesRowsThenFollowsTheirChanges) {
   source.close();
 }
 
+TEST(MembershipIndex, AMemberListedTwiceInAGroupStaysUntilTheLastRowGoes) {
+  MembershipIndex index({kListMembers});
+  index.before_publish({change(Op::insert, {{"id", "m1"}, {"list_id", "L"}, {"user_id", "ann"}}),
+                        change(Op::insert, {{"id", "m2"}, {"list_id", "L"}, {"user_id", "ann"}}),
+                        change(Op::remove, {{"id", "m1"}, {"list_id", "L"}, {"user_id", "ann"}})});
+  EXPECT_TRUE(index.contains(of("ann"), "L"));
+  index.before_publish({change(Op::remove, {{"id", "m2"}, {"list_id", "L"}, {"user_id", "ann"}})});
+  EXPECT_FALSE(index.contains(of("ann"), "L"));
+}
+
 TEST(MembershipIndex, ValuesCompareExactly) {
   MembershipIndex index({kListMembers});
   index.before_publish({change(Op::insert, {{"list_id", 7}, {"user_id", "Alice"}})});

@@ -273,6 +273,8 @@ class SessionFixture {
   server::Hub& hub() { return m_hub; }
   server::Metrics& metrics() { return m_metrics; }
   const config::Config& config() const { return m_config; }
+  // The SQLite file, for checks made with SQL by another connection.
+  std::string database_path() const { return m_dir.file("tandem.db"); }
   const protocol::Codec& codec() const { return *m_codec; }
 
  private:
