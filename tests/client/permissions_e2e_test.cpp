@@ -1,0 +1,83 @@
+// Permission rules with the real server (`tandem serve --rules`) and the C SDK's replica: a
+// member's replica holds their lists' items, without the hidden column, and follows their
+// memberships — joined while connected, left while offline (docs/permissions.md).
+#include <fstream>
+
+#include "client_fixture.h"
+
+namespace tandem::testing {
+namespace {
+
+constexpr auto kRules = R"(
+[memberships.list_members]
+key = "list_id"
+member = "user_id"
+
+[tables.list_members.user]
+select.filter = { user_id = { _eq = { _claim = "sub" } } }
+
+[tables.items.user]
+select.filter = { list_id = { _in_membership = "list_members" } }
+select.columns = ["id", "list_id", "title"]
+)";
+
+class PermissionsEndToEnd : public ClientEndToEnd {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(server_dir());
+    exec_sql(server_dir() + "/tandem.db",
+             "CREATE TABLE list_members (id TEXT PRIMARY KEY, list_id TEXT, user_id TEXT);"
+             "CREATE TABLE items (id TEXT PRIMARY KEY, list_id TEXT, title TEXT, secret TEXT);"
+             "INSERT INTO list_members VALUES ('m1', 'L1', 'alice'), ('m2', 'L2', 'bob');"
+             "INSERT INTO items VALUES ('i1', 'L1', 'milk', 'alice-secret'), "
+             "('i2', 'L2', 'tools', 'bob-secret');");
+    std::ofstream(dir.file("rules.toml")) << kRules;
+    server = std::make_unique<ServerProcess>(
+        server_dir(), std::vector<std::string>{"--rules", dir.file("rules.toml"), "--track",
+                                               "list_members,items"});
+  }
+
+  void write_on_server(const std::string& sql) { exec_sql(server->database_path(), sql); }
+};
+
+TEST_F(PermissionsEndToEnd, AReplicaHoldsItsListsAndFollowsItsMemberships) {
+  auto alice = replica("alice", "alice");
+  alice->wait_synced();
+  EXPECT_EQ(alice->query("SELECT id, title FROM items ORDER BY id"),
+            std::vector<std::string>{R"({"id":"i1","title":"milk"})"});
+  EXPECT_THROW(alice->query("SELECT secret FROM items"), std::exception)
+      << "the hidden column is not even in the replica's schema";
+
+  write_on_server("INSERT INTO list_members VALUES ('m3', 'L2', 'alice')");
+  EXPECT_TRUE(eventually([&] { return alice->query("SELECT id FROM items").size() == 2; }))
+      << "joined L2 while connected";
+
+  alice->stop_sync();
+  write_on_server("DELETE FROM list_members WHERE id = 'm1'");
+  auto options = fast_options();
+  alice->start_sync(url(), ServerProcess::token("alice"), &options);
+  EXPECT_TRUE(eventually([&] {
+    return alice->query("SELECT id FROM items ORDER BY id") ==
+           std::vector<std::string>{R"({"id":"i2"})"};
+  })) << "left L1 while offline: i1 leaves at the next connect";
+}
+
+TEST_F(PermissionsEndToEnd, AServerWithABrokenRulesFileRefusesToStartAndSaysWhere) {
+  std::ofstream(dir.file("broken.toml"))
+      << "[tables.items.user]\nselect.filter = { x = { _like = 1 } }\n";
+  auto dump_dir = dir.file("broken-server");
+  std::filesystem::create_directories(dump_dir);
+  try {
+    ServerProcess refused(dump_dir, std::vector<std::string>{"--rules", dir.file("broken.toml")});
+    ADD_FAILURE() << "the server started with a broken rules file";
+  } catch (const std::runtime_error& error) {
+    std::string message = error.what();
+    EXPECT_NE(message.find("tandem exited at start-up"), std::string::npos) << message;
+    EXPECT_NE(message.find("tables.items.user.select.filter.x._like: unknown operator"),
+              std::string::npos)
+        << message;
+  }
+}
+
+}  // namespace
+}  // namespace tandem::testing
