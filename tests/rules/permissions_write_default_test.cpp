@@ -14,6 +14,7 @@
 
 #include "rules/access_rules.h"
 #include "rules/permissions.h"
+#include "rules/rules_testing.h"
 
 namespace tandem::rules {
 namespace {
@@ -21,33 +22,11 @@ namespace {
 const std::string kUuid = "0f0e8a44-6c4e-4b8e-9c4a-1b2c3d4e5f60";
 const std::string kOtherUuid = "11111111-2222-4333-8444-555555555555";
 
-struct Column {
-  std::string name;
-  ColumnType type = ColumnType::text;
-  bool key = false;
-};
-
-TableSchema table(std::string name, const std::vector<Column>& columns) {
-  TableSchema schema;
-  schema.name = std::move(name);
-  int position = 0;
-  for (const auto& column : columns) {
-    ColumnSchema spec;
-    spec.name = column.name;
-    spec.type = column.type;
-    spec.primary_key_position = column.key ? ++position : 0;
-    schema.columns.push_back(spec);
-    if (column.key) schema.primary_key.push_back(column.name);
-  }
-  return schema;
-}
+using testing::Column;
+using testing::table;
 
 auth::Claims writer(std::string sub, std::string role = "user") {
-  auth::Claims claims;
-  claims.subject = std::move(sub);
-  claims.role = role == "admin" ? auth::Role::admin : auth::Role::user;
-  claims.role_name = std::move(role);
-  return claims;
+  return testing::claims_of(std::move(sub), std::move(role));
 }
 
 std::vector<auth::Claims> writers() {

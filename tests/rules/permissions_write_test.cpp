@@ -9,38 +9,16 @@
 
 #include "rules/permissions.h"
 #include "rules/rules_file.h"
+#include "rules/rules_testing.h"
 
 namespace tandem::rules {
 namespace {
 
-struct Column {
-  std::string name;
-  ColumnType type = ColumnType::text;
-  bool key = false;
-};
-
-TableSchema table(std::string name, const std::vector<Column>& columns) {
-  TableSchema schema;
-  schema.name = std::move(name);
-  int position = 0;
-  for (const auto& column : columns) {
-    ColumnSchema spec;
-    spec.name = column.name;
-    spec.type = column.type;
-    spec.primary_key_position = column.key ? ++position : 0;
-    schema.columns.push_back(spec);
-    if (column.key) schema.primary_key.push_back(column.name);
-  }
-  return schema;
-}
+using testing::Column;
+using testing::table;
 
 auth::Claims writer(std::string sub, std::string role = "user") {
-  auth::Claims claims;
-  claims.subject = std::move(sub);
-  claims.role = role == "admin" ? auth::Role::admin : auth::Role::user;
-  claims.role_name = std::move(role);
-  claims.values["sub"] = auth::ClaimValue{{Value(claims.subject)}, false};
-  return claims;
+  return testing::claims_of(std::move(sub), std::move(role));
 }
 
 sync::Mutation insert(Row pk, Row values) {
