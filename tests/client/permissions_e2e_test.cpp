@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "client_fixture.h"
+#include "support/postgres_cluster.h"
 
 namespace tandem::testing {
 namespace {
@@ -21,26 +22,44 @@ select.filter = { list_id = { _in_membership = "list_members" } }
 select.columns = ["id", "list_id", "title"]
 )";
 
-class PermissionsEndToEnd : public ClientEndToEnd {
+// The server on SQLite, or on a throwaway PostgreSQL cluster in one capture mode.
+class PermissionsEndToEnd : public ClientEndToEnd,
+                            public ::testing::WithParamInterface<std::string> {
  protected:
   void SetUp() override {
     std::filesystem::create_directories(server_dir());
-    exec_sql(server_dir() + "/tandem.db",
-             "CREATE TABLE list_members (id TEXT PRIMARY KEY, list_id TEXT, user_id TEXT);"
-             "CREATE TABLE items (id TEXT PRIMARY KEY, list_id TEXT, title TEXT, secret TEXT);"
-             "INSERT INTO list_members VALUES ('m1', 'L1', 'alice'), ('m2', 'L2', 'bob');"
-             "INSERT INTO items VALUES ('i1', 'L1', 'milk', 'alice-secret'), "
-             "('i2', 'L2', 'tools', 'bob-secret');");
     std::ofstream(dir.file("rules.toml")) << kRules;
-    server = std::make_unique<ServerProcess>(
-        server_dir(), std::vector<std::string>{"--rules", dir.file("rules.toml"), "--track",
-                                               "list_members,items"});
+    std::vector<std::string> args = {"--rules", dir.file("rules.toml"), "--track",
+                                     "list_members,items"};
+#ifdef TANDEM_TEST_POSTGRES
+    if (GetParam() != "sqlite") {
+      cluster = std::make_unique<PostgresCluster>();
+      args.insert(args.end(), {"--database-url", cluster->create_database("app"), "--capture",
+                               GetParam() == "postgres_logical" ? "logical" : "trigger"});
+    }
+#endif
+    write_on_server(
+        "CREATE TABLE list_members (id TEXT PRIMARY KEY, list_id TEXT, user_id TEXT);"
+        "CREATE TABLE items (id TEXT PRIMARY KEY, list_id TEXT, title TEXT, secret TEXT);"
+        "INSERT INTO list_members VALUES ('m1', 'L1', 'alice'), ('m2', 'L2', 'bob');"
+        "INSERT INTO items VALUES ('i1', 'L1', 'milk', 'alice-secret'), "
+        "('i2', 'L2', 'tools', 'bob-secret');");
+    server = std::make_unique<ServerProcess>(server_dir(), args);
   }
 
-  void write_on_server(const std::string& sql) { exec_sql(server->database_path(), sql); }
+  // SQL as another program would run it on the server's database.
+  void write_on_server(const std::string& sql) {
+    if (cluster) {
+      cluster->psql(sql, "app");
+    } else {
+      exec_sql(server_dir() + "/tandem.db", sql);
+    }
+  }
+
+  std::unique_ptr<PostgresCluster> cluster;
 };
 
-TEST_F(PermissionsEndToEnd, AReplicaHoldsItsListsAndFollowsItsMemberships) {
+TEST_P(PermissionsEndToEnd, AReplicaHoldsItsListsAndFollowsItsMemberships) {
   auto alice = replica("alice", "alice");
   alice->wait_synced();
   EXPECT_EQ(alice->query("SELECT id, title FROM items ORDER BY id"),
@@ -62,7 +81,20 @@ TEST_F(PermissionsEndToEnd, AReplicaHoldsItsListsAndFollowsItsMemberships) {
   })) << "left L1 while offline: i1 leaves at the next connect";
 }
 
-TEST_F(PermissionsEndToEnd, AServerWithABrokenRulesFileRefusesToStartAndSaysWhere) {
+std::vector<std::string> backends() {
+#ifdef TANDEM_TEST_POSTGRES
+  return {"sqlite", "postgres_trigger", "postgres_logical"};
+#else
+  return {"sqlite"};
+#endif
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, PermissionsEndToEnd, ::testing::ValuesIn(backends()),
+                         [](const auto& info) { return info.param; });
+
+using BrokenRulesFile = ClientEndToEnd;
+
+TEST_F(BrokenRulesFile, StopsTheServerAtStartWithThePlaceOfTheMistake) {
   std::ofstream(dir.file("broken.toml"))
       << "[tables.items.user]\nselect.filter = { x = { _like = 1 } }\n";
   auto dump_dir = dir.file("broken-server");
