@@ -63,6 +63,16 @@ bool Permissions::may_write(const auth::Claims& writer, const TableSchema& table
   return role->second.insert || role->second.update || role->second.remove;
 }
 
+std::vector<std::string> Permissions::roles_for(std::string_view table) const {
+  std::vector<std::string> roles;
+  if (!m_rules) return roles;
+  auto found = m_rules->tables.find(table);
+  if (found == m_rules->tables.end()) return roles;
+  for (const auto& [role, permissions] : found->second)
+    roles.push_back(role);
+  return roles;
+}
+
 std::vector<RowFilter::Membership> Permissions::membership_tables() const {
   std::vector<RowFilter::Membership> tables;
   if (!m_rules) return tables;

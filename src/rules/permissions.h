@@ -66,6 +66,10 @@ class Permissions {
   // what the welcome tells a client so that it does not offer edits that will be refused.
   bool may_write(const auth::Claims& writer, const TableSchema& table) const;
 
+  // The roles the rules file gives any permission on `table`, in name order (empty without a
+  // file): what the admin API shows beside a table.
+  std::vector<std::string> roles_for(std::string_view table) const;
+
   // The membership tables the rules declare (member left NULL): what the membership index
   // keeps in memory.
   std::vector<RowFilter::Membership> membership_tables() const;

@@ -34,7 +34,13 @@ net::HttpResponse method_not_allowed(std::string allow) {
   return response;
 }
 
-json table_json(const TableSchema& table, const rules::AccessRules& rules) {
+// What the admin API says of a table: its columns and who reads which of its rows.
+struct AccessView {
+  const rules::AccessRules& owner_rules;
+  const rules::Permissions& permissions;
+};
+
+json table_json(const TableSchema& table, const AccessView& access) {
   json columns = json::array();
   for (const auto& column : table.columns) {
     columns.push_back({{"name", column.name},
@@ -44,19 +50,23 @@ json table_json(const TableSchema& table, const rules::AccessRules& rules) {
                        {"has_default", column.has_default},
                        {"primary_key", column.primary_key_position > 0}});
   }
-  auto rule = rules.rule_for(table);
-  json object = {{"name", table.name},
-                 {"primary_key", table.primary_key},
-                 {"columns", std::move(columns)},
-                 {"access", rule.is_private ? "private" : "public"}};
+  json object = {
+      {"name", table.name}, {"primary_key", table.primary_key}, {"columns", std::move(columns)}};
+  if (access.permissions.has_rules_file()) {
+    object["access"] = "filtered";
+    object["roles"] = access.permissions.roles_for(table.name);
+    return object;
+  }
+  auto rule = access.owner_rules.rule_for(table);
+  object["access"] = rule.is_private ? "private" : "public";
   if (rule.is_private) object["owner_column"] = rule.owner_column;
   return object;
 }
 
-json tables_json(const std::vector<TableSchema>& tables, const rules::AccessRules& rules) {
+json tables_json(const std::vector<TableSchema>& tables, const AccessView& access) {
   json array = json::array();
   for (const auto& table : tables)
-    array.push_back(table_json(table, rules));
+    array.push_back(table_json(table, access));
   return {{"tables", std::move(array)}};
 }
 
@@ -187,13 +197,16 @@ void AdminApi::handle(const net::HttpRequest& request, net::HttpResponder respon
 }
 
 net::HttpResponse AdminApi::list_tables() {
-  return json_response(200, tables_json(m_context.datasource.tables(), m_context.rules));
+  return json_response(200, tables_json(m_context.datasource.tables(),
+                                        AccessView{m_context.rules, m_context.permissions}));
 }
 
 net::HttpResponse AdminApi::get_table(const std::string& name) {
   if (auto valid = check_identifier(name, "table"); !valid) return error_response(valid.error());
   for (const auto& table : m_context.datasource.tables()) {
-    if (table.name == name) return json_response(200, table_json(table, m_context.rules));
+    if (table.name == name)
+      return json_response(200,
+                           table_json(table, AccessView{m_context.rules, m_context.permissions}));
   }
   return error_response(
       Error(ErrorCode::not_found, fmt::format("table '{}' is not tracked", name)));
@@ -216,7 +229,9 @@ net::HttpResponse AdminApi::add_table(const std::string& body) {
   if (!schema) return error_response(schema.error());
   m_context.publisher.refresh_catalog();
   // Tracking a tracked table is not an error: it re-reads its schema, like a reload of it.
-  auto response = json_response(was_tracked ? 200 : 201, table_json(*schema, m_context.rules));
+  auto response =
+      json_response(was_tracked ? 200 : 201,
+                    table_json(*schema, AccessView{m_context.rules, m_context.permissions}));
   response.headers.emplace_back("Location", fmt::format("{}tables/{}", kPrefix, name));
   return response;
 }
@@ -235,7 +250,8 @@ net::HttpResponse AdminApi::remove_table(const std::string& name) {
 net::HttpResponse AdminApi::reload_tables() {
   auto tables = m_context.datasource.reload();
   m_context.publisher.refresh_catalog();
-  return json_response(200, tables_json(tables, m_context.rules));
+  return json_response(200,
+                       tables_json(tables, AccessView{m_context.rules, m_context.permissions}));
 }
 
 net::HttpResponse AdminApi::reset_table(const std::string& name) {

@@ -16,6 +16,7 @@
 #include "auth/token.h"
 #include "net/http_server.h"
 #include "rules/access_rules.h"
+#include "rules/permissions.h"
 #include "server/admin_jobs.h"
 #include "server/change_publisher.h"
 #include "server/work_pool.h"
@@ -28,6 +29,7 @@ struct AdminContext {
   ChangePublisher& publisher;
   std::shared_ptr<const auth::TokenVerifier> verifier;
   const rules::AccessRules& rules;
+  const rules::Permissions& permissions;
   WorkPool& pool;
 };
 

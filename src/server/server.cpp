@@ -117,7 +117,8 @@ void Server::Impl::install_routes(net::Router& router) {
     response.body = metrics.render_prometheus(datasource->head_seq(), publisher->published_seq());
     respond(std::move(response));
   });
-  admin = std::make_unique<AdminApi>(AdminContext{*datasource, *publisher, verifier, rules, pool});
+  admin = std::make_unique<AdminApi>(
+      AdminContext{*datasource, *publisher, verifier, rules, permissions, pool});
   admin->install(router);
   router.add_websocket(
       "/sync",

@@ -2,8 +2,10 @@
 // member's replica holds their lists' items, without the hidden column, and follows their
 // memberships — joined while connected, left while offline (docs/permissions.md).
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "client_fixture.h"
+#include "support/http_client.h"
 #include "support/postgres_cluster.h"
 
 namespace tandem::testing {
@@ -79,6 +81,20 @@ TEST_P(PermissionsEndToEnd, AReplicaHoldsItsListsAndFollowsItsMemberships) {
     return alice->query("SELECT id FROM items ORDER BY id") ==
            std::vector<std::string>{R"({"id":"i2"})"};
   })) << "left L1 while offline: i1 leaves at the next connect";
+}
+
+TEST_P(PermissionsEndToEnd, TheAdminApiShowsWhichRolesTheRulesGiveATable) {
+  auto reply = http_request(
+      "127.0.0.1", server->port(), "GET", "/admin/api/tables", {},
+      {{"Authorization", "Bearer " + ServerProcess::token("root", auth::Role::admin)}});
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  auto tables = nlohmann::json::parse(reply.body)["tables"];
+  ASSERT_EQ(tables.size(), 2u);
+  for (const auto& table : tables) {
+    EXPECT_EQ(table["access"], "filtered") << table.dump();
+    EXPECT_EQ(table["roles"], nlohmann::json::array({"user"})) << table.dump();
+    EXPECT_FALSE(table.contains("owner_column"));
+  }
 }
 
 std::vector<std::string> backends() {
