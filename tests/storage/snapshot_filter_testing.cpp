@@ -1,8 +1,9 @@
 #include "storage/snapshot_filter_testing.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include <fmt/format.h>
+#include "storage/filter_sql.h"
 
 namespace tandem::testing {
 namespace {
@@ -69,24 +70,6 @@ RowFilter random_filter(std::mt19937& random, const RowFilterSpace& space, int d
   }
 }
 
-std::string_view op_text(RowFilter::Op op) {
-  switch (op) {
-    case RowFilter::Op::eq:
-      return "=";
-    case RowFilter::Op::ne:
-      return "<>";
-    case RowFilter::Op::lt:
-      return "<";
-    case RowFilter::Op::le:
-      return "<=";
-    case RowFilter::Op::gt:
-      return ">";
-    case RowFilter::Op::ge:
-      return ">=";
-  }
-  return "?";
-}
-
 std::string join(const std::vector<RowFilter>& operands, std::string_view separator) {
   std::string text;
   for (const auto& operand : operands) {
@@ -145,7 +128,7 @@ std::string describe(const RowFilter& filter) {
     case RowFilter::Kind::negation:
       return "NOT " + describe(filter.operands().front());
     case RowFilter::Kind::compare:
-      return fmt::format("{} {} {}", filter.column(), op_text(filter.op()),
+      return fmt::format("{} {} {}", filter.column(), storage::sql_operator(filter.op()),
                          describe(filter.value()));
     case RowFilter::Kind::is_null:
       return filter.column() + (filter.expect_null() ? " IS NULL" : " IS NOT NULL");
