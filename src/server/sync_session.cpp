@@ -3,6 +3,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <deque>
 
 #include "common/logging.h"
@@ -177,6 +178,7 @@ void SyncSession::start(const std::optional<protocol::Checkpoint>& checkpoint) {
 std::vector<protocol::TableInfo> SyncSession::apply_catalog(const Catalog& catalog) {
   std::vector<protocol::TableInfo> visible;
   m_tables.clear();
+  m_memberships.clear();
   auto schema_of = catalog_lookup(catalog);
   for (const auto& [name, schema] : catalog.tables) {
     std::string problem;
@@ -187,6 +189,10 @@ std::vector<protocol::TableInfo> SyncSession::apply_catalog(const Catalog& catal
     // Under a rules file, a table the user reads nothing of is not theirs to know about.
     if (access.sees_nothing() && m_context.permissions.has_rules_file()) continue;
     visible.push_back(table_info(schema, access));
+    for (auto& membership : access.rows.memberships()) {
+      if (std::find(m_memberships.begin(), m_memberships.end(), membership) == m_memberships.end())
+        m_memberships.push_back(std::move(membership));
+    }
     m_tables.emplace(name, TableView{schema, std::move(access)});
   }
   m_catalog_version = catalog.version;
@@ -504,28 +510,26 @@ bool SyncSession::send_membership_shift() {
 
 std::optional<SyncSession::MembershipShift> SyncSession::membership_shift(
     const sync::Change& change) const {
-  for (const auto& [name, view] : m_tables) {
-    for (const auto& membership : view.access.rows.memberships()) {
-      if (membership.table != change.table) continue;
-      // The groups the user is in by this row before and after the change.
-      auto key_of_member = [&](const Row& row) -> std::optional<Value> {
-        auto member = row.find(membership.member_column);
-        auto key = row.find(membership.key_column);
-        if (member == row.end() || key == row.end() || key->second.is_null()) return std::nullopt;
-        if (compare_values(member->second, RowFilter::Op::eq, membership.member) != Truth::yes)
-          return std::nullopt;
-        return key->second;
-      };
-      auto after = change.op == sync::Op::remove ? std::nullopt : key_of_member(change.row);
-      auto before = change.op == sync::Op::insert   ? std::nullopt
-                    : change.op == sync::Op::remove ? key_of_member(change.row)
-                                                    : key_of_member(rules::row_before(change));
-      if (before == after) continue;
-      MembershipShift shift{change, membership, {}};
-      if (before) shift.keys.push_back(*before);
-      if (after) shift.keys.push_back(*after);
-      return shift;
-    }
+  for (const auto& membership : m_memberships) {
+    if (membership.table != change.table) continue;
+    // The groups the user is in by this row before and after the change.
+    auto key_of_member = [&](const Row& row) -> std::optional<Value> {
+      auto member = row.find(membership.member_column);
+      auto key = row.find(membership.key_column);
+      if (member == row.end() || key == row.end() || key->second.is_null()) return std::nullopt;
+      if (compare_values(member->second, RowFilter::Op::eq, membership.member) != Truth::yes)
+        return std::nullopt;
+      return key->second;
+    };
+    auto after = change.op == sync::Op::remove ? std::nullopt : key_of_member(change.row);
+    auto before = change.op == sync::Op::insert   ? std::nullopt
+                  : change.op == sync::Op::remove ? key_of_member(change.row)
+                                                  : key_of_member(rules::row_before(change));
+    if (before == after) continue;
+    MembershipShift shift{change, membership, {}};
+    if (before) shift.keys.push_back(*before);
+    if (after) shift.keys.push_back(*after);
+    return shift;
   }
   return std::nullopt;
 }

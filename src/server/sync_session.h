@@ -145,6 +145,9 @@ class SyncSession final : public net::WebSocketHandler,
   std::vector<std::shared_ptr<const std::string>> m_held_frames;  // while starting
   SnapshotState m_snapshot;
   std::optional<MembershipShift> m_membership_shift;  // sent before the stream goes on
+  // The memberships this user's filters read (with their member value), gathered from
+  // m_tables once per catalog: every change is checked against them.
+  std::vector<RowFilter::Membership> m_memberships;
   bool m_pump_scheduled = false;
   bool m_waiting_for_drain = false;
   int m_pending_pushes = 0;
