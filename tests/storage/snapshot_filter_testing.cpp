@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "storage/filter_sql.h"
 
 namespace tandem::testing {
@@ -192,6 +194,42 @@ std::vector<std::int64_t> passing_ids(const std::vector<Row>& rows, const RowFil
     if (passes(filter, row, memberships)) ids.push_back(row.at("id").as_integer());
   }
   return ids;
+}
+
+void take_column_values(RowFilterSpace& space, const std::vector<Row>& rows) {
+  space.column_values.clear();
+  for (const auto& column : space.columns) {
+    std::vector<Value> held;
+    for (const auto& row : rows) {
+      if (auto it = row.find(column); it != row.end()) held.push_back(it->second);
+    }
+    space.column_values.push_back(std::move(held));
+  }
+}
+
+void expect_database_agrees_with_memory(
+    std::uint32_t seed, int count, const RowFilterSpace& space, const std::vector<Row>& rows,
+    const MembershipLookup& memberships,
+    const std::function<std::vector<std::int64_t>(const RowFilter&)>& read,
+    const std::function<bool(const RowFilter&)>& subset_only) {
+  std::mt19937 random(seed);
+  int failures = 0;
+  for (int i = 0; i < count && failures < 10; ++i) {
+    auto filter = random_row_filter(random, space);
+    auto expected = passing_ids(rows, filter, &memberships);
+    auto found = read(filter);
+    if (subset_only && subset_only(filter)) {
+      for (auto id : found) {
+        bool passes = std::find(expected.begin(), expected.end(), id) != expected.end();
+        EXPECT_TRUE(passes) << "row " << id << ", seed " << seed << ", filter #" << i << ": "
+                            << describe(filter);
+        if (!passes) ++failures;
+      }
+      continue;
+    }
+    if (found != expected) ++failures;
+    EXPECT_EQ(found, expected) << "seed " << seed << ", filter #" << i << ": " << describe(filter);
+  }
 }
 
 }  // namespace tandem::testing

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -52,5 +53,18 @@ std::vector<std::int64_t> snapshot_ids(storage::Datasource& source, const TableS
 // The `id` of every row of `rows` the filter passes in memory.
 std::vector<std::int64_t> passing_ids(const std::vector<Row>& rows, const RowFilter& filter,
                                       const MembershipLookup* memberships);
+
+// Fills space.column_values with what `rows` hold in each of space.columns.
+void take_column_values(RowFilterSpace& space, const std::vector<Row>& rows);
+
+// The differential check: `count` random filters from `seed`, each read through the database
+// (`read`: the ids a filtered snapshot returns) and evaluated in memory over `rows`; the two
+// must be equal, or, for a filter `subset_only` accepts, the database's a subset of memory's.
+// Stops after ten disagreements, each reported with the seed and the filter.
+void expect_database_agrees_with_memory(
+    std::uint32_t seed, int count, const RowFilterSpace& space, const std::vector<Row>& rows,
+    const MembershipLookup& memberships,
+    const std::function<std::vector<std::int64_t>(const RowFilter&)>& read,
+    const std::function<bool(const RowFilter&)>& subset_only = {});
 
 }  // namespace tandem::testing

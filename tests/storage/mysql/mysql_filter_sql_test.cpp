@@ -67,12 +67,7 @@ TEST_F(MysqlFilterSql, EveryTypeComparesAsTheValueASnapshotReadsBack) {
   testing::RowFilterSpace space;
   space.columns = {"flag", "y",  "big", "bits", "f",  "num", "e",    "tm",
                    "bin",  "vb", "js",  "d",    "dt", "ts",  "latin"};
-  for (const auto& column : space.columns) {
-    std::vector<Value> held;
-    for (const auto& row : rows)
-      held.push_back(row.at(column));
-    space.column_values.push_back(std::move(held));
-  }
+  testing::take_column_values(space, rows);
   space.values = {Value{},
                   0,
                   1,
@@ -110,17 +105,9 @@ TEST_F(MysqlFilterSql, EveryTypeComparesAsTheValueASnapshotReadsBack) {
   space.members = {"a", "A", "c ", "1.500", Value{}};
   testing::RowsMembership lookup({{"kinds", rows}});
 
-  constexpr std::uint32_t kSeed = 1516;
-  std::mt19937 random(kSeed);
-  int failures = 0;
-  for (int i = 0; i < 400 && failures < 10; ++i) {
-    auto filter = testing::random_row_filter(random, space);
-    auto expected = testing::passing_ids(rows, filter, &lookup);
-    auto found = testing::snapshot_ids(*source, *table, filter);
-    if (found != expected) ++failures;
-    EXPECT_EQ(found, expected) << "seed " << kSeed << ", filter #" << i << ": "
-                               << testing::describe(filter);
-  }
+  testing::expect_database_agrees_with_memory(
+      1516, 400, space, rows, lookup,
+      [&](const RowFilter& filter) { return testing::snapshot_ids(*source, *table, filter); });
 }
 
 }  // namespace

@@ -69,12 +69,7 @@ TEST_F(PgFilterSqlTest, EveryTypeComparesAsTheValueASnapshotReadsBack) {
   testing::RowFilterSpace space;
   space.columns = {"b",  "f4", "f8", "num", "ch", "vc",  "u",
                    "by", "d",  "ts", "tz",  "js", "arr", "iv"};
-  for (const auto& column : space.columns) {
-    std::vector<Value> held;
-    for (const auto& row : rows)
-      held.push_back(row.at(column));
-    space.column_values.push_back(std::move(held));
-  }
+  testing::take_column_values(space, rows);
   auto infinity = std::numeric_limits<double>::infinity();
   space.values = {Value{},
                   0,
@@ -116,29 +111,16 @@ TEST_F(PgFilterSqlTest, EveryTypeComparesAsTheValueASnapshotReadsBack) {
   space.members = {"AB", "ab", "7", Value{}};
   testing::RowsMembership lookup({{"kinds", rows}});
 
-  constexpr std::uint32_t kSeed = 1515;
-  std::mt19937 random(kSeed);
-  int failures = 0;
-  for (int i = 0; i < 400 && failures < 10; ++i) {
-    auto filter = testing::random_row_filter(random, space);
-    auto expected = testing::passing_ids(rows, filter, &lookup);
-    auto found = testing::snapshot_ids(*source, *table, filter);
+  // Array columns compare as unknown in SQL (their JSON text is not built there): a filter
+  // reading one may pass fewer rows than in memory, never more.
+  auto reads_array = [](const RowFilter& filter) {
     auto columns = filter.columns();
-    bool reads_array = std::find(columns.begin(), columns.end(), "arr") != columns.end();
-    if (reads_array) {
-      // Subset: every row found must pass in memory.
-      for (auto id : found) {
-        bool passes = std::find(expected.begin(), expected.end(), id) != expected.end();
-        EXPECT_TRUE(passes) << "row " << id << ", seed " << kSeed << ", filter #" << i << ": "
-                            << testing::describe(filter);
-        if (!passes) ++failures;
-      }
-      continue;
-    }
-    if (found != expected) ++failures;
-    EXPECT_EQ(found, expected) << "seed " << kSeed << ", filter #" << i << ": "
-                               << testing::describe(filter);
-  }
+    return std::find(columns.begin(), columns.end(), "arr") != columns.end();
+  };
+  testing::expect_database_agrees_with_memory(
+      1515, 400, space, rows, lookup,
+      [&](const RowFilter& filter) { return testing::snapshot_ids(*source, *table, filter); },
+      reads_array);
 }
 
 // Each date and timestamp equals exactly its own wire text (pg_datetime.h), and no other
