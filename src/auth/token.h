@@ -71,6 +71,11 @@ class TokenVerifier {
   Result<Claims> verify(std::string_view token) const {
     return verify(token, std::chrono::system_clock::now());
   }
+  // The claims a valid token with this payload (a JSON object, as text) would give its bearer,
+  // read by the same rules as verify() (the role and tenant claims as configured), without a
+  // signature and whatever its times, issuer and audience: what an admin's "view as user"
+  // impersonates. unauthenticated when the payload has no usable `sub` or role.
+  virtual Result<Claims> claims_of(std::string_view payload_json) const = 0;
 };
 
 struct MintRequest {

@@ -196,6 +196,7 @@ void LocalStore::begin_snapshot(const protocol::SnapshotBegin& begin) {
   // A new generation: rows the snapshot does not bring again are removed at its end.
   SqliteTransaction txn(*m_db);
   set_meta("epoch", std::to_string(m_epoch + 1));
+  set_meta("rules", begin.rules);
   txn.commit();
   ++m_epoch;
 }

@@ -127,6 +127,9 @@ std::optional<protocol::Checkpoint> LocalStore::checkpoint() const {
       cursor.after.push_back(value_from_json(item).value());
     checkpoint.snapshot = std::move(cursor);
   }
+  // The rules the rows were chosen under: set by the snapshot that chose them, and kept
+  // apart from the checkpoint, which every later message replaces.
+  checkpoint.rules = meta("rules").value_or("");
   return checkpoint;
 }
 

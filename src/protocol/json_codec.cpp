@@ -86,6 +86,19 @@ Result<std::vector<Value>> key_array(const json& array) {
   return key;
 }
 
+// The optional `rules` digest of a checkpoint or a snapshot_begin: short text.
+Result<std::string> rules_field(const json& object) {
+  constexpr std::size_t kMaxDigest = 64;
+  auto rules = field(object, "rules", json::value_t::string, true);
+  if (!rules) return rules.error();
+  if (!*rules) return std::string();
+  const auto& text = (*rules)->get_ref<const std::string&>();
+  if (text.size() > kMaxDigest) {
+    return malformed(fmt::format("field 'rules' holds at most {} characters", kMaxDigest));
+  }
+  return text;
+}
+
 Result<Checkpoint> decode_checkpoint(const json& object) {
   if (!object.is_object()) return malformed("field 'checkpoint' must be an object or null");
   Checkpoint checkpoint;
@@ -107,6 +120,9 @@ Result<Checkpoint> decode_checkpoint(const json& object) {
     }
     checkpoint.snapshot = Checkpoint::SnapshotCursor{std::move(*table), std::move(after_key)};
   }
+  auto rules = rules_field(object);
+  if (!rules) return rules.error();
+  checkpoint.rules = std::move(*rules);
   return checkpoint;
 }
 
@@ -342,6 +358,9 @@ Result<ServerMessageReceived> decode_snapshot_begin(const json& object) {
   auto rows = field(object, "rows", json::value_t::number_unsigned, true);
   if (!rows) return rows.error();
   if (*rows) received.rows = (*rows)->get<std::uint64_t>();
+  auto rules = rules_field(object);
+  if (!rules) return rules.error();
+  received.begin.rules = std::move(*rules);
   return ServerMessageReceived{received};
 }
 
@@ -514,6 +533,7 @@ json encode_checkpoint(const Checkpoint& checkpoint) {
       after.push_back(to_json(value));
     object["snapshot"] = {{"table", checkpoint.snapshot->table}, {"after", std::move(after)}};
   }
+  if (!checkpoint.rules.empty()) object["rules"] = checkpoint.rules;
   return object;
 }
 
@@ -558,6 +578,7 @@ struct ServerEncoder {
   json operator()(const SnapshotBegin& begin) const {
     json object = {{"type", "snapshot_begin"}, {"seq", begin.seq}, {"reset", begin.reset}};
     if (begin.rows) object["rows"] = *begin.rows;
+    if (!begin.rules.empty()) object["rules"] = begin.rules;
     return object;
   }
   json operator()(const SnapshotRows& rows) const {

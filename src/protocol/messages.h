@@ -27,6 +27,10 @@ struct Checkpoint {
     std::vector<Value> after;  // primary key of the last row received; empty: none yet
   };
   std::optional<SnapshotCursor> snapshot;
+  // The digest of the permission rules under which the replica's rows were chosen, as the
+  // last snapshot_begin gave it (docs/protocol.md); empty when none was given. Sent by
+  // clients in hello; the server's checkpoints leave it out.
+  std::string rules;
 };
 
 // ---- client -> server ----------------------------------------------------------------
@@ -85,6 +89,9 @@ struct SnapshotBegin {
   std::uint64_t seq = 0;
   bool reset = true;                  // false when resuming an interrupted snapshot
   std::optional<std::uint64_t> rows;  // how many rows the snapshot holds (for progress)
+  // The digest of the rules that choose the user's rows (Checkpoint::rules); empty when the
+  // server has no rules file or the user is an admin.
+  std::string rules;
 };
 
 struct SnapshotRows {

@@ -11,15 +11,6 @@ bool numeric(const Value& value) {
   return value.kind() == Value::Kind::integer || value.kind() == Value::Kind::real;
 }
 
-// The reader's claim of that name: `sub` is always the subject, any other comes from the
-// token's claims.
-std::optional<auth::ClaimValue> find_claim(const auth::Claims& reader, std::string_view name) {
-  if (name == "sub") return auth::ClaimValue{{reader.subject}, false};
-  auto it = reader.values.find(name);
-  if (it == reader.values.end()) return std::nullopt;
-  return it->second;
-}
-
 Error unusable(const TableSchema& table, const std::string& what) {
   return Error(ErrorCode::invalid_identifier,
                fmt::format("a rule of table '{}' cannot be applied: {}", table.name, what));
@@ -148,6 +139,13 @@ Value value_for_column(const Value& value, ColumnType type) {
       return value;
   }
   return Value{};
+}
+
+std::optional<auth::ClaimValue> find_claim(const auth::Claims& reader, std::string_view name) {
+  if (name == "sub") return auth::ClaimValue{{reader.subject}, false};
+  auto it = reader.values.find(name);
+  if (it == reader.values.end()) return std::nullopt;
+  return it->second;
 }
 
 Value resolve_operand(const Operand& operand, const auth::Claims& reader, ColumnType type) {

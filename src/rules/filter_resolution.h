@@ -25,6 +25,10 @@ Result<RowFilter> resolve_filter(const FilterExpr& filter, const RuleSet& rules,
                                  const auth::Claims& reader, const TableSchema& table,
                                  const SchemaLookup& schema_of);
 
+// The reader's claim of that name: `sub` is always the subject, any other comes from the
+// token's claims; nullopt when the token does not carry it.
+std::optional<auth::ClaimValue> find_claim(const auth::Claims& reader, std::string_view name);
+
 // The value of `operand` for `reader`, converted for a column of `type`; NULL when the
 // claim is absent, a list, or cannot be held by the column.
 Value resolve_operand(const Operand& operand, const auth::Claims& reader, ColumnType type);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "rules/access_rules.h"
+#include "rules/view_digest.h"
 
 namespace tandem::rules {
 namespace {
@@ -26,6 +27,15 @@ Permissions::Permissions(RulesOptions options) : m_options(std::move(options)) {
 
 Permissions::Permissions(RulesOptions options, RuleSet rules)
     : m_options(std::move(options)), m_rules(std::move(rules)) {}
+
+std::string Permissions::view_digest(const auth::Claims& reader) const {
+  if (!m_rules || is_admin(reader)) return {};
+  return rules::view_digest(*m_rules, reader);
+}
+
+std::string Permissions::rules_version() const {
+  return m_rules ? rules_digest(*m_rules) : std::string();
+}
 
 ReadAccess Permissions::default_read_access(const auth::Claims& reader,
                                             const TableSchema& table) const {

@@ -54,6 +54,8 @@ class Permissions {
   Permissions(RulesOptions options, RuleSet rules);
 
   bool has_rules_file() const { return m_rules.has_value(); }
+  // The rules file's rules; nullptr without one.
+  const RuleSet* rule_set() const { return m_rules ? &*m_rules : nullptr; }
   const RulesOptions& options() const { return m_options; }
 
   // What `reader` reads of `table`. A rule that cannot be applied to the table as it is now
@@ -61,6 +63,12 @@ class Permissions {
   // its reason in `problem` when given.
   ReadAccess read_access(const auth::Claims& reader, const TableSchema& table,
                          const SchemaLookup& schema_of, std::string* problem = nullptr) const;
+
+  // The digest of what the rules let `reader` read (view_digest.h); empty without a rules
+  // file and for admins (the owner-column default and an admin's view never change).
+  std::string view_digest(const auth::Claims& reader) const;
+  // The rules file's version (rules_digest); empty without a file.
+  std::string rules_version() const;
 
   // Whether `writer` may write `table` at all (some insert, update or delete permission):
   // what the welcome tells a client so that it does not offer edits that will be refused.

@@ -8,36 +8,18 @@
 
 #include "common/identifier.h"
 #include "common/logging.h"
+#include "rules/permissions.h"
+#include "server/admin_http.h"
 
 namespace tandem::server {
 namespace {
 
 using nlohmann::json;
 
-net::HttpResponse error_response(const Error& error, int status = 0) {
-  return net::HttpResponse::json_error(status ? status : http_status(error.code()),
-                                       error_code_name(error.code()), error.message());
-}
-
-net::HttpResponse json_response(int status, const json& body) {
-  net::HttpResponse response;
-  response.status = status;
-  response.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-  return response;
-}
-
-net::HttpResponse method_not_allowed(std::string allow) {
-  auto response =
-      net::HttpResponse::json_error(405, error_code_name(ErrorCode::bad_request),
-                                    fmt::format("method not allowed here; allowed: {}", allow));
-  response.headers.emplace_back("Allow", std::move(allow));
-  return response;
-}
-
 // What the admin API says of a table: its columns and who reads which of its rows.
 struct AccessView {
   const rules::AccessRules& owner_rules;
-  const rules::Permissions& permissions;
+  PermissionsPtr permissions;
 };
 
 json table_json(const TableSchema& table, const AccessView& access) {
@@ -52,9 +34,9 @@ json table_json(const TableSchema& table, const AccessView& access) {
   }
   json object = {
       {"name", table.name}, {"primary_key", table.primary_key}, {"columns", std::move(columns)}};
-  if (access.permissions.has_rules_file()) {
+  if (access.permissions->has_rules_file()) {
     object["access"] = "filtered";
-    object["roles"] = access.permissions.roles_for(table.name);
+    object["roles"] = access.permissions->roles_for(table.name);
     return object;
   }
   auto rule = access.owner_rules.rule_for(table);
@@ -184,6 +166,23 @@ void AdminApi::handle(const net::HttpRequest& request, net::HttpResponder respon
     if (method != "POST") return respond(method_not_allowed("POST"));
     return on_pool(std::move(respond), [this, name = path[1]] { return reset_table(name); });
   }
+  if (path.size() == 3 && path[0] == "tables" && path[2] == "view") {
+    if (method != "POST") return respond(method_not_allowed("POST"));
+    return on_pool(std::move(respond), [this, name = path[1], body = request.body] {
+      return view_as_user(name, body);
+    });
+  }
+  if (path.size() == 1 && path[0] == "rules") {
+    if (method == "GET") return on_pool(std::move(respond), [this] { return get_rules(); });
+    if (method == "PUT") {
+      return on_pool(std::move(respond), [this, body = request.body] { return put_rules(body); });
+    }
+    return respond(method_not_allowed("GET, PUT"));
+  }
+  if (path.size() == 2 && path[0] == "rules" && path[1] == "reload") {
+    if (method != "POST") return respond(method_not_allowed("POST"));
+    return on_pool(std::move(respond), [this] { return reload_rules(); });
+  }
   if (path.size() == 1 && path[0] == "jobs") {
     if (method != "GET") return respond(method_not_allowed("GET"));
     return respond(list_jobs());
@@ -197,16 +196,17 @@ void AdminApi::handle(const net::HttpRequest& request, net::HttpResponder respon
 }
 
 net::HttpResponse AdminApi::list_tables() {
-  return json_response(200, tables_json(m_context.datasource.tables(),
-                                        AccessView{m_context.rules, m_context.permissions}));
+  return json_response(200,
+                       tables_json(m_context.datasource.tables(),
+                                   AccessView{m_context.rules, m_context.rules_control.current()}));
 }
 
 net::HttpResponse AdminApi::get_table(const std::string& name) {
   if (auto valid = check_identifier(name, "table"); !valid) return error_response(valid.error());
   for (const auto& table : m_context.datasource.tables()) {
     if (table.name == name)
-      return json_response(200,
-                           table_json(table, AccessView{m_context.rules, m_context.permissions}));
+      return json_response(
+          200, table_json(table, AccessView{m_context.rules, m_context.rules_control.current()}));
   }
   return error_response(
       Error(ErrorCode::not_found, fmt::format("table '{}' is not tracked", name)));
@@ -229,9 +229,9 @@ net::HttpResponse AdminApi::add_table(const std::string& body) {
   if (!schema) return error_response(schema.error());
   m_context.publisher.refresh_catalog();
   // Tracking a tracked table is not an error: it re-reads its schema, like a reload of it.
-  auto response =
-      json_response(was_tracked ? 200 : 201,
-                    table_json(*schema, AccessView{m_context.rules, m_context.permissions}));
+  auto response = json_response(
+      was_tracked ? 200 : 201,
+      table_json(*schema, AccessView{m_context.rules, m_context.rules_control.current()}));
   response.headers.emplace_back("Location", fmt::format("{}tables/{}", kPrefix, name));
   return response;
 }
@@ -250,8 +250,8 @@ net::HttpResponse AdminApi::remove_table(const std::string& name) {
 net::HttpResponse AdminApi::reload_tables() {
   auto tables = m_context.datasource.reload();
   m_context.publisher.refresh_catalog();
-  return json_response(200,
-                       tables_json(tables, AccessView{m_context.rules, m_context.permissions}));
+  return json_response(
+      200, tables_json(tables, AccessView{m_context.rules, m_context.rules_control.current()}));
 }
 
 net::HttpResponse AdminApi::reset_table(const std::string& name) {

@@ -1,7 +1,8 @@
 // The admin REST API under /admin/api/ (docs/admin-api.md): tracked-table administration
-// (list, add, remove, reload, hard reset) for a running server. Every request needs a
-// bearer token with the admin role. JSON in and out; errors are the transport's JSON error
-// body with the stable codes of common/error.h.
+// (list, add, remove, reload, hard reset), the permission rules (show, replace, reload) and
+// "view as user" (a table's rows as a user's token would read them) for a running server. Every
+// request needs a bearer token with the admin role. JSON in and out; errors are the transport's
+// JSON error body with the stable codes of common/error.h.
 //
 // Threads: requests are authenticated on the I/O thread (no I/O involved); datasource
 // calls run on the work pool, hard resets on their own job threads. After a change of the
@@ -16,9 +17,9 @@
 #include "auth/token.h"
 #include "net/http_server.h"
 #include "rules/access_rules.h"
-#include "rules/permissions.h"
 #include "server/admin_jobs.h"
 #include "server/change_publisher.h"
+#include "server/rules_control.h"
 #include "server/work_pool.h"
 #include "storage/datasource.h"
 
@@ -29,7 +30,7 @@ struct AdminContext {
   ChangePublisher& publisher;
   std::shared_ptr<const auth::TokenVerifier> verifier;
   const rules::AccessRules& rules;
-  const rules::Permissions& permissions;
+  RulesControl& rules_control;
   WorkPool& pool;
 };
 
@@ -57,6 +58,11 @@ class AdminApi {
   net::HttpResponse reset_table(const std::string& name);
   net::HttpResponse get_job(const std::string& id);
   net::HttpResponse list_jobs();
+  // admin_rules_api.cpp
+  net::HttpResponse get_rules();
+  net::HttpResponse put_rules(const std::string& body);
+  net::HttpResponse reload_rules();
+  net::HttpResponse view_as_user(const std::string& table, const std::string& body);
 
   AdminContext m_context;
   JobRegistry m_jobs;

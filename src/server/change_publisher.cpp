@@ -9,9 +9,11 @@ namespace tandem::server {
 
 void ChangePublisher::start() {
   std::lock_guard lock(m_publish_mutex);
-  refresh_catalog_locked();
   m_published = m_datasource.head_seq();
+  // After the head: what the observer reads is at least as new, and the changes after the
+  // head that it already holds are applied again (idempotently) as they are published.
   if (m_observer) m_observer->starting(m_datasource);
+  refresh_catalog_locked();
   m_hub.publish(m_published, m_published, {});
   m_thread = std::thread([this] { run(); });
 }
@@ -21,8 +23,15 @@ void ChangePublisher::refresh_catalog() {
   refresh_catalog_locked();
 }
 
+void ChangePublisher::between_batches(const std::function<void()>& step) {
+  std::lock_guard lock(m_publish_mutex);
+  step();
+}
+
 void ChangePublisher::refresh_catalog_locked() {
-  if (m_hub.set_catalog(m_datasource.tables())) {
+  auto tables = m_datasource.tables();
+  if (m_observer) m_observer->tables_read(m_datasource, tables);
+  if (m_hub.set_catalog(tables)) {
     log::info("tracked tables changed", {{"catalog_version", m_hub.catalog()->version}});
   }
 }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -26,6 +27,10 @@ class PublishObserver {
   // Publishing starts at the log's head: read what the log does not replay (may block).
   virtual void starting(storage::Datasource& datasource) = 0;
   virtual void before_publish(const std::vector<sync::Change>& changes) = 0;
+  // The tracked tables, each time the publisher reads them and before the hub's catalog
+  // follows: read what a newly tracked table already holds (may block; cheap otherwise).
+  virtual void tables_read(storage::Datasource& datasource,
+                           const std::vector<TableSchema>& tables) = 0;
 };
 
 class ChangePublisher {
@@ -42,6 +47,11 @@ class ChangePublisher {
   // tracked tables), instead of at the next batch. Callable from any thread; blocks while a
   // batch is being published.
   void refresh_catalog();
+
+  // Runs `step` between two batches: no batch is read or published meanwhile, so what it
+  // publishes to the hub (new permission rules) is ordered with the changes. Callable from
+  // any thread but the publisher's; `step` may block.
+  void between_batches(const std::function<void()>& step);
 
  private:
   void run();

@@ -1,5 +1,7 @@
 #include "server/esink_bridge.h"
 
+#include "rules/permissions.h"
+
 namespace tandem::server {
 
 void EsinkBridge::on_batch(const ChangeBatchPtr& batch) {
@@ -8,7 +10,13 @@ void EsinkBridge::on_batch(const ChangeBatchPtr& batch) {
 }
 
 void EsinkBridge::on_catalog(const CatalogPtr& catalog) {
-  m_service->set_tables(catalog->tables);
+  // With a rules file, its rules (as reloaded) decide what sockets read; without one, Esink's
+  // routing and FILTERS, translated.
+  const auto* rules = catalog->permissions ? catalog->permissions->rule_set() : nullptr;
+  std::lock_guard lock(m_mutex);
+  if (catalog->version != 0 && catalog->version <= m_catalog_version) return;
+  m_catalog_version = catalog->version;
+  m_service->set_tables(catalog->tables, rules);
 }
 
 std::string esink_source_name(const config::Config& config, std::string_view datasource_kind) {

@@ -2,7 +2,9 @@
 // Socket.IO clients and Tandem protocol clients alike.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <mutex>
 
 #include "compat/esink/esink_service.h"
 #include "server/hub.h"
@@ -15,10 +17,14 @@ class EsinkBridge final : public HubSubscriber {
       : m_service(std::move(service)) {}
 
   void on_batch(const ChangeBatchPtr& batch) override;
+  // Also called once by the server with the subscription's catalog: an older catalog than
+  // one already applied (delivered meanwhile) is ignored.
   void on_catalog(const CatalogPtr& catalog) override;
 
  private:
   std::shared_ptr<compat::esink::EsinkService> m_service;
+  std::mutex m_mutex;
+  std::uint64_t m_catalog_version = 0;  // of the catalog applied last
 };
 
 // Esink's `source` of database changes: "postgres", the MySQL database's name, or the

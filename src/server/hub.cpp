@@ -55,6 +55,7 @@ bool Hub::set_catalog(const std::vector<TableSchema>& tables) {
     std::lock_guard lock(m_mutex);
     auto next = Catalog::from(m_catalog->version + 1, tables);
     if (next.tables == m_catalog->tables) return false;
+    next.permissions = m_catalog->permissions;
     updated = std::make_shared<const Catalog>(std::move(next));
     m_catalog = updated;
     targets = live_subscribers();
@@ -62,6 +63,23 @@ bool Hub::set_catalog(const std::vector<TableSchema>& tables) {
   for (const auto& subscriber : targets)
     subscriber->on_catalog(updated);
   return true;
+}
+
+void Hub::set_permissions(PermissionsPtr permissions) {
+  std::lock_guard deliver(m_deliver_mutex);
+  CatalogPtr updated;
+  std::vector<std::shared_ptr<HubSubscriber>> targets;
+  {
+    std::lock_guard lock(m_mutex);
+    Catalog next = *m_catalog;
+    ++next.version;
+    next.permissions = std::move(permissions);
+    updated = std::make_shared<const Catalog>(std::move(next));
+    m_catalog = updated;
+    targets = live_subscribers();
+  }
+  for (const auto& subscriber : targets)
+    subscriber->on_catalog(updated);
 }
 
 CatalogPtr Hub::catalog() const {

@@ -85,6 +85,9 @@ class Hub {
   // Replaces the catalog when `tables` differ from it (new version, subscribers notified);
   // returns whether it changed. Callers order it with publish() (one publisher thread).
   bool set_catalog(const std::vector<TableSchema>& tables);
+  // Makes `permissions` the rules of a new catalog version with the same tables (subscribers
+  // notified). Callers order it with publish() like set_catalog.
+  void set_permissions(PermissionsPtr permissions);
   CatalogPtr catalog() const;
 
   // Batches holding every change after `seq`, if the ring still has them all.

@@ -11,7 +11,6 @@
 #include "protocol/codec.h"
 #include "rules/access_rules.h"
 #include "rules/permissions.h"
-#include "rules/rules_file.h"
 #include "server/admin_api.h"
 #include "server/change_publisher.h"
 #include "server/datasource_factory.h"
@@ -21,26 +20,11 @@
 #include "server/hub.h"
 #include "server/membership_index.h"
 #include "server/metrics.h"
+#include "server/rules_control.h"
 #include "server/sync_session.h"
 #include "server/work_pool.h"
 
 namespace tandem::server {
-
-namespace {
-
-// The rules file's permissions, or the owner-column default; throws Error(config_invalid)
-// with the file's mistake.
-rules::Permissions load_permissions(const config::Config& config) {
-  if (config.rules_file.empty()) return rules::Permissions(config.rules);
-  auto rules = rules::read_rules_file(config.rules_file);
-  if (!rules) throw rules.error();
-  log::info("permission rules loaded", {{"file", config.rules_file},
-                                        {"tables", rules->tables.size()},
-                                        {"memberships", rules->memberships.size()}});
-  return rules::Permissions(config.rules, std::move(*rules));
-}
-
-}  // namespace
 
 struct Server::Impl {
   explicit Impl(config::Config c)
@@ -48,8 +32,8 @@ struct Server::Impl {
         clock(config.max_clock_drift),
         codec(protocol::make_json_codec()),
         rules(config.rules),
-        permissions(load_permissions(config)),
-        memberships(permissions.membership_tables()),
+        rules_control(config),
+        memberships(rules_control.current()->membership_tables()),
         hub(*codec),
         pool(2) {}
 
@@ -62,7 +46,7 @@ struct Server::Impl {
   sync::HlcClock clock;
   std::unique_ptr<protocol::Codec> codec;
   rules::AccessRules rules;
-  rules::Permissions permissions;
+  RulesControl rules_control;
   MembershipIndex memberships;
   std::shared_ptr<const auth::TokenVerifier> verifier;
   std::unique_ptr<storage::Datasource> datasource;
@@ -118,7 +102,7 @@ void Server::Impl::install_routes(net::Router& router) {
     respond(std::move(response));
   });
   admin = std::make_unique<AdminApi>(
-      AdminContext{*datasource, *publisher, verifier, rules, permissions, pool});
+      AdminContext{*datasource, *publisher, verifier, rules, rules_control, pool});
   admin->install(router);
   router.add_websocket(
       "/sync",
@@ -131,8 +115,8 @@ void Server::Impl::install_routes(net::Router& router) {
               "only; set esink.serve_sync (TANDEM_ESINK_SERVE_SYNC=1) to serve /sync with "
               "Tandem's rules\n");
         }
-        SyncContext context{*datasource, hub,          *codec, verifier, rules,
-                            permissions, &memberships, pool,   metrics,  config};
+        SyncContext context{*datasource,  hub,  *codec,  verifier, rules,
+                            &memberships, pool, metrics, config};
         return std::make_shared<SyncSession>(context);
       });
   if (config.esink.enabled) install_esink(router);
@@ -140,13 +124,18 @@ void Server::Impl::install_routes(net::Router& router) {
 
 void Server::Impl::install_esink(net::Router& router) {
   compat::esink::EsinkContext context{
-      config.esink, esink_source_name(config, datasource->kind()), *datasource,
-      [this](std::function<void()> task) { pool.post(std::move(task)); }};
+      config.esink,
+      esink_source_name(config, datasource->kind()),
+      *datasource,
+      [this](std::function<void()> task) { pool.post(std::move(task)); },
+      !config.rules_file.empty(),
+      config.rules,
+      &memberships};
   esink = std::make_shared<compat::esink::EsinkService>(std::move(context));
   esink->install(router);
   esink_bridge = std::make_shared<EsinkBridge>(esink);
   auto subscription = hub.subscribe(esink_bridge);
-  esink->set_tables(subscription.catalog->tables);
+  esink_bridge->on_catalog(subscription.catalog);
 }
 
 Server::Server(config::Config config) : m_impl(std::make_unique<Impl>(std::move(config))) {}
@@ -167,7 +156,9 @@ void Server::start() {
   impl.open_datasource();
   impl.datasource->catch_up();
   impl.publisher = std::make_unique<ChangePublisher>(*impl.datasource, impl.hub, &impl.memberships);
+  impl.hub.set_permissions(impl.rules_control.current());
   impl.publisher->start();
+  impl.rules_control.attach(*impl.datasource, *impl.publisher, impl.hub, impl.memberships);
 
   net::ServerOptions options;
   options.address = impl.config.address;

@@ -51,6 +51,14 @@ rules::SchemaLookup catalog_lookup(const Catalog& catalog) {
   return [&catalog](std::string_view table) { return catalog.find(table); };
 }
 
+// The catalog's rules; a catalog without any (the server has not set them) lets users read
+// and write nothing rather than everything.
+PermissionsPtr permissions_of(const Catalog& catalog) {
+  static const auto nothing =
+      std::make_shared<const rules::Permissions>(rules::RulesOptions{}, rules::RuleSet{});
+  return catalog.permissions ? catalog.permissions : nothing;
+}
+
 }  // namespace
 
 void SyncSession::on_open(std::shared_ptr<net::WebSocketConnection> connection) {
@@ -179,15 +187,17 @@ std::vector<protocol::TableInfo> SyncSession::apply_catalog(const Catalog& catal
   std::vector<protocol::TableInfo> visible;
   m_tables.clear();
   m_memberships.clear();
+  m_permissions = permissions_of(catalog);
+  m_view = m_permissions->view_digest(*m_claims);
   auto schema_of = catalog_lookup(catalog);
   for (const auto& [name, schema] : catalog.tables) {
     std::string problem;
-    auto access = m_context.permissions.read_access(*m_claims, schema, schema_of, &problem);
+    auto access = m_permissions->read_access(*m_claims, schema, schema_of, &problem);
     if (!problem.empty()) {
       log::warn("a permission rule hides every row", {{"table", name}, {"reason", problem}});
     }
     // Under a rules file, a table the user reads nothing of is not theirs to know about.
-    if (access.sees_nothing() && m_context.permissions.has_rules_file()) continue;
+    if (access.sees_nothing() && m_permissions->has_rules_file()) continue;
     visible.push_back(table_info(schema, access));
     for (auto& membership : access.rows.memberships()) {
       if (std::find(m_memberships.begin(), m_memberships.end(), membership) == m_memberships.end())
@@ -209,8 +219,8 @@ protocol::TableInfo SyncSession::table_info(const TableSchema& schema,
       return !access.sees_column(column.name, schema);
     });
   }
-  info.writable = m_context.permissions.may_write(*m_claims, schema);
-  if (m_context.permissions.has_rules_file()) {
+  info.writable = m_permissions->may_write(*m_claims, schema);
+  if (m_permissions->has_rules_file()) {
     if (access.rows.kind() != RowFilter::Kind::always) info.access = protocol::TableAccess::rules;
   } else if (auto rule = m_context.rules.rule_for(schema); rule.is_private) {
     info.access = protocol::TableAccess::owner;
@@ -223,16 +233,39 @@ void SyncSession::on_catalog(const CatalogPtr& catalog) {
   std::lock_guard lock(m_mutex);
   if (!m_claims || m_phase == Phase::closing || m_phase == Phase::closed) return;
   if (catalog->version <= m_catalog_version) return;
+  auto view_before = m_view;
   // Sent before anything shaped by the new tables: the client alters its local tables
   // first, then applies the changes that follow.
   send(protocol::Schema{apply_catalog(*catalog)});
+  // While starting, start() plans with the new rules; a session about to close needs nothing.
+  bool streaming =
+      m_phase == Phase::snapshot || m_phase == Phase::catching_up || m_phase == Phase::live;
+  if (m_view != view_before && streaming) restart_snapshot();
+}
+
+void SyncSession::restart_snapshot() {
+  // What the replica holds was chosen by rules that no longer apply: everything is sent again
+  // and, at the end, the replica drops what was not (docs/protocol.md, reset snapshots).
+  // Changes up to the hub's head are in the snapshot's rows; the stream resumes after it.
+  m_membership_shift.reset();
+  m_snapshot = SnapshotState{};
+  for (const auto& [name, view] : m_tables)
+    m_snapshot.tables.push_back(name);
+  m_snapshot.seq = std::max(m_context.hub.head(), m_cursor);
+  m_phase = Phase::snapshot;
+  log::debug("permission rules changed the user's view: resending it",
+             {{"client", m_client_id}, {"seq", m_snapshot.seq}});
+  schedule_pump();
 }
 
 bool SyncSession::plan_start(const std::optional<protocol::Checkpoint>& checkpoint,
                              std::uint64_t head, std::uint64_t horizon) {
   for (const auto& [name, view] : m_tables)
     m_snapshot.tables.push_back(name);
-  bool usable = checkpoint && checkpoint->seq <= head && checkpoint->seq >= horizon;
+  // A replica filled under other rules (or none) may hold rows the user may no longer read,
+  // and lack rows they now may: it is filled again.
+  bool usable = checkpoint && checkpoint->seq <= head && checkpoint->seq >= horizon &&
+                checkpoint->rules == m_view;
   if (usable && !checkpoint->snapshot) {
     m_cursor = checkpoint->seq;
     m_checkpoint_sent = checkpoint->seq;
@@ -288,6 +321,8 @@ void SyncSession::pump() {
     }
     if (!more) {
       std::lock_guard lock(m_mutex);
+      // A step that stopped because the rules restarted the snapshot meanwhile: go on with it.
+      if (m_phase != phase && m_phase == Phase::snapshot) continue;
       m_pump_scheduled = false;
       return;
     }
@@ -314,7 +349,7 @@ void SyncSession::begin_snapshot() {
   }
   std::lock_guard lock(m_mutex);
   if (m_phase != Phase::snapshot) return;
-  send(protocol::SnapshotBegin{m_snapshot.seq, !m_snapshot.resumed, rows});
+  send(protocol::SnapshotBegin{m_snapshot.seq, !m_snapshot.resumed, rows, m_view});
   m_snapshot.begun = true;
 }
 
@@ -344,7 +379,7 @@ bool SyncSession::pump_snapshot_page() {
       m_snapshot.after.reset();
     }
     if (m_snapshot.index >= m_snapshot.tables.size()) {
-      send(protocol::SnapshotEnd{protocol::Checkpoint{m_snapshot.seq, std::nullopt}});
+      send(protocol::SnapshotEnd{protocol::Checkpoint{m_snapshot.seq, std::nullopt, {}}});
       m_cursor = m_snapshot.seq;
       m_checkpoint_sent = m_snapshot.seq;
       m_phase = Phase::catching_up;
@@ -374,7 +409,7 @@ bool SyncSession::pump_snapshot_page() {
   if (m_phase != Phase::snapshot) return false;
   // Rows read with an older schema could hold a dropped column: read the page again.
   if (m_catalog_version != catalog_version) return true;
-  protocol::Checkpoint checkpoint{seq, protocol::Checkpoint::SnapshotCursor{table_name, {}}};
+  protocol::Checkpoint checkpoint{seq, protocol::Checkpoint::SnapshotCursor{table_name, {}}, {}};
   if (!page.rows.empty()) {
     checkpoint.snapshot->after = schema.key_of(page.rows.back());
   } else if (m_snapshot.after) {
@@ -745,19 +780,21 @@ void SyncSession::handle_push(protocol::Push& push) {
   // Both run on the writer, one mutation after the other: authorize_result judges the row
   // the mutation authorize decided leaves, by the same action.
   auto decided = std::make_shared<rules::WriteAction>(rules::WriteAction::insert);
+  // The newest rules decide, even before this session has seen them.
   auto catalog = m_context.hub.catalog();
-  request.authorize = [claims = *m_claims, &permissions = m_context.permissions,
-                       memberships = m_context.memberships, catalog, decided](
-                          const TableSchema& table, const Row* existing, sync::Mutation& mutation) {
+  auto permissions = permissions_of(*catalog);
+  request.authorize = [claims = *m_claims, permissions, memberships = m_context.memberships,
+                       catalog, decided](const TableSchema& table, const Row* existing,
+                                         sync::Mutation& mutation) {
     *decided = rules::Permissions::write_action(existing, mutation);
-    return permissions.authorize_write(claims, table, existing, mutation, catalog_lookup(*catalog),
-                                       memberships);
+    return permissions->authorize_write(claims, table, existing, mutation, catalog_lookup(*catalog),
+                                        memberships);
   };
-  request.authorize_result = [claims = *m_claims, &permissions = m_context.permissions,
-                              memberships = m_context.memberships, catalog,
+  request.authorize_result = [claims = *m_claims, permissions, memberships = m_context.memberships,
+                              catalog,
                               decided](const TableSchema& table, const Row& merged, bool inherits) {
-    return permissions.authorize_result(claims, table, *decided, merged, inherits,
-                                        catalog_lookup(*catalog), memberships);
+    return permissions->authorize_result(claims, table, *decided, merged, inherits,
+                                         catalog_lookup(*catalog), memberships);
   };
   m_context.metrics.mutations_received += request.mutations.size();
   ++m_pending_pushes;

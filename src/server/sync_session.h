@@ -36,7 +36,8 @@ struct SyncContext {
   const protocol::Codec& codec;
   std::shared_ptr<const auth::TokenVerifier> verifier;
   const rules::AccessRules& rules;  // the owner-column default, for the welcome's table info
-  const rules::Permissions& permissions;
+  // The permission rules come with the hub's catalog (Catalog::permissions), so that a rules
+  // reload reaches the session in order with the changes.
   const MembershipLookup* memberships;  // the rules' membership tables (membership_index.h)
   WorkPool& pool;
   Metrics& metrics;
@@ -58,6 +59,9 @@ class SyncSession final : public net::WebSocketHandler,
   void on_shutdown() override;
   void on_close(const net::CloseInfo& info) override;
   void on_batch(const ChangeBatchPtr& batch) override;
+  // New tables or new permission rules. When the rules change what the user reads, the
+  // replica is filled again (a reset snapshot), so that it never keeps a row the user may
+  // no longer read.
   void on_catalog(const CatalogPtr& catalog) override;
 
  private:
@@ -91,6 +95,8 @@ class SyncSession final : public net::WebSocketHandler,
   void start(const std::optional<protocol::Checkpoint>& checkpoint);
   // Makes `catalog` the session's tables (lock held); returns them as the user sees them.
   std::vector<protocol::TableInfo> apply_catalog(const Catalog& catalog);
+  // Starts a reset snapshot at the hub's head, whatever the session was doing (lock held).
+  void restart_snapshot();
   // How the welcome and schema messages describe a table to this user (lock held).
   protocol::TableInfo table_info(const TableSchema& schema, const rules::ReadAccess& access) const;
   void handle_push(protocol::Push& push);
@@ -140,6 +146,8 @@ class SyncSession final : public net::WebSocketHandler,
   std::string m_client_id;
   std::map<std::string, TableView, std::less<>> m_tables;
   std::uint64_t m_catalog_version = 0;  // of m_tables
+  PermissionsPtr m_permissions;         // of m_tables
+  std::string m_view;                   // m_permissions->view_digest() of the user
   std::uint64_t m_cursor = 0;           // log position delivered so far
   std::uint64_t m_checkpoint_sent = 0;  // the last checkpoint the client was given
   std::vector<std::shared_ptr<const std::string>> m_held_frames;  // while starting

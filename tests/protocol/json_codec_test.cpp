@@ -127,7 +127,7 @@ TEST_F(JsonCodecTest, ClientDecodesTheWelcomeTheServerEncodes) {
 
 TEST_F(JsonCodecTest, ClientDecodesSnapshotPagesWithTheirCheckpoint) {
   std::vector<Row> rows = {{{"id", "p1"}, {"price", 2.5}}, {{"id", "p2"}, {"price", nullptr}}};
-  Checkpoint checkpoint{7, Checkpoint::SnapshotCursor{"products", {Value("p2")}}};
+  Checkpoint checkpoint{7, Checkpoint::SnapshotCursor{"products", {Value("p2")}}, {}};
   auto decoded = codec->decode_server(
       codec->encode(ServerMessage{SnapshotRows{"products", &rows, checkpoint}}));
   ASSERT_TRUE(decoded.ok()) << decoded.error().message();

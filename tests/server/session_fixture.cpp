@@ -290,6 +290,7 @@ SessionClient::SessionClient(std::shared_ptr<FakeConnection> connection,
       m_client_id(std::move(client_id)) {}
 
 void SessionClient::hello(std::optional<protocol::Checkpoint> checkpoint) {
+  m_rules = checkpoint ? checkpoint->rules : std::string();
   send(protocol::ClientMessage{
       protocol::Hello{protocol::kProtocolVersion, m_token, m_client_id, std::move(checkpoint)}});
 }
@@ -347,8 +348,12 @@ std::optional<std::vector<ServerFrame>> SessionClient::wait_for_seq(
 
 std::optional<protocol::Checkpoint> SessionClient::last_checkpoint() const {
   std::optional<protocol::Checkpoint> checkpoint;
+  // As a replica keeps it: the rules digest of the last reset snapshot, else the one sent.
+  auto rules = m_rules;
   for (const auto& frame : m_connection->frames()) {
-    if (const auto* rows = frame.as<protocol::SnapshotRowsReceived>()) {
+    if (const auto* begin = frame.as<protocol::SnapshotBeginReceived>()) {
+      if (begin->begin.reset) rules = begin->begin.rules;
+    } else if (const auto* rows = frame.as<protocol::SnapshotRowsReceived>()) {
       checkpoint = rows->checkpoint;
     } else if (const auto* end = frame.as<protocol::SnapshotEnd>()) {
       checkpoint = end->checkpoint;
@@ -356,6 +361,7 @@ std::optional<protocol::Checkpoint> SessionClient::last_checkpoint() const {
       checkpoint = changes->checkpoint;
     }
   }
+  if (checkpoint) checkpoint->rules = rules;
   return checkpoint;
 }
 
@@ -381,13 +387,8 @@ SessionFixture::SessionFixture(SessionFixtureOptions options, const std::string&
       m_clock(m_config.max_clock_drift),
       m_codec(protocol::make_json_codec()),
       m_rules(m_config.rules),
-      m_permissions([&] {
-        if (rules_toml.empty()) return rules::Permissions(m_config.rules);
-        auto parsed = rules::parse_rules(rules_toml);
-        if (!parsed) throw parsed.error();
-        return rules::Permissions(m_config.rules, std::move(*parsed));
-      }()),
-      m_memberships(m_permissions.membership_tables()),
+      m_permissions(permissions_from(m_config, rules_toml)),
+      m_memberships(m_permissions->membership_tables()),
       m_hub(*m_codec, options.ring_changes),
       m_pool(kPoolThreads) {
   auto verifier = auth::TokenVerifier::create(m_config.jwt);
@@ -398,7 +399,25 @@ SessionFixture::SessionFixture(SessionFixtureOptions options, const std::string&
       m_clock);
   m_datasource->catch_up();
   m_publisher = std::make_unique<server::ChangePublisher>(*m_datasource, m_hub, &m_memberships);
+  m_hub.set_permissions(m_permissions);
   m_publisher->start();
+}
+
+server::PermissionsPtr SessionFixture::permissions_from(const config::Config& config,
+                                                        const std::string& rules_toml) {
+  if (rules_toml.empty()) return std::make_shared<const rules::Permissions>(config.rules);
+  auto parsed = rules::parse_rules(rules_toml);
+  if (!parsed) throw parsed.error();
+  return std::make_shared<const rules::Permissions>(config.rules, std::move(*parsed));
+}
+
+void SessionFixture::change_rules(const std::string& rules_toml) {
+  m_permissions = permissions_from(m_config, rules_toml);
+  // As RulesControl::apply: between two batches, memberships first.
+  m_publisher->between_batches([&] {
+    m_memberships.declare(m_permissions->membership_tables(), *m_datasource);
+    m_hub.set_permissions(m_permissions);
+  });
 }
 
 SessionFixture::~SessionFixture() {
@@ -424,8 +443,8 @@ SessionClient SessionFixture::connect_with_claims(const nlohmann::json& claims,
 SessionClient SessionFixture::open_session(std::string token, std::string client_id) {
   auto connection = std::make_shared<FakeConnection>(*m_codec, m_next_connection++);
   m_connections.push_back(connection);
-  server::SyncContext context{*m_datasource, m_hub,          *m_codec, m_verifier, m_rules,
-                              m_permissions, &m_memberships, m_pool,   m_metrics,  m_config};
+  server::SyncContext context{*m_datasource,  m_hub,  *m_codec,  m_verifier, m_rules,
+                              &m_memberships, m_pool, m_metrics, m_config};
   connection->open(std::make_shared<server::SyncSession>(context));
   return SessionClient(connection, *m_codec, std::move(token), std::move(client_id));
 }

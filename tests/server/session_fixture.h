@@ -193,6 +193,7 @@ class SessionClient {
   const protocol::Codec& m_codec;
   std::string m_token;
   std::string m_client_id;
+  std::string m_rules;     // the rules digest of the checkpoint sent in hello
   std::size_t m_read = 0;  // frames returned by wait_for so far
 };
 
@@ -253,6 +254,9 @@ class SessionFixture {
   // Runs SQL as another program would (on the datasource's writer connection, outside
   // Tandem's write context): DDL before track(), or writes left for the publisher to find.
   void execute(const std::string& sql);
+  // Applies new permission rules (`rules_toml` as for the constructor) as a rules reload does:
+  // between two batches, through the hub's catalog.
+  void change_rules(const std::string& rules_toml);
   // Tracks `table` and brings the hub's catalog up to date (sessions get a `schema`).
   void track(const std::string& table);
   // Writes by another program, captured by the tracked tables' triggers: returns the log's
@@ -278,6 +282,8 @@ class SessionFixture {
   const protocol::Codec& codec() const { return *m_codec; }
 
  private:
+  static server::PermissionsPtr permissions_from(const config::Config& config,
+                                                 const std::string& rules_toml);
   bool wait_published(std::uint64_t seq);
   SessionClient open_session(std::string token, std::string client_id);
 
@@ -286,7 +292,7 @@ class SessionFixture {
   sync::HlcClock m_clock;
   std::unique_ptr<protocol::Codec> m_codec;
   rules::AccessRules m_rules;
-  rules::Permissions m_permissions;
+  server::PermissionsPtr m_permissions;
   server::MembershipIndex m_memberships;
   std::shared_ptr<const auth::TokenVerifier> m_verifier;
   std::unique_ptr<storage::sqlite::SqliteDatasource> m_datasource;

@@ -187,7 +187,7 @@ TEST(SyncSession, ACheckpointAheadOfTheLogGetsAResetSnapshotAtTheHead) {
   auto server = shop();
   auto head = stock(*server, 1);
   auto alice = server->connect("alice");
-  alice.hello(protocol::Checkpoint{head + 100, std::nullopt});
+  alice.hello(protocol::Checkpoint{head + 100, std::nullopt, {}});
   auto start = alice.wait_for("snapshot_end");
   ASSERT_TRUE(start);
   EXPECT_EQ((*start)[0].json["snapshot"], true);
@@ -692,6 +692,94 @@ TEST(SyncSessionRules, AMembershipRemovedWhileOfflineRemovesTheRowsAtTheNextConn
       removed.push_back(change["pk"]["id"]);
   }
   EXPECT_EQ(removed, (std::vector<std::string>{"i1", "i3"}));
+}
+
+// --- Rules reload (docs/permissions.md, "Changing the rules")
+// ---------------------------------------
+
+// kSharedListRules with items narrowed to the title "milk" (and everything else as it was).
+std::string narrower_items_rules() {
+  std::string rules = kSharedListRules;
+  const std::string items = R"(select.filter = { list_id = { _in_membership = "list_members" } })";
+  auto at = rules.find(items);
+  rules.replace(at, items.size(),
+                R"(select.filter = { _and = [{ list_id = { _in_membership = "list_members" } }, )"
+                R"({ title = { _eq = "milk" } }] })");
+  return rules;
+}
+
+std::string snapshot_rules_digest(const std::vector<ServerFrame>& frames) {
+  for (const auto& frame : frames) {
+    if (frame.type == "snapshot_begin") return frame.json.value("rules", "");
+  }
+  return "<no snapshot_begin>";
+}
+
+// A user whose view the new rules change gets, at once, the new table list and a reset
+// snapshot of exactly what they may now read; the replica drops the rest at its end.
+TEST(SyncSessionRules, ARulesReloadThatNarrowsAUsersViewResendsItAsAResetSnapshot) {
+  auto server = shared_lists();
+  auto alice = synced(*server, "alice");
+  auto before = alice.last_checkpoint();
+  ASSERT_TRUE(before);
+  EXPECT_FALSE(before->rules.empty()) << "a rules file gives every user a digest";
+
+  server->change_rules(narrower_items_rules());
+  auto resent = alice.wait_for("snapshot_end");
+  ASSERT_TRUE(resent);
+  EXPECT_EQ(types(*resent).front(), "schema") << "the table list first";
+  auto begin =
+      std::ranges::find_if(*resent, [](const auto& f) { return f.type == "snapshot_begin"; });
+  ASSERT_NE(begin, resent->end());
+  EXPECT_TRUE(begin->json["reset"].get<bool>());
+  EXPECT_NE(snapshot_rules_digest(*resent), before->rules);
+  EXPECT_EQ(snapshot_ids(*resent, "items"), (std::vector<std::string>{"i1"}));
+  EXPECT_EQ(snapshot_ids(*resent, "list_members"), (std::vector<std::string>{"m1"}));
+
+  auto seq = server->write(
+      "INSERT INTO items VALUES ('i8', 'L1', 'milk', 's', 'bob'), ('i9', 'L1', 'eggs', 's', "
+      "'bob')");
+  auto live = alice.wait_for_seq(seq);
+  ASSERT_TRUE(live);
+  EXPECT_TRUE(mentions(*live, "i8"));
+  EXPECT_FALSE(mentions(*live, "eggs")) << "the new rules decide the live stream too";
+}
+
+TEST(SyncSessionRules, ARulesReloadThatLeavesAUsersViewAloneResendsNothing) {
+  auto server = shared_lists();
+  auto alice = synced(*server, "alice");
+  std::string rules = kSharedListRules;
+  rules += "\n[tables.secrets.auditor]\nselect.filter = {}\n";
+  server->change_rules(rules);
+  auto seq = server->write("INSERT INTO items VALUES ('i8', 'L1', 'bread', 's', 'bob')");
+  auto live = alice.wait_for_seq(seq);
+  ASSERT_TRUE(live);
+  EXPECT_FALSE(mentions(*live, "snapshot_begin")) << types(*live).size();
+  EXPECT_TRUE(mentions(*live, "bread"));
+}
+
+// A replica offline while the rules changed is filled again at its next connect; one whose
+// rules did not change catches up as before.
+TEST(SyncSessionRules, AReplicaFilledUnderOtherRulesIsFilledAgainAtItsNextConnect) {
+  auto server = shared_lists();
+  auto alice = synced(*server, "alice");
+  auto checkpoint = alice.last_checkpoint();
+  alice.drop();
+
+  auto same = server->connect("alice");
+  same.hello(checkpoint);
+  auto welcome = same.wait_for("welcome");
+  ASSERT_TRUE(welcome);
+  EXPECT_FALSE(welcome->back().json["snapshot"].get<bool>()) << "same rules: catch-up only";
+  same.drop();
+
+  server->change_rules(narrower_items_rules());
+  auto again = server->connect("alice");
+  again.hello(checkpoint);
+  auto refilled = again.wait_for("snapshot_end");
+  ASSERT_TRUE(refilled);
+  EXPECT_TRUE(refilled->front().json["snapshot"].get<bool>());
+  EXPECT_EQ(snapshot_ids(*refilled, "items"), (std::vector<std::string>{"i1"}));
 }
 
 TEST(SyncSessionRules, AForgedMembershipIsRefusedByTheMembershipTablesOwnRules) {

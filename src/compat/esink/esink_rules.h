@@ -1,5 +1,7 @@
-// Esink's two rules for what leaves the server: TABLE_AUTH_COLUMN_ROUTING (who receives a
-// table's changes) and FILTERS (columns nobody receives). Immutable; thread-safe.
+// Esink's two variables as they read: TABLE_AUTH_COLUMN_ROUTING (whose sockets a table's
+// changes are offered to) and FILTERS (columns nobody receives). What a socket receives is
+// decided by the permission engine (esink_permissions.h): these only find the candidates and
+// filter payloads of tables the engine has no schema for. Immutable; thread-safe.
 #pragma once
 
 #include <map>

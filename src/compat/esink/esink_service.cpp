@@ -1,5 +1,6 @@
 #include "compat/esink/esink_service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -70,8 +71,7 @@ struct EsinkService::Connection {
 };
 
 EsinkService::EsinkService(EsinkContext context)
-    : m_context(std::move(context)),
-      m_rules(m_context.options.routing, m_context.options.filters) {}
+    : m_context(std::move(context)), m_permissions(permissions_for({}, nullptr)) {}
 
 EsinkService::~EsinkService() = default;
 
@@ -89,7 +89,15 @@ void EsinkService::install(net::Router& router) {
             {{"socketio", "/socket.io/"},
              {"publish",
               m_context.options.security_token ? "enabled" : "disabled (SECURITY_TOKEN unset)"},
+             {"permissions",
+              m_context.rules_file ? "the rules file" : "TABLE_AUTH_COLUMN_ROUTING and FILTERS"},
              {"routed_tables", m_context.options.routing.size()}});
+  if (m_context.rules_file &&
+      (!m_context.options.routing.empty() || !m_context.options.filters.empty())) {
+    log::warn(
+        "esink: a rules file is given, so TABLE_AUTH_COLUMN_ROUTING and FILTERS are not "
+        "used: the rules decide what each socket receives");
+  }
 }
 
 void EsinkService::stop() {
@@ -100,11 +108,26 @@ void EsinkService::release_transport() {
   m_socketio.reset();
 }
 
-void EsinkService::set_tables(std::map<std::string, TableSchema, std::less<>> tables) {
-  auto snapshot =
-      std::make_shared<const std::map<std::string, TableSchema, std::less<>>>(std::move(tables));
+std::shared_ptr<const EsinkPermissions> EsinkService::permissions_for(
+    Catalog tables, const rules::RuleSet* rules_file) const {
+  if (rules_file) {
+    return EsinkPermissions::from_rules_file(*rules_file, m_context.rules_options,
+                                             m_context.memberships, std::move(tables));
+  }
+  return EsinkPermissions::translated(m_context.options, std::move(tables));
+}
+
+std::shared_ptr<const EsinkPermissions> EsinkService::current_permissions() const {
   std::lock_guard lock(m_mutex);
-  m_tables = std::move(snapshot);
+  return m_permissions;
+}
+
+void EsinkService::set_tables(Catalog tables, const rules::RuleSet* rules_file) {
+  // Built before the lock is taken: deliveries in progress keep the permissions they started
+  // with.
+  auto permissions = permissions_for(std::move(tables), rules_file);
+  std::lock_guard lock(m_mutex);
+  m_permissions = std::move(permissions);
 }
 
 std::size_t EsinkService::socket_count() const {
@@ -112,55 +135,79 @@ std::size_t EsinkService::socket_count() const {
 }
 
 void EsinkService::publish_change(const sync::Change& change) {
-  if (!m_rules.routed(change.table)) return;
-  std::shared_ptr<const std::map<std::string, TableSchema, std::less<>>> tables;
-  {
-    std::lock_guard lock(m_mutex);
-    tables = m_tables;
-  }
-  const auto schema = tables->find(change.table);
-  auto data = esink_row(schema == tables->end() ? nullptr : &schema->second, change.row);
-  const auto recipients = m_rules.recipients(change.table, data);
-  if (recipients.empty()) return;
-  m_rules.filter(change.table, data);
-  nlohmann::json payload = {{"table", change.table},
-                            {"type", sync::op_name(change.op)},
-                            {"data", std::move(data)},
-                            {"source", m_context.source_name},
-                            {"source_type", "database"},
-                            {"timestamp", change.committed_at_ms},
-                            {"version", 1}};
+  const auto permissions = current_permissions();
+  const auto* table = permissions->table(change.table);
+  if (!table) return;  // not in the catalog (yet): the engine cannot judge it, so nobody
+  // Esink sends the new row, or the old one for a delete: change.row either way.
+  const auto recipients = permissions->candidates(*table, change.row);
   if (recipients.everyone) {
-    send_event(change.table, std::move(payload), m_directory.everyone(), nullptr);
+    deliver(*permissions, *table, change, *m_directory.everyone());
     return;
   }
   // One event per routing column that names a connected user, each with its own id, as
   // Esink publishes once per column.
   for (const auto& user : recipients.users) {
     auto sockets = m_directory.of_user(user);
-    if (!sockets->empty()) send_event(change.table, payload, sockets, nullptr);
+    if (!sockets->empty()) deliver(*permissions, *table, change, *sockets);
   }
 }
 
-std::string EsinkService::send_event(const std::string& table, nlohmann::json payload,
-                                     const Entries& to, std::vector<std::string>* sent_to) {
-  auto id = new_uuid();
+void EsinkService::deliver(const EsinkPermissions& permissions, const TableSchema& table,
+                           const sync::Change& change,
+                           const std::vector<DirectoryEntry>& candidates) {
+  // Sockets that read the same columns share one encoded event. The columns belong to the
+  // role, so this is normally one audience; the rows each user sees do not (the filter).
+  struct Audience {
+    rules::ReadAccess access;
+    std::vector<const DirectoryEntry*> sockets;
+  };
+  std::vector<Audience> audiences;
+  for (const auto& candidate : candidates) {
+    auto access = permissions.read_access(*candidate.claims, table);
+    if (!permissions.may_see(access, change.row)) continue;
+    auto same = std::find_if(audiences.begin(), audiences.end(), [&](const Audience& audience) {
+      return audience.access.columns == access.columns;
+    });
+    if (same == audiences.end()) {
+      audiences.push_back(Audience{std::move(access), {&candidate}});
+    } else {
+      same->sockets.push_back(&candidate);
+    }
+  }
+  const auto id = audiences.empty() ? std::string() : new_uuid();
+  for (const auto& audience : audiences) {
+    auto row = permissions.visible_part(audience.access, table, change.row);
+    nlohmann::json payload = {{"table", change.table},
+                              {"type", sync::op_name(change.op)},
+                              {"data", esink_row(&table, row)},
+                              {"source", m_context.source_name},
+                              {"source_type", "database"},
+                              {"timestamp", change.committed_at_ms},
+                              {"version", 1}};
+    send_event(change.table, std::move(payload), id, audience.sockets, nullptr);
+  }
+}
+
+void EsinkService::send_event(const std::string& table, nlohmann::json payload,
+                              const std::string& id, const std::vector<const DirectoryEntry*>& to,
+                              std::vector<std::string>* sent_to) {
   payload["id"] = id;
   std::shared_ptr<const std::string> table_packet;
   if (!reserved_event_name(table)) table_packet = socketio::encode_event(table, payload);
   const auto changes_packet = socketio::encode_event("changes", payload);
-  for (const auto& entry : *to) {
-    if (table_packet) entry.socket->send(table_packet);
-    entry.socket->send(changes_packet);
-    if (sent_to) sent_to->push_back(entry.session_id);
+  for (const auto* entry : to) {
+    if (table_packet) entry->socket->send(table_packet);
+    entry->socket->send(changes_packet);
+    if (sent_to) sent_to->push_back(entry->session_id);
   }
-  return id;
 }
 
 PublishReceipt EsinkService::publish(const std::string& user_key, const PublishRequest& request,
                                      const std::string& source, const std::string& source_type) {
   auto data = request.data;
-  m_rules.filter(request.table, data);
+  // The columns a user reads belong to the role, not to who the user is: any user's claims
+  // judge them ("*" included).
+  current_permissions()->remove_hidden_columns(esink_claims(user_key, {}), request.table, data);
   nlohmann::json payload = {
       {"table", request.table},
       {"type", request.type},
@@ -171,8 +218,13 @@ PublishReceipt EsinkService::publish(const std::string& user_key, const PublishR
        request.timestamp ? js_number(*request.timestamp) : nlohmann::json(now_millis())},
       {"version", request.version ? js_number(*request.version) : nlohmann::json(1)}};
   PublishReceipt receipt;
+  receipt.id = new_uuid();
   const auto to = user_key == "*" ? m_directory.everyone() : m_directory.of_user(user_key);
-  receipt.id = send_event(request.table, std::move(payload), to, &receipt.sent_to);
+  std::vector<const DirectoryEntry*> recipients;
+  recipients.reserve(to->size());
+  for (const auto& entry : *to)
+    recipients.push_back(&entry);
+  send_event(request.table, std::move(payload), receipt.id, recipients, &receipt.sent_to);
   return receipt;
 }
 
@@ -197,7 +249,7 @@ void EsinkService::on_connect(const std::shared_ptr<socketio::Socket>& socket) {
   }
   auto text = token->get<std::string>();
   if (text == "TEST") {
-    admit(socket, connection, {{"id", "-1"}, {"name", "Test User"}});
+    admit(socket, connection, Row{{"id", Value("-1")}, {"name", Value("Test User")}});
     return;
   }
   m_context.run_blocking([self = shared_from_this(), socket, connection, text = std::move(text)] {
@@ -224,7 +276,7 @@ void EsinkService::authorize(const std::shared_ptr<socketio::Socket>& socket,
       refuse(socket, 401, "Unauthorized");
       return;
     }
-    admit(socket, connection, esink_row(nullptr, rows->front()));
+    admit(socket, connection, rows->front());
   } catch (const std::exception& e) {
     log::error("esink: the token lookup failed", {{"error", e.what()}});
     refuse(socket, 500, "Internal server error");
@@ -232,15 +284,17 @@ void EsinkService::authorize(const std::shared_ptr<socketio::Socket>& socket,
 }
 
 void EsinkService::admit(const std::shared_ptr<socketio::Socket>& socket,
-                         const std::shared_ptr<Connection>& connection, nlohmann::json user) {
-  const auto id = user.find("id");
-  auto user_key = id == user.end() ? std::string() : routing_key(*id);
+                         const std::shared_ptr<Connection>& connection, const Row& user) {
+  const auto shown = esink_row(nullptr, user);
+  const auto id = shown.find("id");
+  auto user_key = id == shown.end() ? std::string() : routing_key(*id);
   if (user_key.empty()) {
     log::error("esink: the AUTH_TABLE row has no usable id column; refusing the socket",
                {{"auth_table", m_context.options.auth_table}});
     refuse(socket, 401, "Unauthorized");
     return;
   }
+  auto claims = std::make_shared<const auth::Claims>(esink_claims(user_key, user));
   std::vector<nlohmann::json> early_events;
   {
     std::lock_guard lock(connection->mutex);
@@ -249,7 +303,7 @@ void EsinkService::admit(const std::shared_ptr<socketio::Socket>& socket,
     connection->session_id = new_uuid();
     connection->user_key = user_key;
     early_events.swap(connection->early_events);
-    m_directory.add({connection->session_id, user_key, socket});
+    m_directory.add({connection->session_id, user_key, socket, std::move(claims)});
   }
   socket->emit("connected", {{"sessionId", connection->session_id},
                              {"userId", *id},

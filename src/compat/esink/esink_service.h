@@ -1,7 +1,9 @@
 // Esink's behaviour on top of Tandem (docs/esink-migration.md): Socket.IO clients
 // authenticated by a token looked up in AUTH_TABLE, every captured change delivered as a
-// table event and a `changes` event to the users TABLE_AUTH_COLUMN_ROUTING names, FILTERS
-// applied on every path out, POST /publish and client republishing.
+// table event and a `changes` event to the sockets whose user the permission engine lets read
+// the row, with the columns it lets them read (TABLE_AUTH_COLUMN_ROUTING and FILTERS
+// translated into rules, or a rules file: esink_permissions.h), POST /publish and client
+// republishing with the same columns removed.
 //
 // Thread-safety: every public member is thread-safe. publish_change() is called by the one
 // publisher thread; Socket.IO callbacks come from I/O threads; token lookups run on the
@@ -13,16 +15,21 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
+#include "common/row_filter.h"
 #include "common/table_schema.h"
-#include "compat/esink/esink_rules.h"
+#include "compat/esink/esink_permissions.h"
 #include "compat/esink/publish_request.h"
 #include "compat/esink/socket_directory.h"
 #include "compat/socketio/socketio_server.h"
 #include "config/config.h"
 #include "net/http_server.h"
+#include "rules/permission_rules.h"
+#include "rules/rules_options.h"
 #include "storage/datasource.h"
 #include "sync/change.h"
 
@@ -34,6 +41,13 @@ struct EsinkContext {
   storage::Datasource& datasource;
   // Runs blocking work (token lookups) off the I/O threads.
   std::function<void(std::function<void()>)> run_blocking;
+  // `--rules FILE` was given: the rules set_tables() receives with each catalog decide what
+  // sockets read, instead of the translation of TABLE_AUTH_COLUMN_ROUTING and FILTERS.
+  bool rules_file = false;
+  rules::RulesOptions rules_options;
+  // Answers the rules file's _in_membership filters; must outlive the service. Null: such
+  // filters pass nothing.
+  const MembershipLookup* memberships = nullptr;
 };
 
 // Where a publish went: Esink's /publish answer.
@@ -56,13 +70,19 @@ class EsinkService final : public socketio::SocketIoHandler,
   // stopped and no callback can come.
   void release_transport();
 
-  // The tracked tables' schemas, used to render values as Esink did (booleans, json).
-  void set_tables(std::map<std::string, TableSchema, std::less<>> tables);
-  // Delivers one captured change to the sockets its table's route names.
+  // The tracked tables' schemas: what the permissions are rebuilt for (a translated route
+  // reads the table's columns) and how values render as Esink rendered them (booleans, json).
+  // A change of a table not in the catalog reaches nobody.
+  // `rules_file`: the rules file's rules as the server's catalog carries them (they follow a
+  // rules reload); nullptr: the translation.
+  void set_tables(Catalog tables, const rules::RuleSet* rules_file = nullptr);
+  // Delivers one captured change: to each candidate socket (by routing key, see
+  // EsinkPermissions::candidates) that the engine lets see the row, with the columns it lets
+  // that socket's user read. Never holds the service's lock while it evaluates or sends.
   void publish_change(const sync::Change& change);
 
-  // Sends an event to a user's sockets ("*": every socket) after FILTERS; what /publish and
-  // client republishing do.
+  // Sends an event to a user's sockets ("*": every socket) with the columns of the table a
+  // user may not read removed; what /publish and client republishing do.
   PublishReceipt publish(const std::string& user_key, const PublishRequest& request,
                          const std::string& source, const std::string& source_type);
 
@@ -78,27 +98,33 @@ class EsinkService final : public socketio::SocketIoHandler,
   struct Connection;
   void authorize(const std::shared_ptr<socketio::Socket>& socket,
                  const std::shared_ptr<Connection>& connection, const std::string& token);
+  // Admits the socket as the user of the AUTH_TABLE row `user` (or the TEST user).
   void admit(const std::shared_ptr<socketio::Socket>& socket,
-             const std::shared_ptr<Connection>& connection, nlohmann::json user);
+             const std::shared_ptr<Connection>& connection, const Row& user);
   void refuse(const std::shared_ptr<socketio::Socket>& socket, int code, std::string message);
   void republish(const std::shared_ptr<socketio::Socket>& socket, const Connection& connection,
                  const nlohmann::json& args);
   std::shared_ptr<Connection> connection_of(const socketio::Socket& socket);
   void handle_publish(const net::HttpRequest& request, const net::HttpResponder& respond);
-  // Encodes the table event and the `changes` event once, with a new id, and sends both to
-  // every entry; returns the id.
-  std::string send_event(const std::string& table, nlohmann::json payload, const Entries& to,
-                         std::vector<std::string>* sent_to);
+  std::shared_ptr<const EsinkPermissions> permissions_for(Catalog tables,
+                                                          const rules::RuleSet* rules_file) const;
+  std::shared_ptr<const EsinkPermissions> current_permissions() const;
+  // Sends `change` to the `candidates` the engine lets see it, each with its visible columns.
+  void deliver(const EsinkPermissions& permissions, const TableSchema& table,
+               const sync::Change& change, const std::vector<DirectoryEntry>& candidates);
+  // Encodes the table event and the `changes` event once, with the id `id`, and sends both to
+  // every entry.
+  void send_event(const std::string& table, nlohmann::json payload, const std::string& id,
+                  const std::vector<const DirectoryEntry*>& to, std::vector<std::string>* sent_to);
 
   EsinkContext m_context;
-  EsinkRules m_rules;
   SocketDirectory m_directory;
   std::unique_ptr<socketio::SocketIoServer> m_socketio;
 
   mutable std::mutex m_mutex;
   std::unordered_map<const socketio::Socket*, std::shared_ptr<Connection>> m_connections;
-  std::shared_ptr<const std::map<std::string, TableSchema, std::less<>>> m_tables =
-      std::make_shared<const std::map<std::string, TableSchema, std::less<>>>();
+  // Replaced whole with each catalog; readers copy the pointer under m_mutex.
+  std::shared_ptr<const EsinkPermissions> m_permissions;
 };
 
 }  // namespace tandem::compat::esink

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/token.h"
 #include "compat/socketio/socketio_server.h"
 
 namespace tandem::compat::esink {
@@ -16,6 +17,8 @@ struct DirectoryEntry {
   std::string session_id;  // Esink's sessionId (reported by `connected` and /publish)
   std::string user_key;    // the user's id as routing compares it
   std::shared_ptr<socketio::Socket> socket;
+  // What the permission engine knows of the user (esink_claims); never null.
+  std::shared_ptr<const auth::Claims> claims;
 };
 using Entries = std::shared_ptr<const std::vector<DirectoryEntry>>;
 
