@@ -73,6 +73,8 @@ if [ "$mode" = quick ]; then
     --rows 100000
   step connections 60 "$loadgen" --tandem "$tandem" --time-limit 50 connections \
     --connections 2000
+  step shared-lists 200 "$loadgen" --tandem "$tandem" --time-limit 190 shared-lists \
+    --subscribers 1000 --seconds 3 --warmup 0.5 --membership-changes 50 --drain 30
   step socketio-fanout 150 node bench/socketio/fanout.mjs --tandem "$tandem" --time-limit 140 \
     --sockets 100 --rows 1000 --batch 100
 else
@@ -96,6 +98,11 @@ else
     --rows 1000000
   step connections 900 "$loadgen" --tandem "$tandem" --time-limit 880 connections \
     --connections 50000
+  # Permissions fan-out: 10,000 users in 100 shared lists (3 each), the owner case (with and
+  # without a rules file) and membership changes, in one run.
+  step shared-lists 900 "$loadgen" --tandem "$tandem" --time-limit 880 shared-lists \
+    --subscribers 10000 --owner-rate 1000 --shared-rate 100 --seconds 20 \
+    --membership-changes 200
   # Socket.IO fan-out (Esink's clients): 100 socket.io-client sockets in one, then two Node
   # receiver processes; 5,000 rows in 100-row INSERTs.
   step socketio-fanout-1-process 400 node bench/socketio/fanout.mjs --tandem "$tandem" \

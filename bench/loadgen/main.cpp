@@ -4,6 +4,7 @@
 //   tandem_loadgen capture --clients 4 --seconds 10
 //   tandem_loadgen initial-sync --rows 1000000
 //   tandem_loadgen connections --connections 50000
+//   tandem_loadgen shared-lists --subscribers 10000 --owner-rate 1000 --shared-rate 100
 // Each prints one "RESULT <scenario> <figure> key=value ..." line per figure and a final
 // "SUMMARY {json}" line. Exit status: 0 valid run, 1 invalid (lost rows, errors), 2 set-up
 // failure, 3 time limit reached (--time-limit, everything started is stopped).
@@ -89,6 +90,29 @@ int main(int argc, char** argv) {
   connections_command->add_option("--in-flight", connections.in_flight, "handshakes at once");
   connections_command->add_option("--settle", connections.settle_seconds, "seconds");
 
+  SharedListsOptions shared_lists;
+  auto* shared_command =
+      app.add_subcommand("shared-lists", "permission rules: owner vs shared lists, memberships");
+  shared_command->add_option("--subscribers", shared_lists.subscribers,
+                             "N users, one session each");
+  shared_command->add_option("--lists", shared_lists.lists, "L shared lists");
+  shared_command->add_option("--lists-per-user", shared_lists.lists_per_user, "K lists per user");
+  shared_command->add_option("--items-per-list", shared_lists.items_per_list, "seeded items");
+  shared_command->add_option("--owner-rate", shared_lists.owner_rate, "notes rows/s");
+  shared_command->add_option("--shared-rate", shared_lists.shared_rate, "items rows/s");
+  shared_command->add_option("--seconds", shared_lists.seconds, "measured window per phase");
+  shared_command->add_option("--warmup", shared_lists.warmup_seconds, "unmeasured start");
+  shared_command->add_option("--drain", shared_lists.drain_seconds,
+                             "seconds every row may take to arrive after the writer stops");
+  shared_command->add_option("--membership-changes", shared_lists.membership_changes,
+                             "list_members rows added and deleted again");
+  shared_command->add_option("--membership-gap-ms", shared_lists.membership_gap_ms,
+                             "pause after each membership change");
+  shared_command->add_option("--membership-timeout", shared_lists.membership_timeout_s,
+                             "seconds a membership change's rows may take");
+  shared_command->add_flag("--default-owner,!--no-default-owner", shared_lists.default_owner,
+                           "also the owner column without rules file, on its own server");
+
   CLI11_PARSE(app, argc, argv);
   Watchdog::arm(std::chrono::seconds(time_limit));
 
@@ -105,6 +129,7 @@ int main(int argc, char** argv) {
     if (scenario == "capture") status = run_capture(common, capture, report);
     if (scenario == "initial-sync") status = run_initial_sync(common, initial_sync, report);
     if (scenario == "connections") status = run_connections(common, connections, report);
+    if (scenario == "shared-lists") status = run_shared_lists(common, shared_lists, report);
   } catch (const std::exception& e) {
     std::cerr << "tandem_loadgen " << scenario << ": " << e.what() << std::endl;
     report.print_summary();

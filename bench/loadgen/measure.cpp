@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 namespace tandem::bench {
 
@@ -75,6 +77,36 @@ Memory process_memory(pid_t pid) {
     if (key == "VmHWM:") memory.peak_kib = value;
   }
   return memory;
+}
+
+namespace {
+
+void sleep_until_us(std::int64_t when_us) {
+  const auto wait = when_us - now_us();
+  if (wait > 0) std::this_thread::sleep_for(std::chrono::microseconds(wait));
+}
+
+}  // namespace
+
+Window measure_window(pid_t server, std::int64_t from_us, std::int64_t to_us,
+                      const std::function<std::uint64_t()>& events,
+                      const std::function<std::uint64_t()>& frames) {
+  sleep_until_us(from_us);
+  const auto events_before = events();
+  const auto frames_before = frames();
+  const auto self_before = self_cpu_seconds();
+  const auto server_before = process_cpu_seconds(server);
+  const auto measured_from = now_us();
+  sleep_until_us(to_us);
+  Window window;
+  window.seconds = static_cast<double>(now_us() - measured_from) / 1e6;
+  window.events = events() - events_before;
+  window.frames = frames() - frames_before;
+  window.loadgen_cpu_pct = 100 * (self_cpu_seconds() - self_before) / window.seconds;
+  window.server_cpu_seconds = process_cpu_seconds(server) - server_before;
+  window.server_cpu_pct = 100 * window.server_cpu_seconds / window.seconds;
+  window.server_memory = process_memory(server);
+  return window;
 }
 
 double load_average() {

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -36,6 +37,22 @@ struct Memory {
   std::int64_t peak_kib = 0;
 };
 Memory process_memory(pid_t pid);
+
+// What the scenario's counters and the CPU clocks saw over a measured window.
+struct Window {
+  double seconds = 0;
+  std::uint64_t events = 0;    // growth of the `events` counter
+  std::uint64_t frames = 0;    // growth of the `frames` counter
+  double loadgen_cpu_pct = 0;  // this process, % of one core
+  double server_cpu_pct = 0;
+  double server_cpu_seconds = 0;
+  Memory server_memory;  // at the end
+};
+// Sleeps until `from_us` (now_us() time), samples the counters and CPU clocks, sleeps until
+// `to_us` and samples them again.
+Window measure_window(pid_t server, std::int64_t from_us, std::int64_t to_us,
+                      const std::function<std::uint64_t()>& events,
+                      const std::function<std::uint64_t()>& frames);
 
 // The 1-minute load average, recorded with each figure (the machine is shared).
 double load_average();

@@ -55,12 +55,32 @@ struct ConnectionsOptions {
   int settle_seconds = 2;
 };
 
+// Permissions fan-out (issue 15): N users, each in K of L shared lists, on one server with a
+// rules file; the owner case, the shared lists and membership changes in one run.
+struct SharedListsOptions {
+  int subscribers = 10'000;  // users u0..u<N-1>, one session each
+  int lists = 100;
+  int lists_per_user = 3;
+  int items_per_list = 20;   // seeded: what a membership change brings at least
+  double owner_rate = 1000;  // notes rows/s, each read by its owner
+  double shared_rate = 100;  // items rows/s, each read by about N*K/L members
+  double seconds = 10;       // measured window of each writer phase (after the warm-up)
+  double warmup_seconds = 1;
+  double drain_seconds = 30;        // as FanoutOptions::drain_seconds
+  int membership_changes = 200;     // adds, each deleted again
+  double membership_gap_ms = 20;    // pause after each add and each delete
+  double membership_timeout_s = 5;  // per change, until all its rows arrived
+  bool default_owner = true;        // first the owner-column default (no rules file), own server
+};
+
 int run_fanout(const CommonOptions& common, const FanoutOptions& options, Report& report);
 int run_ingest(const CommonOptions& common, const IngestOptions& options, Report& report);
 int run_capture(const CommonOptions& common, const CaptureOptions& options, Report& report);
 int run_initial_sync(const CommonOptions& common, const InitialSyncOptions& options,
                      Report& report);
 int run_connections(const CommonOptions& common, const ConnectionsOptions& options, Report& report);
+int run_shared_lists(const CommonOptions& common, const SharedListsOptions& options,
+                     Report& report);
 
 // The source address of connection `index`: spread over 127.0.0.2-127.0.0.9 so that more
 // connections than one range of ephemeral ports can be open at once.

@@ -332,6 +332,9 @@ async function main(options) {
     rate: options.rate,
     events, offered, missing: offered - events, sockets_short: short, sockets_over: over,
     events_per_s: Math.round(events / (windowUs / 1e6)),
+    // One event per row per socket, as Esink's own figure counts (events_per_s counts the
+    // table's event and `changes`).
+    row_events_per_s: Math.round(events / 2 / (windowUs / 1e6)),
     window_s: +(windowUs / 1e6).toFixed(3),
     first_event_after_ms: +ms(firstUs - insertStartUs),
     insert_s: +((insertEndUs - insertStartUs) / 1e6).toFixed(3),

@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -14,6 +16,10 @@ struct AdminReply {
   int status = 0;
   std::string body;
 };
+
+// The reply's JSON body when its status is one of `statuses`; else the server's error as an
+// Error (its code and message), or internal for an answer that is not one.
+nlohmann::json expect_reply(const AdminReply& reply, std::initializer_list<int> statuses);
 
 class AdminClient {
  public:

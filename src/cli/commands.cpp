@@ -92,12 +92,16 @@ int Commands::serve(config::Config defaults) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   server::Server server(load_config(std::move(defaults)));
   server.start();
   int received = 0;
-  sigwait(&signals, &received);
+  // SIGHUP reads the rules file again, as `tandem rules reload` does; a file with a mistake
+  // is refused (logged) and the rules in force stay.
+  while (sigwait(&signals, &received) == 0 && received == SIGHUP)
+    server.reload_rules();
   log::info("signal received; shutting down gracefully",
             {{"signal", received == SIGINT ? "SIGINT" : "SIGTERM"}});
   server.stop();
@@ -135,19 +139,6 @@ void print_table(const std::string& name, std::size_t columns,
   std::cout << fmt::format("{}\t{} columns\tkey {}\n", name, columns, fmt::join(key, ","));
 }
 
-// The reply's JSON body, or the server's error as an Error.
-nlohmann::json expect(const AdminReply& reply, std::initializer_list<int> statuses) {
-  auto body = nlohmann::json::parse(reply.body, nullptr, false);
-  if (std::find(statuses.begin(), statuses.end(), reply.status) != statuses.end()) return body;
-  if (body.is_object() && body.contains("error") && body["error"].is_string()) {
-    throw Error(parse_error_code(body["error"].get<std::string>()).value_or(ErrorCode::internal),
-                fmt::format("the server refused ({} {}): {}", reply.status,
-                            body["error"].get<std::string>(), body.value("message", "")));
-  }
-  throw Error(ErrorCode::internal, fmt::format("unexpected answer from the server ({}): {}",
-                                               reply.status, reply.body.substr(0, 200)));
-}
-
 std::vector<std::string> key_of(const nlohmann::json& table) {
   return table.at("primary_key").get<std::vector<std::string>>();
 }
@@ -162,17 +153,18 @@ int Commands::tables_remote() {
   }
   AdminClient client(m_admin_url, m_admin_token);
   if (m_tables_action == "add") {
-    auto table =
-        expect(client.request("POST", "tables", nlohmann::json{{"name", m_table_name}}.dump()),
-               {200, 201});
+    auto table = expect_reply(
+        client.request("POST", "tables", nlohmann::json{{"name", m_table_name}}.dump()),
+        {200, 201});
     std::cout << fmt::format("tracking {} ({} columns, key {})\n",
                              table.at("name").get<std::string>(), table.at("columns").size(),
                              fmt::join(key_of(table), ", "));
   } else if (m_tables_action == "remove") {
-    expect(client.request("DELETE", "tables/" + m_table_name), {204});
+    expect_reply(client.request("DELETE", "tables/" + m_table_name), {204});
     std::cout << fmt::format("no longer tracking {}\n", m_table_name);
   } else if (m_tables_action == "reset") {
-    auto job = expect(client.request("POST", fmt::format("tables/{}/reset", m_table_name)), {202});
+    auto job =
+        expect_reply(client.request("POST", fmt::format("tables/{}/reset", m_table_name)), {202});
     auto path = "jobs/" + job.at("id").get<std::string>();
     // Polled rather than streamed: a job outlives a dropped connection, and another admin
     // can watch the same job.
@@ -181,7 +173,7 @@ int Commands::tables_remote() {
                                job.at("total").get<std::uint64_t>())
                 << std::flush;
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      job = expect(client.request("GET", path), {200});
+      job = expect_reply(client.request("GET", path), {200});
     }
     std::cerr << fmt::format("\r{} / {} rows\n", job.at("done").get<std::uint64_t>(),
                              job.at("total").get<std::uint64_t>());
@@ -197,7 +189,7 @@ int Commands::tables_remote() {
   } else {
     auto reply = m_tables_action == "reload" ? client.request("POST", "tables/reload")
                                              : client.request("GET", "tables");
-    auto body = expect(reply, {200});
+    auto body = expect_reply(reply, {200});
     for (const auto& table : body.at("tables")) {
       print_table(table.at("name").get<std::string>(), table.at("columns").size(), key_of(table));
     }

@@ -1,4 +1,4 @@
-// The `tandem` command: serve, token, tables, client.
+// The `tandem` command: serve, esink, token, tables, rules, client.
 #include <fmt/format.h>
 #include <signal.h>
 #include <CLI/CLI.hpp>
@@ -7,6 +7,7 @@
 
 #include "cli/client_command.h"
 #include "cli/commands.h"
+#include "cli/rules_command.h"
 #include "common/error.h"
 
 int main(int argc, char** argv) {
@@ -15,13 +16,16 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "tandem 0.1.0");
   tandem::cli::Commands commands(app);
   tandem::cli::ClientCommand client(app);
+  tandem::cli::RulesCommand rules(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     return app.exit(error);
   }
   try {
-    return client.parsed() ? client.run() : commands.run();
+    if (client.parsed()) return client.run();
+    if (rules.parsed()) return rules.run();
+    return commands.run();
   } catch (const tandem::Error& error) {
     std::cerr << "tandem: " << error.message() << "\n";
     return tandem::exit_status(error.code());

@@ -187,6 +187,15 @@ void Server::start() {
                                  {"tables", impl.datasource->tables().size()}});
 }
 
+void Server::reload_rules() {
+  auto reloaded = m_impl->rules_control.reload();
+  if (!reloaded) {
+    log::warn("rules not reloaded", {{"error", reloaded.error().message()}});
+    return;
+  }
+  log::info("rules reloaded", {{"version", reloaded->version}, {"changed", reloaded->changed}});
+}
+
 std::uint16_t Server::port() const {
   return m_impl->http ? m_impl->http->port() : 0;
 }

@@ -23,6 +23,9 @@ class Server {
   // and listening. Throws tandem::Error with a message a person can act on.
   void start();
   std::uint16_t port() const;
+  // Reads the rules file again and applies it (RulesControl::reload); a mistake is logged and
+  // changes nothing. Blocks; call it from a thread that may (not an I/O thread).
+  void reload_rules();
   // Graceful: stops accepting, lets sessions send their pending acks, closes them with a
   // close frame, then stops the publisher and the datasource. Blocks until done; idempotent.
   void stop();
