@@ -60,6 +60,8 @@ void ChangePublisher::run() {
         m_hub.publish(m_published, last, std::move(changes));
         m_published = last;
       }
+      std::lock_guard lock(m_publish_mutex);
+      m_hub.publish_position();
     } catch (const std::exception& error) {
       log::error("change publisher failed; retrying", {{"error", error.what()}});
       std::this_thread::sleep_for(std::chrono::milliseconds(500));

@@ -23,32 +23,92 @@ Hub::Hub(const protocol::Codec& codec, std::size_t ring_changes, std::size_t rin
 
 Subscription Hub::subscribe(const std::shared_ptr<HubSubscriber>& subscriber) {
   std::lock_guard lock(m_mutex);
-  m_subscribers.push_back(subscriber);
+  m_subscribers.insert_or_assign(subscriber.get(), subscriber);
+  m_unrouted.insert(subscriber.get());
   return Subscription{m_catalog, m_head};
 }
 
 void Hub::unsubscribe(const HubSubscriber* subscriber) {
   std::lock_guard lock(m_mutex);
-  std::erase_if(m_subscribers, [&](const auto& weak) {
-    auto strong = weak.lock();
-    return !strong || strong.get() == subscriber;
-  });
+  m_subscribers.erase(subscriber);
+  m_unrouted.erase(subscriber);
+  m_fanout.remove(subscriber);
+}
+
+void Hub::route(const HubSubscriber* subscriber, const SubscriberRoutes& routes) {
+  std::lock_guard lock(m_mutex);
+  if (!m_subscribers.contains(subscriber)) return;  // unsubscribed meanwhile
+  m_fanout.set(subscriber, routes);
+  m_unrouted.erase(subscriber);
+}
+
+void Hub::set_memberships(const MembershipIndex* memberships) {
+  std::lock_guard lock(m_mutex);
+  m_memberships = memberships;
 }
 
 std::vector<std::shared_ptr<HubSubscriber>> Hub::live_subscribers() {
   std::vector<std::shared_ptr<HubSubscriber>> targets;
   targets.reserve(m_subscribers.size());
-  std::erase_if(m_subscribers, [&](const auto& weak) {
-    auto strong = weak.lock();
-    if (!strong) return true;
-    targets.push_back(std::move(strong));
-    return false;
-  });
+  for (auto it = m_subscribers.begin(); it != m_subscribers.end();) {
+    if (auto strong = it->second.lock()) {
+      targets.push_back(std::move(strong));
+      ++it;
+    } else {
+      m_unrouted.erase(it->first);
+      m_fanout.remove(it->first);
+      it = m_subscribers.erase(it);
+    }
+  }
   return targets;
 }
 
+std::vector<std::shared_ptr<HubSubscriber>> Hub::targets_of(const ChangeBatch& batch) {
+  auto now = std::chrono::steady_clock::now();
+  if (now - m_last_broadcast >= kPositionInterval) {
+    m_last_broadcast = now;
+    m_broadcast_seq = batch.last_seq;
+    return live_subscribers();
+  }
+  std::set<const HubSubscriber*> concerned(m_unrouted.begin(), m_unrouted.end());
+  for (const auto& published : batch.changes)
+    m_fanout.concerned(published.change, m_memberships, concerned);
+  std::vector<std::shared_ptr<HubSubscriber>> targets;
+  targets.reserve(concerned.size());
+  for (const auto* subscriber : concerned) {
+    auto found = m_subscribers.find(subscriber);
+    if (found == m_subscribers.end()) continue;
+    if (auto strong = found->second.lock()) targets.push_back(std::move(strong));
+  }
+  return targets;
+}
+
+void Hub::deliver(const ChangeBatchPtr& batch,
+                  const std::vector<std::shared_ptr<HubSubscriber>>& to) {
+  for (const auto& subscriber : to)
+    subscriber->on_batch(batch);
+}
+
+void Hub::publish_position() {
+  std::lock_guard in_order(m_deliver_mutex);
+  std::vector<std::shared_ptr<HubSubscriber>> targets;
+  auto batch = std::make_shared<ChangeBatch>();
+  {
+    std::lock_guard lock(m_mutex);
+    if (!m_has_published || m_broadcast_seq >= m_head) return;
+    auto now = std::chrono::steady_clock::now();
+    if (now - m_last_broadcast < kPositionInterval) return;
+    m_last_broadcast = now;
+    m_broadcast_seq = m_head;
+    batch->after_seq = m_head;
+    batch->last_seq = m_head;
+    targets = live_subscribers();
+  }
+  deliver(batch, targets);
+}
+
 bool Hub::set_catalog(const std::vector<TableSchema>& tables) {
-  std::lock_guard deliver(m_deliver_mutex);
+  std::lock_guard in_order(m_deliver_mutex);
   CatalogPtr updated;
   std::vector<std::shared_ptr<HubSubscriber>> targets;
   {
@@ -66,7 +126,7 @@ bool Hub::set_catalog(const std::vector<TableSchema>& tables) {
 }
 
 void Hub::set_permissions(PermissionsPtr permissions) {
-  std::lock_guard deliver(m_deliver_mutex);
+  std::lock_guard in_order(m_deliver_mutex);
   CatalogPtr updated;
   std::vector<std::shared_ptr<HubSubscriber>> targets;
   {
@@ -89,7 +149,7 @@ CatalogPtr Hub::catalog() const {
 
 void Hub::publish(std::uint64_t after_seq, std::uint64_t last_seq,
                   std::vector<sync::Change> changes) {
-  std::lock_guard deliver(m_deliver_mutex);
+  std::lock_guard in_order(m_deliver_mutex);
   auto catalog = this->catalog();  // only set_catalog changes it, and it waits for us
   auto batch = std::make_shared<ChangeBatch>();
   batch->after_seq = after_seq;
@@ -122,11 +182,9 @@ void Hub::publish(std::uint64_t after_seq, std::uint64_t last_seq,
     }
     m_head = last_seq;
     m_has_published = true;
-    targets = live_subscribers();
+    targets = targets_of(*batch);
   }
-  ChangeBatchPtr shared = batch;
-  for (const auto& subscriber : targets)
-    subscriber->on_batch(shared);
+  deliver(batch, targets);
 }
 
 std::optional<std::vector<ChangeBatchPtr>> Hub::since(std::uint64_t seq) const {

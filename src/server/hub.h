@@ -4,22 +4,30 @@
 // once (not once per subscriber), keeps recent batches in a bounded ring so that a session
 // that fell a little behind catches up from memory, and notifies subscribers. Thread-safe.
 //
+// A batch goes only to the subscribers its changes may concern (fanout_index.h) and to those
+// that gave no routes (they get every batch); about once a second a batch goes to every
+// subscriber, so that each learns the log's position (protocol checkpoints).
+//
 // The hub also holds the catalog (the tracked tables' schemas) of the stream. Catalog
 // updates and batches reach every subscriber in the order they were made, so a subscriber
 // learns about a table before any change to it, and a change published after a catalog is
 // shaped by it (columns the catalog no longer has are dropped before encoding).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "protocol/codec.h"
 #include "server/catalog.h"
+#include "server/fanout_index.h"
 #include "sync/change.h"
 
 namespace tandem::server {
@@ -77,10 +85,21 @@ class Hub {
 
   Subscription subscribe(const std::shared_ptr<HubSubscriber>& subscriber);
   void unsubscribe(const HubSubscriber* subscriber);
+  // From now on the subscriber gets only the batches with a change its routes find (and the
+  // periodic ones for everybody). A subscriber changes its routes in on_catalog, so that the
+  // next batch is routed by the routes of the new catalog.
+  void route(const HubSubscriber* subscriber, const SubscriberRoutes& routes);
+  // What resolves membership routes (set once, before publishing starts); without it, a
+  // membership route finds every change of its table.
+  void set_memberships(const MembershipIndex* memberships);
 
   // Publishes changes that follow `after_seq` up to `last_seq` (changes may be empty when
   // only the position moved). Batches must be published in log order.
   void publish(std::uint64_t after_seq, std::uint64_t last_seq, std::vector<sync::Change> changes);
+  // While no change arrives: hands every subscriber an empty batch up to the head, when the
+  // head moved since everybody last heard of it and the interval has passed. Called by the
+  // publisher between batches.
+  void publish_position();
 
   // Replaces the catalog when `tables` differ from it (new version, subscribers notified);
   // returns whether it changed. Callers order it with publish() (one publisher thread).
@@ -99,7 +118,12 @@ class Hub {
   const protocol::Codec& codec() const { return m_codec; }
 
  private:
+  static constexpr std::chrono::seconds kPositionInterval{1};
+
   std::vector<std::shared_ptr<HubSubscriber>> live_subscribers();  // m_mutex held
+  // Those `batch` concerns, or everybody when the interval has passed (m_mutex held).
+  std::vector<std::shared_ptr<HubSubscriber>> targets_of(const ChangeBatch& batch);
+  void deliver(const ChangeBatchPtr& batch, const std::vector<std::shared_ptr<HubSubscriber>>& to);
 
   const protocol::Codec& m_codec;
   std::size_t m_ring_capacity;
@@ -113,7 +137,12 @@ class Hub {
   std::size_t m_ring_bytes = 0;
   std::uint64_t m_head = 0;
   bool m_has_published = false;
-  std::vector<std::weak_ptr<HubSubscriber>> m_subscribers;
+  std::unordered_map<const HubSubscriber*, std::weak_ptr<HubSubscriber>> m_subscribers;
+  std::set<const HubSubscriber*> m_unrouted;  // they get every batch
+  FanoutIndex m_fanout;
+  const MembershipIndex* m_memberships = nullptr;
+  std::chrono::steady_clock::time_point m_last_broadcast{};
+  std::uint64_t m_broadcast_seq = 0;  // the position everybody was last given
 };
 
 }  // namespace tandem::server

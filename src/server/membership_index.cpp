@@ -16,6 +16,28 @@ const TableSchema* find_table(const std::vector<TableSchema>& tables, const std:
   return it == tables.end() ? nullptr : &*it;
 }
 
+// One row fewer says that `outer` has `inner`.
+void decrement(std::map<Value, std::map<Value, int>>& counts, const Value& outer,
+               const Value& inner) {
+  auto found = counts.find(outer);
+  if (found == counts.end()) return;
+  auto count = found->second.find(inner);
+  if (count != found->second.end() && --count->second == 0) found->second.erase(count);
+  if (found->second.empty()) counts.erase(found);
+}
+
+// What `outer` has, in order.
+std::vector<Value> inner_values(const std::map<Value, std::map<Value, int>>& counts,
+                                const Value& outer) {
+  auto found = counts.find(outer);
+  if (found == counts.end()) return {};
+  std::vector<Value> values;
+  values.reserve(found->second.size());
+  for (const auto& [value, count] : found->second)
+    values.push_back(value);
+  return values;
+}
+
 std::vector<Row> read_table(storage::Datasource& datasource, const TableSchema& table) {
   std::vector<Row> rows;
   storage::SnapshotRequest request;
@@ -35,13 +57,13 @@ std::vector<Row> read_table(storage::Datasource& datasource, const TableSchema& 
 
 MembershipIndex::MembershipIndex(std::vector<Declaration> declarations) {
   for (auto& declaration : declarations)
-    m_groups.push_back(Groups{std::move(declaration), false, {}, {}});
+    m_groups.push_back(Groups{std::move(declaration), false, {}, {}, {}});
 }
 
 MembershipIndex::Groups MembershipIndex::read(storage::Datasource& datasource,
                                               const Declaration& declaration,
                                               const std::vector<TableSchema>& tables) {
-  Groups groups{declaration, false, {}, {}};
+  Groups groups{declaration, false, {}, {}, {}};
   if (const auto* table = find_table(tables, declaration.table)) {
     for (const auto& row : read_table(datasource, *table))
       put(groups, table->key_row(row), row);
@@ -149,18 +171,15 @@ void MembershipIndex::put(Groups& groups, const Row& pk, const Row& row) {
   if (!counts) return;
   groups.by_row.emplace(pk, std::pair{member->second, key->second});
   ++groups.keys_by_member[member->second][key->second];
+  ++groups.members_by_key[key->second][member->second];
 }
 
 void MembershipIndex::erase(Groups& groups, const Row& pk) {
   auto known = groups.by_row.find(pk);
   if (known == groups.by_row.end()) return;
   const auto& [member, key] = known->second;
-  auto found = groups.keys_by_member.find(member);
-  if (found != groups.keys_by_member.end()) {
-    auto count = found->second.find(key);
-    if (count != found->second.end() && --count->second == 0) found->second.erase(count);
-    if (found->second.empty()) groups.keys_by_member.erase(found);
-  }
+  decrement(groups.keys_by_member, member, key);
+  decrement(groups.members_by_key, key, member);
   groups.by_row.erase(known);
 }
 
@@ -184,13 +203,14 @@ std::vector<Value> MembershipIndex::keys(const Declaration& declaration,
                                          const Value& member) const {
   std::shared_lock lock(m_mutex);
   const auto* groups = find(declaration);
-  if (!groups) return {};
-  auto found = groups->keys_by_member.find(member);
-  if (found == groups->keys_by_member.end()) return {};
-  std::vector<Value> keys;
-  for (const auto& [key, count] : found->second)
-    keys.push_back(key);
-  return keys;
+  return groups ? inner_values(groups->keys_by_member, member) : std::vector<Value>{};
+}
+
+std::vector<Value> MembershipIndex::members(const Declaration& declaration,
+                                            const Value& key) const {
+  std::shared_lock lock(m_mutex);
+  const auto* groups = find(declaration);
+  return groups ? inner_values(groups->members_by_key, key) : std::vector<Value>{};
 }
 
 }  // namespace tandem::server

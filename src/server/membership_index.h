@@ -51,6 +51,9 @@ class MembershipIndex final : public MembershipLookup, public PublishObserver {
   // Every key `member` has in the declared membership; for the rows that enter or leave a
   // view when a membership changes.
   std::vector<Value> keys(const Declaration& declaration, const Value& member) const;
+  // Every member of the group `key` in the declared membership: whom a change of a row of
+  // that group may concern (fanout_index.h).
+  std::vector<Value> members(const Declaration& declaration, const Value& key) const;
 
  private:
   struct Groups {
@@ -61,6 +64,7 @@ class MembershipIndex final : public MembershipLookup, public PublishObserver {
     // member -> key -> how many rows say so (a member may be listed twice in one group, and
     // stays a member until the last of those rows goes).
     std::map<Value, std::map<Value, int>> keys_by_member;
+    std::map<Value, std::map<Value, int>> members_by_key;  // the same counts, by key
   };
 
   static Groups read(storage::Datasource& datasource, const Declaration& declaration,

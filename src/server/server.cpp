@@ -157,6 +157,7 @@ void Server::start() {
   impl.datasource->catch_up();
   impl.publisher = std::make_unique<ChangePublisher>(*impl.datasource, impl.hub, &impl.memberships);
   impl.hub.set_permissions(impl.rules_control.current());
+  impl.hub.set_memberships(&impl.memberships);
   impl.publisher->start();
   impl.rules_control.attach(*impl.datasource, *impl.publisher, impl.hub, impl.memberships);
 

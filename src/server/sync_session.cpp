@@ -206,6 +206,7 @@ std::vector<protocol::TableInfo> SyncSession::apply_catalog(const Catalog& catal
     m_tables.emplace(name, TableView{schema, std::move(access)});
   }
   m_catalog_version = catalog.version;
+  m_context.hub.route(this, routes());
   return visible;
 }
 
@@ -569,20 +570,32 @@ std::optional<SyncSession::MembershipShift> SyncSession::membership_shift(
   return std::nullopt;
 }
 
+SubscriberRoutes SyncSession::routes() const {
+  SubscriberRoutes routes;
+  for (const auto& [name, view] : m_tables)
+    routes.add_filter(name, view.access.rows);
+  // The user's own rows of the membership tables their filters read: a change of one may
+  // move them in or out of a group (membership_shift), whether they read the row or not.
+  for (const auto& membership : m_memberships) {
+    routes.by_value.push_back({membership.table, membership.member_column, membership.member});
+  }
+  return routes;
+}
+
 void SyncSession::on_batch(const ChangeBatchPtr& batch) {
   std::lock_guard lock(m_mutex);
   if (m_phase != Phase::live || batch->last_seq <= m_cursor) return;
-  if (batch->after_seq > m_cursor || backpressured()) {
-    // Missed a batch, or the client reads slower than changes arrive: catch up from the
-    // ring or the log once the socket drains, instead of queueing without bound.
+  if (backpressured()) {
+    // The client reads slower than changes arrive: catch up from the ring or the log once
+    // the socket drains, instead of queueing without bound.
     m_phase = Phase::catching_up;
-    if (backpressured()) {
-      m_waiting_for_drain = true;
-    } else {
-      schedule_pump();
-    }
+    m_waiting_for_drain = true;
     return;
   }
+  // The hub skips the batches whose changes none of this session's routes find (the session
+  // routes itself in apply_catalog, before it can be live): a gap up to this batch holds
+  // nothing for this user.
+  m_cursor = std::max(m_cursor, batch->after_seq);
   std::vector<const PublishedChange*> pending;
   pending.reserve(batch->changes.size());
   for (const auto& change : batch->changes) {

@@ -95,6 +95,8 @@ class SyncSession final : public net::WebSocketHandler,
   void start(const std::optional<protocol::Checkpoint>& checkpoint);
   // Makes `catalog` the session's tables (lock held); returns them as the user sees them.
   std::vector<protocol::TableInfo> apply_catalog(const Catalog& catalog);
+  // How the hub finds the changes that may concern this session (lock held).
+  SubscriberRoutes routes() const;
   // Starts a reset snapshot at the hub's head, whatever the session was doing (lock held).
   void restart_snapshot();
   // How the welcome and schema messages describe a table to this user (lock held).

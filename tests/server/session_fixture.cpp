@@ -400,6 +400,7 @@ SessionFixture::SessionFixture(SessionFixtureOptions options, const std::string&
   m_datasource->catch_up();
   m_publisher = std::make_unique<server::ChangePublisher>(*m_datasource, m_hub, &m_memberships);
   m_hub.set_permissions(m_permissions);
+  m_hub.set_memberships(&m_memberships);
   m_publisher->start();
 }
 
