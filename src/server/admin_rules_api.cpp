@@ -168,6 +168,13 @@ net::HttpResponse AdminApi::view_as_user(const std::string& table_name, const st
     return error_response(
         Error(ErrorCode::not_found, fmt::format("table '{}' is not tracked", table_name)));
   }
+  // A key of another shape would reach the SQL as a malformed comparison.
+  if (request->after && request->after->size() != schema->primary_key.size()) {
+    return error_response(
+        Error(ErrorCode::malformed_message,
+              fmt::format("field 'after' must be a key of '{}': {} value(s), for ({})", table_name,
+                          schema->primary_key.size(), fmt::join(schema->primary_key, ", "))));
+  }
   auto permissions = m_context.rules_control.current();
   std::string problem;
   auto access = permissions->read_access(

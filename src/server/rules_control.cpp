@@ -1,7 +1,11 @@
 #include "server/rules_control.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -37,22 +41,46 @@ Result<PermissionsPtr> load(const rules::RulesOptions& options, const std::strin
 }
 
 // Writes `text` next to `file` and renames it over it: readers see the old file or the new
-// one, never a part.
+// one, never a part, and after a crash the file is one of them (the data is on disk before
+// the rename, the rename before the answer). A symbolic link keeps pointing where it did: its
+// target is written. The new file keeps the old one's permissions.
 Status write_atomically(const std::string& file, std::string_view text) {
-  auto temporary = file + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.flush();
-    if (!out) {
-      return Error(ErrorCode::internal, fmt::format("cannot write the rules file '{}'", temporary));
-    }
-  }
   std::error_code error;
-  std::filesystem::rename(temporary, file, error);
-  if (error) {
-    return Error(ErrorCode::internal,
-                 fmt::format("cannot replace the rules file '{}': {}", file, error.message()));
+  auto target = std::filesystem::weakly_canonical(file, error);
+  if (error) target = file;
+  auto temporary = target.string() + ".tmp";
+  auto failed = [&](std::string_view what, int code) {
+    std::filesystem::remove(temporary, error);
+    return Error(ErrorCode::internal, fmt::format("cannot {} the rules file '{}': {}", what,
+                                                  target.string(), std::strerror(code)));
+  };
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return failed("write", errno);
+  for (std::size_t written = 0; written < text.size();) {
+    auto count = ::write(fd, text.data() + written, text.size() - written);
+    if (count < 0 && errno == EINTR) continue;
+    if (count <= 0) {
+      int code = count < 0 ? errno : EIO;
+      ::close(fd);
+      return failed("write", code);
+    }
+    written += static_cast<std::size_t>(count);
+  }
+  if (::fsync(fd) != 0) {
+    int code = errno;
+    ::close(fd);
+    return failed("write", code);
+  }
+  ::close(fd);
+  if (auto old = std::filesystem::status(target, error); !error) {
+    std::filesystem::permissions(temporary, old.permissions(), error);
+  }
+  if (::rename(temporary.c_str(), target.c_str()) != 0) return failed("replace", errno);
+  if (int dir = ::open(target.parent_path().empty() ? "." : target.parent_path().c_str(),
+                       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
   }
   return ok_status();
 }
