@@ -4,6 +4,7 @@
 
 #include <array>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/value_json.h"
 #include "rules/filter_resolution.h"
@@ -99,6 +100,13 @@ json membership_json(const MembershipDecl& declared, const auth::Claims* reader)
   return object;
 }
 
+// The memberships `expr` reads, by name.
+void collect_memberships(const FilterExpr& expr, std::set<std::string>& names) {
+  if (expr.kind == FilterExpr::Kind::in_membership) names.insert(expr.membership);
+  for (const auto& nested : expr.operands)
+    collect_memberships(nested, names);
+}
+
 std::string short_sha256(const std::string& text) {
   std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
   SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest.data());
@@ -116,17 +124,24 @@ std::string short_sha256(const std::string& text) {
 std::string view_digest(const RuleSet& rules, const auth::Claims& reader) {
   Canonical canonical(&reader);
   json tables = json::object();
-  json memberships = json::object();
+  std::set<std::string> named;
   for (const auto& [table, roles] : rules.tables) {
     auto role = roles.find(reader.role_name);
     if (role == roles.end() || !role->second.select) continue;
     const auto& select = *role->second.select;
     tables[table] = {{"filter", canonical.filter(select.filter)},
                      {"columns", Canonical::columns(select.columns)}};
+    collect_memberships(select.filter, named);
   }
-  // Every declared membership a filter may name, with this reader's member value.
-  for (const auto& [name, declared] : rules.memberships)
-    memberships[name] = membership_json(declared, &reader);
+  // The memberships the reader's filters name, with their member value: a change to another
+  // declaration leaves this reader's view as it was.
+  json memberships = json::object();
+  for (const auto& name : named) {
+    auto declared = rules.memberships.find(name);
+    memberships[name] = declared == rules.memberships.end()
+                            ? json(nullptr)
+                            : membership_json(declared->second, &reader);
+  }
   json view = {{"version", rules.version},
                {"tables", std::move(tables)},
                {"memberships", std::move(memberships)}};

@@ -83,7 +83,9 @@ struct SnapshotRequest {
   // for the row as the snapshot reads it back (common/row_filter.h), decided by the database
   // with every value bound, never spliced. A column the table lacks reads as NULL. Reading
   // throws Error(invalid_identifier) when a membership names an invalid table or column, and
-  // Error(not_found) when its table does not exist.
+  // Error(not_found) when its table is not tracked (membership tables are tracked tables: the
+  // backends take their description from the tracked set instead of asking the database's
+  // catalog for every page).
   RowFilter filter = RowFilter::always();
   std::optional<std::vector<Value>> after_key;  // resume strictly after this primary key
   std::size_t limit = 500;

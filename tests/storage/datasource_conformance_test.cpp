@@ -410,6 +410,7 @@ TEST_P(DatasourceConformance, AValueInAFilterIsBoundNeverSpliced) {
   outside("INSERT INTO members VALUES (1, 'x', 'alice')");
   auto notes = source->track("notes");
   ASSERT_TRUE(notes.ok()) << notes.error().message();
+  ASSERT_TRUE(source->track("members").ok()) << "membership tables are tracked tables";
   using Ids = std::vector<std::int64_t>;
   auto eq = [](const std::string& column, Value value) {
     return RowFilter::compare(column, RowFilter::Op::eq, std::move(value));
@@ -441,6 +442,7 @@ TEST_P(DatasourceConformance, AnInvalidIdentifierInAMembershipIsRefused) {
   outside("INSERT INTO members VALUES (1, 'x', 'alice')");
   auto notes = source->track("notes");
   ASSERT_TRUE(notes.ok()) << notes.error().message();
+  ASSERT_TRUE(source->track("members").ok());
   auto membership = [](std::string table, std::string key, std::string member) {
     return RowFilter::in_membership("owner_id",
                                     {std::move(table), std::move(key), std::move(member), "x"});

@@ -96,6 +96,10 @@ const MysqlTable* MysqlDatasource::find_table(std::string_view name) const {
   return it == m_tables.end() ? nullptr : &it->second;
 }
 
+MysqlMembershipLookup MysqlDatasource::tracked_table_lookup() const {
+  return [this](const std::string& name) { return table_copy(name); };
+}
+
 std::optional<MysqlTable> MysqlDatasource::table_copy(std::string_view name) const {
   std::shared_lock lock(m_schema_mutex);
   const MysqlTable* found = find_table(name);
@@ -387,7 +391,7 @@ std::uint64_t MysqlDatasource::count_rows(const SnapshotRequest& request) {
     Params params;
     auto sql = fmt::format("SELECT COUNT(*) FROM {} AS t", quote_name(table->schema.name));
     if (request.filter.kind() != RowFilter::Kind::always)
-      sql += " WHERE " + mysql_filter_sql(request.filter, *table, reader, params);
+      sql += " WHERE " + mysql_filter_sql(request.filter, *table, tracked_table_lookup(), params);
     return static_cast<std::uint64_t>(reader.query(sql, params).integer(0, 0));
   });
 }
@@ -399,7 +403,7 @@ SnapshotPage MysqlDatasource::read_snapshot(const SnapshotRequest& request) {
     Params params;
     std::string where;
     if (request.filter.kind() != RowFilter::Kind::always)
-      where += " WHERE " + mysql_filter_sql(request.filter, *table, reader, params);
+      where += " WHERE " + mysql_filter_sql(request.filter, *table, tracked_table_lookup(), params);
     const auto& key = table->schema.primary_key;
     if (request.after_key) {
       std::string markers;

@@ -28,6 +28,7 @@
 #include "storage/datasource.h"
 #include "storage/mysql/mysql_capture.h"
 #include "storage/mysql/mysql_connection.h"
+#include "storage/mysql/mysql_filter_sql.h"
 #include "storage/mysql/mysql_schema.h"
 #include "storage/writer_queue.h"
 #include "sync/hlc.h"
@@ -105,6 +106,8 @@ class MysqlDatasource final : public Datasource {
   void prune_log(MysqlConnection& connection);
   PushResult refuse(MysqlConnection& connection, const PushRequest& request);
   const MysqlTable* find_table(std::string_view name) const;  // caller holds m_schema_mutex
+  // table_copy as a lookup (membership tables of snapshot filters).
+  MysqlMembershipLookup tracked_table_lookup() const;
   std::optional<MysqlTable> table_copy(std::string_view name) const;
 
   template <typename Fn>

@@ -49,8 +49,9 @@ constexpr const char* kInt64Max = "9223372036854775807";
 
 class MysqlFilterDialect final : public FilterDialect {
  public:
-  MysqlFilterDialect(const MysqlTable& table, MysqlConnection& connection, Params& params)
-      : m_table(table), m_connection(connection), m_params(params) {}
+  MysqlFilterDialect(const MysqlTable& table, const MysqlMembershipLookup& membership_table,
+                     Params& params)
+      : m_table(table), m_membership_table(membership_table), m_params(params) {}
 
   bool has_column(FilterTable table, const std::string& column) const override {
     return mysql_table(table).schema.has_column(column);
@@ -172,8 +173,9 @@ class MysqlFilterDialect final : public FilterDialect {
   }
 
   std::string open_membership(const std::string& table) override {
-    auto described = introspect(m_connection, table, /*require_primary_key=*/false);
-    if (!described) throw described.error();
+    auto described = m_membership_table(table);
+    if (!described)
+      throw Error(ErrorCode::not_found, fmt::format("table '{}' is not tracked", table));
     m_membership = std::move(*described);
     return quote_name(table) + " AS m";
   }
@@ -198,7 +200,7 @@ class MysqlFilterDialect final : public FilterDialect {
   }
 
   const MysqlTable& m_table;
-  MysqlConnection& m_connection;
+  const MysqlMembershipLookup& m_membership_table;
   Params& m_params;
   MysqlTable m_membership;
 };
@@ -206,8 +208,8 @@ class MysqlFilterDialect final : public FilterDialect {
 }  // namespace
 
 std::string mysql_filter_sql(const RowFilter& filter, const MysqlTable& table,
-                             MysqlConnection& connection, Params& params) {
-  MysqlFilterDialect dialect(table, connection, params);
+                             const MysqlMembershipLookup& membership_table, Params& params) {
+  MysqlFilterDialect dialect(table, membership_table, params);
   return filter_sql(filter, dialect);
 }
 

@@ -7,6 +7,9 @@
 // neither of which happens here.
 #pragma once
 
+#include <functional>
+#include <optional>
+
 #include <string>
 
 #include "common/row_filter.h"
@@ -17,9 +20,11 @@ namespace tandem::storage::mysql {
 
 // The condition rows of `table` (aliased `t` in the query) meet exactly when `filter` passes
 // them; its parameters are appended to `params`, in the order of its `?` markers. Membership
-// tables are described through `connection`. Throws Error(invalid_identifier) for an invalid
-// membership name, Error(not_found) when a membership table does not exist.
+// tables come from `membership_table` (the datasource's tracked tables, described once: not an
+// information_schema query per snapshot page); its error is thrown (not_found when one is not
+// tracked).
+using MysqlMembershipLookup = std::function<std::optional<MysqlTable>(const std::string& table)>;
 std::string mysql_filter_sql(const RowFilter& filter, const MysqlTable& table,
-                             MysqlConnection& connection, Params& params);
+                             const MysqlMembershipLookup& membership_table, Params& params);
 
 }  // namespace tandem::storage::mysql

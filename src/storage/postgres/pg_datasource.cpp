@@ -141,6 +141,14 @@ void PostgresDatasource::close() {
   if (m_logical) m_logical->stop();
 }
 
+PgMembershipLookup PostgresDatasource::tracked_table_lookup() const {
+  return [this](const std::string& name) -> Result<PgTable> {
+    std::shared_lock lock(m_schema_mutex);
+    if (const PgTable* found = find_table(name)) return *found;
+    return Error(ErrorCode::not_found, fmt::format("table '{}' is not tracked", name));
+  };
+}
+
 const PgTable* PostgresDatasource::find_table(std::string_view name) const {
   auto it = m_tables.find(name);
   return it == m_tables.end() ? nullptr : &it->second;
@@ -449,9 +457,9 @@ std::uint64_t PostgresDatasource::count_rows(const SnapshotRequest& request) {
   }
   Params params;
   auto sql = fmt::format("SELECT count(*) FROM {} AS t", quote_identifier(table.schema.name));
-  auto reader = m_readers.lease();
   if (request.filter.kind() != RowFilter::Kind::always)
-    sql += " WHERE " + pg_filter_sql(request.filter, table, *reader, params);
+    sql += " WHERE " + pg_filter_sql(request.filter, table, tracked_table_lookup(), params);
+  auto reader = m_readers.lease();
   return static_cast<std::uint64_t>(reader->exec(sql, params).integer(0, 0));
 }
 
@@ -465,9 +473,9 @@ SnapshotPage PostgresDatasource::read_snapshot(const SnapshotRequest& request) {
   }
   Params params;
   std::string where;
-  auto reader = m_readers.lease();
   if (request.filter.kind() != RowFilter::Kind::always)
-    where += " WHERE " + pg_filter_sql(request.filter, table, *reader, params);
+    where += " WHERE " + pg_filter_sql(request.filter, table, tracked_table_lookup(), params);
+  auto reader = m_readers.lease();
   // Qualified by the table alias: the select list casts every column to text under its own
   // name, and an unqualified ORDER BY would sort by that text (10 before 9).
   std::string key_list;

@@ -24,6 +24,7 @@
 #include "storage/group_commit.h"
 #include "storage/postgres/pg_capture.h"
 #include "storage/postgres/pg_connection.h"
+#include "storage/postgres/pg_filter_sql.h"
 #include "storage/postgres/pg_schema.h"
 #include "storage/writer_queue.h"
 #include "sync/hlc.h"
@@ -112,6 +113,9 @@ class PostgresDatasource final : public Datasource {
   Status remove_tracking(PgConnection& connection, const std::string& name);
   void prune_log(PgConnection& connection);
   const PgTable* find_table(std::string_view name) const;  // caller holds m_schema_mutex
+  // A tracked table's description, copied under the schema lock (membership tables of
+  // snapshot filters).
+  PgMembershipLookup tracked_table_lookup() const;
 
   PostgresOptions m_options;
   sync::HlcClock& m_clock;

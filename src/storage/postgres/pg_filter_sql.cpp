@@ -98,8 +98,8 @@ std::string float_text(double value) {
 
 class PgFilterDialect final : public FilterDialect {
  public:
-  PgFilterDialect(const PgTable& table, PgConnection& connection, Params& params)
-      : m_table(table), m_connection(connection), m_params(params) {}
+  PgFilterDialect(const PgTable& table, const PgMembershipLookup& membership_table, Params& params)
+      : m_table(table), m_membership_table(membership_table), m_params(params) {}
 
   bool has_column(FilterTable table, const std::string& column) const override {
     return pg_table(table).schema.has_column(column);
@@ -215,7 +215,7 @@ class PgFilterDialect final : public FilterDialect {
   }
 
   std::string open_membership(const std::string& table) override {
-    auto described = describe_table(m_connection, table);
+    auto described = m_membership_table(table);
     if (!described) throw described.error();
     m_membership = std::move(*described);
     return quote_identifier(table) + " AS m";
@@ -236,16 +236,16 @@ class PgFilterDialect final : public FilterDialect {
   }
 
   const PgTable& m_table;
-  PgConnection& m_connection;
+  const PgMembershipLookup& m_membership_table;
   Params& m_params;
   PgTable m_membership;
 };
 
 }  // namespace
 
-std::string pg_filter_sql(const RowFilter& filter, const PgTable& table, PgConnection& connection,
-                          Params& params) {
-  PgFilterDialect dialect(table, connection, params);
+std::string pg_filter_sql(const RowFilter& filter, const PgTable& table,
+                          const PgMembershipLookup& membership_table, Params& params) {
+  PgFilterDialect dialect(table, membership_table, params);
   return filter_sql(filter, dialect);
 }
 

@@ -10,6 +10,7 @@
 // filter value causes a cast error. Arrays compare as unknown (their JSON text is not computed
 // in SQL): such a filter passes fewer rows than in memory, never more.
 #pragma once
+#include <functional>
 
 #include <string>
 
@@ -21,9 +22,11 @@ namespace tandem::storage::postgres {
 
 // The condition rows of `table` (aliased `t` in the query) meet exactly when `filter` passes
 // them; its parameters are appended to `params` ($n numbered after those already there).
-// Membership tables are described through `connection`. Throws Error(invalid_identifier) for
-// an invalid membership name, Error(not_found) when a membership table does not exist.
-std::string pg_filter_sql(const RowFilter& filter, const PgTable& table, PgConnection& connection,
-                          Params& params);
+// Membership tables come from `membership_table` (the datasource's tracked tables, described
+// once: not a catalog query per snapshot page). Throws its error (not_found when a membership
+// table is not tracked).
+using PgMembershipLookup = std::function<Result<PgTable>(const std::string& table)>;
+std::string pg_filter_sql(const RowFilter& filter, const PgTable& table,
+                          const PgMembershipLookup& membership_table, Params& params);
 
 }  // namespace tandem::storage::postgres
