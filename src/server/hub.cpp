@@ -64,12 +64,6 @@ std::vector<std::shared_ptr<HubSubscriber>> Hub::live_subscribers() {
 }
 
 std::vector<std::shared_ptr<HubSubscriber>> Hub::targets_of(const ChangeBatch& batch) {
-  auto now = std::chrono::steady_clock::now();
-  if (now - m_last_broadcast >= kPositionInterval) {
-    m_last_broadcast = now;
-    m_broadcast_seq = batch.last_seq;
-    return live_subscribers();
-  }
   std::set<const HubSubscriber*> concerned(m_unrouted.begin(), m_unrouted.end());
   for (const auto& published : batch.changes)
     m_fanout.concerned(published.change, m_memberships, concerned);
@@ -83,6 +77,33 @@ std::vector<std::shared_ptr<HubSubscriber>> Hub::targets_of(const ChangeBatch& b
   return targets;
 }
 
+std::pair<ChangeBatchPtr, std::vector<std::shared_ptr<HubSubscriber>>> Hub::position_slice() {
+  auto now = std::chrono::steady_clock::now();
+  if (!m_has_published || now - m_last_slice < kPositionInterval / kPositionSlices) return {};
+  m_last_slice = now;
+  if (m_position_round.empty()) {
+    // A new round once the last one has taken its second, if the head moved since.
+    if (now - m_round_started < kPositionInterval || m_round_head == m_head) return {};
+    m_round_started = now;
+    m_round_head = m_head;
+    // Unrouted subscribers get every batch: they know the position already.
+    for (auto& subscriber : live_subscribers()) {
+      if (!m_unrouted.contains(subscriber.get()))
+        m_position_round.emplace_back(std::move(subscriber));
+    }
+    m_slice_size = (m_position_round.size() + kPositionSlices - 1) / kPositionSlices;
+  }
+  std::vector<std::shared_ptr<HubSubscriber>> due;
+  while (!m_position_round.empty() && due.size() < m_slice_size) {
+    if (auto strong = m_position_round.back().lock()) due.push_back(std::move(strong));
+    m_position_round.pop_back();
+  }
+  auto batch = std::make_shared<ChangeBatch>();
+  batch->after_seq = m_head;
+  batch->last_seq = m_head;
+  return {std::move(batch), std::move(due)};
+}
+
 void Hub::deliver(const ChangeBatchPtr& batch,
                   const std::vector<std::shared_ptr<HubSubscriber>>& to) {
   for (const auto& subscriber : to)
@@ -91,20 +112,12 @@ void Hub::deliver(const ChangeBatchPtr& batch,
 
 void Hub::publish_position() {
   std::lock_guard in_order(m_deliver_mutex);
-  std::vector<std::shared_ptr<HubSubscriber>> targets;
-  auto batch = std::make_shared<ChangeBatch>();
+  std::pair<ChangeBatchPtr, std::vector<std::shared_ptr<HubSubscriber>>> position;
   {
     std::lock_guard lock(m_mutex);
-    if (!m_has_published || m_broadcast_seq >= m_head) return;
-    auto now = std::chrono::steady_clock::now();
-    if (now - m_last_broadcast < kPositionInterval) return;
-    m_last_broadcast = now;
-    m_broadcast_seq = m_head;
-    batch->after_seq = m_head;
-    batch->last_seq = m_head;
-    targets = live_subscribers();
+    position = position_slice();
   }
-  deliver(batch, targets);
+  if (position.first) deliver(position.first, position.second);
 }
 
 bool Hub::set_catalog(const std::vector<TableSchema>& tables) {
@@ -168,6 +181,7 @@ void Hub::publish(std::uint64_t after_seq, std::uint64_t last_seq,
         PublishedChange{std::move(change), std::move(encoded), catalog->version});
   }
   std::vector<std::shared_ptr<HubSubscriber>> targets;
+  std::pair<ChangeBatchPtr, std::vector<std::shared_ptr<HubSubscriber>>> position;
   {
     std::lock_guard lock(m_mutex);
     m_ring.push_back(batch);
@@ -183,8 +197,10 @@ void Hub::publish(std::uint64_t after_seq, std::uint64_t last_seq,
     m_head = last_seq;
     m_has_published = true;
     targets = targets_of(*batch);
+    position = position_slice();
   }
   deliver(batch, targets);
+  if (position.first) deliver(position.first, position.second);
 }
 
 std::optional<std::vector<ChangeBatchPtr>> Hub::since(std::uint64_t seq) const {

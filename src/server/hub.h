@@ -5,8 +5,9 @@
 // that fell a little behind catches up from memory, and notifies subscribers. Thread-safe.
 //
 // A batch goes only to the subscribers its changes may concern (fanout_index.h) and to those
-// that gave no routes (they get every batch); about once a second a batch goes to every
-// subscriber, so that each learns the log's position (protocol checkpoints).
+// that gave no routes (they get every batch). Every subscriber also gets, about once a second,
+// an empty batch up to the head, so that it learns the log's position (protocol checkpoints):
+// a tenth of them every 100 ms, so that no batch waits behind all of them at once.
 //
 // The hub also holds the catalog (the tracked tables' schemas) of the stream. Catalog
 // updates and batches reach every subscriber in the order they were made, so a subscriber
@@ -96,9 +97,8 @@ class Hub {
   // Publishes changes that follow `after_seq` up to `last_seq` (changes may be empty when
   // only the position moved). Batches must be published in log order.
   void publish(std::uint64_t after_seq, std::uint64_t last_seq, std::vector<sync::Change> changes);
-  // While no change arrives: hands every subscriber an empty batch up to the head, when the
-  // head moved since everybody last heard of it and the interval has passed. Called by the
-  // publisher between batches.
+  // While no change arrives: hands the subscribers whose turn it is an empty batch up to the
+  // head. Called by the publisher between batches.
   void publish_position();
 
   // Replaces the catalog when `tables` differ from it (new version, subscribers notified);
@@ -118,11 +118,14 @@ class Hub {
   const protocol::Codec& codec() const { return m_codec; }
 
  private:
-  static constexpr std::chrono::seconds kPositionInterval{1};
+  static constexpr std::chrono::milliseconds kPositionInterval{1000};
+  static constexpr int kPositionSlices = 10;
 
   std::vector<std::shared_ptr<HubSubscriber>> live_subscribers();  // m_mutex held
-  // Those `batch` concerns, or everybody when the interval has passed (m_mutex held).
+  // Those `batch` concerns (m_mutex held).
   std::vector<std::shared_ptr<HubSubscriber>> targets_of(const ChangeBatch& batch);
+  // The subscribers due for a position batch now, and that batch (m_mutex held).
+  std::pair<ChangeBatchPtr, std::vector<std::shared_ptr<HubSubscriber>>> position_slice();
   void deliver(const ChangeBatchPtr& batch, const std::vector<std::shared_ptr<HubSubscriber>>& to);
 
   const protocol::Codec& m_codec;
@@ -141,8 +144,12 @@ class Hub {
   std::set<const HubSubscriber*> m_unrouted;  // they get every batch
   FanoutIndex m_fanout;
   const MembershipIndex* m_memberships = nullptr;
-  std::chrono::steady_clock::time_point m_last_broadcast{};
-  std::uint64_t m_broadcast_seq = 0;  // the position everybody was last given
+  // The subscribers still to be given the position in this round, and the round's pace.
+  std::vector<std::weak_ptr<HubSubscriber>> m_position_round;
+  std::size_t m_slice_size = 0;
+  std::chrono::steady_clock::time_point m_round_started{};
+  std::chrono::steady_clock::time_point m_last_slice{};
+  std::uint64_t m_round_head = 0;  // the head when the round started
 };
 
 }  // namespace tandem::server
