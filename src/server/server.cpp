@@ -26,6 +26,9 @@
 
 namespace tandem::server {
 
+// The work pool's threads: PostgreSQL and MySQL datasources read with 4 connections.
+constexpr std::size_t kBlockingThreads = 4;
+
 struct Server::Impl {
   explicit Impl(config::Config c)
       : config(std::move(c)),
@@ -35,7 +38,9 @@ struct Server::Impl {
         rules_control(config),
         memberships(rules_control.current()->membership_tables()),
         hub(*codec),
-        pool(2) {}
+        // Blocking work is mostly waiting on the database (snapshot pages, counts): as many
+        // threads as the datasource has reader connections keep them all busy.
+        pool(kBlockingThreads) {}
 
   void open_datasource();
   void install_routes(net::Router& router);
