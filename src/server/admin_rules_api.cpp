@@ -27,46 +27,6 @@ json status_json(const RulesStatus& status) {
   return object;
 }
 
-// A filter as a person reads it: SQL-like, with the reader's values in place of the claims.
-std::string describe(const RowFilter& filter) {
-  auto operands = [&](std::string_view separator) {
-    std::vector<std::string> parts;
-    for (const auto& operand : filter.operands())
-      parts.push_back("(" + describe(operand) + ")");
-    return fmt::format("{}", fmt::join(parts, separator));
-  };
-  switch (filter.kind()) {
-    case RowFilter::Kind::always:
-      return "TRUE";
-    case RowFilter::Kind::never:
-      return "FALSE";
-    case RowFilter::Kind::all_of:
-      return operands(" AND ");
-    case RowFilter::Kind::any_of:
-      return operands(" OR ");
-    case RowFilter::Kind::negation:
-      return "NOT " + operands("");
-    case RowFilter::Kind::compare:
-      return fmt::format("{} {} {}", filter.column(), storage::sql_operator(filter.op()),
-                         to_json(filter.value()).dump());
-    case RowFilter::Kind::is_null:
-      return fmt::format("{} IS {}NULL", filter.column(), filter.expect_null() ? "" : "NOT ");
-    case RowFilter::Kind::in_values: {
-      std::vector<std::string> values;
-      for (const auto& value : filter.values())
-        values.push_back(to_json(value).dump());
-      return fmt::format("{} IN ({})", filter.column(), fmt::join(values, ", "));
-    }
-    case RowFilter::Kind::in_membership: {
-      const auto& membership = filter.membership();
-      return fmt::format("{} IN (SELECT {} FROM {} WHERE {} = {})", filter.column(),
-                         membership.key_column, membership.table, membership.member_column,
-                         to_json(membership.member).dump());
-    }
-  }
-  return "FALSE";
-}
-
 // The request of a view: {"claims": {...}, "after": [...], "limit": N}.
 struct ViewRequest {
   std::string claims;  // a JSON object, as text
@@ -194,7 +154,7 @@ net::HttpResponse AdminApi::view_as_user(const std::string& table_name, const st
                  {"user", claims->subject},
                  {"role", claims->role_name},
                  {"visible", !access.sees_nothing()},
-                 {"filter", describe(access.rows)},
+                 {"filter", storage::describe_filter(access.rows)},
                  {"columns", std::move(columns)},
                  {"rows", json::array()},
                  {"next", nullptr}};

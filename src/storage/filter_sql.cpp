@@ -225,4 +225,82 @@ std::string filter_sql(const RowFilter& filter, FilterDialect& dialect) {
   return Compiler(dialect).compile(filter, /*positive=*/true);
 }
 
+namespace {
+
+std::string join_described(const std::vector<RowFilter>& operands, std::string_view separator) {
+  std::string text;
+  for (const auto& operand : operands) {
+    if (!text.empty()) text += separator;
+    text += describe_filter(operand);
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string describe_value(const Value& value) {
+  switch (value.kind()) {
+    case Value::Kind::null:
+      return "NULL";
+    case Value::Kind::integer:
+      return std::to_string(value.as_integer());
+    case Value::Kind::real:
+      return fmt::format("{}r", value.as_real());
+    case Value::Kind::text: {
+      std::string text = "'";
+      for (char c : value.as_text()) {
+        if (c == '\0') {
+          text += "\\0";
+        } else {
+          text += c;
+          if (c == '\'') text += '\'';
+        }
+      }
+      return text + "'";
+    }
+    case Value::Kind::blob: {
+      std::string text = "x'";
+      for (auto byte : value.as_blob())
+        text += fmt::format("{:02x}", byte);
+      return text + "'";
+    }
+  }
+  return "?";
+}
+
+std::string describe_filter(const RowFilter& filter) {
+  switch (filter.kind()) {
+    case RowFilter::Kind::always:
+      return "TRUE";
+    case RowFilter::Kind::never:
+      return "FALSE";
+    case RowFilter::Kind::all_of:
+      return fmt::format("({})", join_described(filter.operands(), " AND "));
+    case RowFilter::Kind::any_of:
+      return fmt::format("({})", join_described(filter.operands(), " OR "));
+    case RowFilter::Kind::negation:
+      return fmt::format("NOT {}", describe_filter(filter.operands().front()));
+    case RowFilter::Kind::compare:
+      return fmt::format("{} {} {}", filter.column(), sql_operator(filter.op()),
+                         describe_value(filter.value()));
+    case RowFilter::Kind::is_null:
+      return filter.column() + (filter.expect_null() ? " IS NULL" : " IS NOT NULL");
+    case RowFilter::Kind::in_values: {
+      std::string values;
+      for (const auto& value : filter.values()) {
+        if (!values.empty()) values += ", ";
+        values += describe_value(value);
+      }
+      return fmt::format("{} IN ({})", filter.column(), values);
+    }
+    case RowFilter::Kind::in_membership: {
+      const auto& membership = filter.membership();
+      return fmt::format("{} IN (SELECT {} FROM {} WHERE {} = {})", filter.column(),
+                         membership.key_column, membership.table, membership.member_column,
+                         describe_value(membership.member));
+    }
+  }
+  return "?";
+}
+
 }  // namespace tandem::storage

@@ -61,6 +61,12 @@ class FilterDialect {
 // The comparison operator in SQL: =, <>, <, <=, >, >= (the same in every dialect).
 std::string_view sql_operator(RowFilter::Op op);
 
+// A filter as a person reads it, SQL-like, with values as SQL literals (a NUL shown as \0,
+// reals marked `r`): what the admin API's "view as user" shows and what tests print. Never
+// executed: the real SQL binds every value.
+std::string describe_filter(const RowFilter& filter);
+std::string describe_value(const Value& value);
+
 // The condition a row of `dialect`'s table must meet: true exactly for the rows `filter`
 // passes. Throws Error(invalid_identifier) when a membership names an invalid table or
 // column (common/identifier.h), and what the dialect throws.

@@ -30,12 +30,22 @@ sync::Change change(Op op, Row row, Row old = {}) {
   return change;
 }
 
-TEST(MembershipIndex, StartsFromTheTablesRowsThenFollowsTheirChanges) {
+// A SQLite datasource in a temporary directory.
+struct Database {
+  Database() : source(options(dir), clock) {}
+  static storage::sqlite::SqliteOptions options(const testing::TempDir& dir) {
+    storage::sqlite::SqliteOptions options;
+    options.path = dir.file("tandem.db");
+    return options;
+  }
   testing::TempDir dir;
   sync::HlcClock clock;
-  storage::sqlite::SqliteOptions options;
-  options.path = dir.file("tandem.db");
-  storage::sqlite::SqliteDatasource source(options, clock);
+  storage::sqlite::SqliteDatasource source;
+};
+
+TEST(MembershipIndex, StartsFromTheTablesRowsThenFollowsTheirChanges) {
+  Database database;
+  auto& source = database.source;
   source.execute(
       "CREATE TABLE list_members (id TEXT PRIMARY KEY, list_id TEXT, user_id TEXT);"
       "INSERT INTO list_members VALUES ('m1', 'groceries', 'alice'), ('m2', 'work', 'bob'),"
@@ -96,11 +106,8 @@ TEST(MembershipIndex, AnUpdateThatChangesTheKeyColumnMovesTheRow) {
 // A membership table tracked after publishing started, or declared by a rules reload, is read
 // in full: the index agrees with the SQL a snapshot runs.
 TEST(MembershipIndex, ReadsADeclaredTableOnceItIsTrackedAndANewlyDeclaredOne) {
-  testing::TempDir dir;
-  sync::HlcClock clock;
-  storage::sqlite::SqliteOptions options;
-  options.path = dir.file("tandem.db");
-  storage::sqlite::SqliteDatasource source(options, clock);
+  Database database;
+  auto& source = database.source;
   source.execute(
       "CREATE TABLE list_members (id TEXT PRIMARY KEY, list_id TEXT, user_id TEXT);"
       "INSERT INTO list_members VALUES ('m1', 'groceries', 'alice');"

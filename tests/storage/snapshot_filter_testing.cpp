@@ -72,15 +72,6 @@ RowFilter random_filter(std::mt19937& random, const RowFilterSpace& space, int d
   }
 }
 
-std::string join(const std::vector<RowFilter>& operands, std::string_view separator) {
-  std::string text;
-  for (const auto& operand : operands) {
-    if (!text.empty()) text += separator;
-    text += describe(operand);
-  }
-  return text;
-}
-
 }  // namespace
 
 RowFilter random_row_filter(std::mt19937& random, const RowFilterSpace& space, int max_depth) {
@@ -88,68 +79,11 @@ RowFilter random_row_filter(std::mt19937& random, const RowFilterSpace& space, i
 }
 
 std::string describe(const Value& value) {
-  switch (value.kind()) {
-    case Value::Kind::null:
-      return "NULL";
-    case Value::Kind::integer:
-      return std::to_string(value.as_integer());
-    case Value::Kind::real:
-      return fmt::format("{}r", value.as_real());
-    case Value::Kind::text: {
-      std::string text = "'";
-      for (char c : value.as_text()) {
-        if (c == '\0') {
-          text += "\\0";
-        } else {
-          text += c;
-          if (c == '\'') text += '\'';
-        }
-      }
-      return text + "'";
-    }
-    case Value::Kind::blob: {
-      std::string text = "x'";
-      for (auto byte : value.as_blob())
-        text += fmt::format("{:02x}", byte);
-      return text + "'";
-    }
-  }
-  return "?";
+  return storage::describe_value(value);
 }
 
 std::string describe(const RowFilter& filter) {
-  switch (filter.kind()) {
-    case RowFilter::Kind::always:
-      return "TRUE";
-    case RowFilter::Kind::never:
-      return "FALSE";
-    case RowFilter::Kind::all_of:
-      return "(" + join(filter.operands(), " AND ") + ")";
-    case RowFilter::Kind::any_of:
-      return "(" + join(filter.operands(), " OR ") + ")";
-    case RowFilter::Kind::negation:
-      return "NOT " + describe(filter.operands().front());
-    case RowFilter::Kind::compare:
-      return fmt::format("{} {} {}", filter.column(), storage::sql_operator(filter.op()),
-                         describe(filter.value()));
-    case RowFilter::Kind::is_null:
-      return filter.column() + (filter.expect_null() ? " IS NULL" : " IS NOT NULL");
-    case RowFilter::Kind::in_values: {
-      std::string values;
-      for (const auto& value : filter.values()) {
-        if (!values.empty()) values += ", ";
-        values += describe(value);
-      }
-      return fmt::format("{} IN ({})", filter.column(), values);
-    }
-    case RowFilter::Kind::in_membership: {
-      const auto& membership = filter.membership();
-      return fmt::format("{} IN (SELECT {} FROM {} WHERE {} = {})", filter.column(),
-                         membership.key_column, membership.table, membership.member_column,
-                         describe(membership.member));
-    }
-  }
-  return "?";
+  return storage::describe_filter(filter);
 }
 
 bool RowsMembership::contains(const RowFilter::Membership& membership, const Value& key) const {
