@@ -7,22 +7,12 @@
 #include "client_fixture.h"
 #include "support/http_client.h"
 #include "support/postgres_cluster.h"
+#include "support/shared_list_rules.h"
 
 namespace tandem::testing {
 namespace {
 
-constexpr auto kRules = R"(
-[memberships.list_members]
-key = "list_id"
-member = "user_id"
-
-[tables.list_members.user]
-select.filter = { user_id = { _eq = { _claim = "sub" } } }
-
-[tables.items.user]
-select.filter = { list_id = { _in_membership = "list_members" } }
-select.columns = ["id", "list_id", "title"]
-)";
+const std::string kRules = shared_list_rules();
 
 // The server on SQLite, or on a throwaway PostgreSQL cluster in one capture mode.
 class PermissionsEndToEnd : public ClientEndToEnd,

@@ -12,27 +12,17 @@
 
 #include "session_fixture.h"
 #include "storage/sqlite/sqlite_connection.h"
+#include "support/shared_list_rules.h"
 
 namespace tandem::testing {
 namespace {
 
 using Json = nlohmann::json;
 
-constexpr auto kRules = R"(
-[memberships.list_members]
-key = "list_id"
-member = "user_id"
-
-[tables.list_members.user]
-select.filter = { user_id = { _eq = { _claim = "sub" } } }
-
-[tables.items.user]
-select.filter = { list_id = { _in_membership = "list_members" } }
-select.columns = ["id", "list_id", "title"]
-
+const std::string kRules = shared_list_rules(R"(
 [tables.beacons.user]
 select = {}
-)";
+)");
 
 // What a replica holds: table -> primary key id -> row, built from the frames as a client
 // applies them (snapshot rows and changes in order).

@@ -9,6 +9,7 @@
 
 #include "session_fixture.h"
 #include "support/server_process.h"
+#include "support/shared_list_rules.h"
 
 namespace tandem::testing {
 namespace {
@@ -534,24 +535,14 @@ TEST(SyncSession, OnShutdownAnAckHeldForTheWelcomeStillGoesOut) {
 
 // --- Permission rules (docs/permissions.md) ------------------------------------------------------
 
-constexpr auto kSharedListRules = R"(
-[memberships.list_members]
-key = "list_id"
-member = "user_id"
-
-[tables.list_members.user]
-select.filter = { user_id = { _eq = { _claim = "sub" } } }
-
-[tables.items.user]
-select.filter = { list_id = { _in_membership = "list_members" } }
-select.columns = ["id", "list_id", "title"]
-insert.check = { list_id = { _in_membership = "list_members" } }
+const std::string kSharedListRules =
+    shared_list_rules(R"(insert.check = { list_id = { _in_membership = "list_members" } }
 insert.columns = ["id", "list_id", "title"]
 insert.presets = { created_by = { _claim = "sub" } }
 
 [tables.items.auditor]
 select.filter = { title = { _eq = "audit me" } }
-)";
+)");
 
 // Lists L1 (alice, bob) and L2 (bob); items in both, with a column users do not read; a
 // table (secrets) no rule names.
